@@ -1,0 +1,47 @@
+"""Seeded synthetic datasets and the order in which their examples are visited.
+
+Everything here is generated from a seed, so a lesson run twice sees the same data and
+nothing is downloaded.  ``batch_indices`` fixes the visiting order once, so that a
+hand-rolled loop and Keras's ``model.fit`` can be fed the very same batches.
+"""
+
+import numpy as np
+
+from .core import check_int, check_number
+
+__all__ = ["linear_regression", "batch_indices"]
+
+
+def linear_regression(n=100, slope=3.0, intercept=2.0, noise=0.1, seed=0, dtype=np.float32):
+    """The seeds' data: ``x ~ U[0, 1)``, ``y = slope * x + intercept + N(0, noise)``.
+
+    Returns ``x`` and ``y`` as column arrays of shape ``(n, 1)`` (Keras's layout for a
+    ``Dense(1)`` model), in ``dtype``.
+    """
+    n = check_int("n", n, 1)
+    slope = check_number("slope", slope)
+    intercept = check_number("intercept", intercept)
+    noise = check_number("noise", noise, 0)
+    seed = check_int("seed", seed, 0)
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 1))
+    y = slope * x + intercept + rng.normal(0.0, noise, (n, 1))
+    return x.astype(dtype), y.astype(dtype)
+
+
+def batch_indices(n, batch_size=None, epochs=1, shuffle=True, seed=0):
+    """The example indices of every batch, epoch by epoch: a list (epochs) of lists of arrays.
+
+    ``batch_size=None`` (or ``n``) is batch gradient descent, ``1`` is stochastic gradient
+    descent, anything between is mini-batch.  With ``shuffle`` each epoch visits the examples
+    in a fresh seeded permutation; the last batch of an epoch may be smaller, as in Keras.
+    """
+    n = check_int("n", n, 1)
+    batch_size = n if batch_size is None else check_int("batch_size", batch_size, 1, n)
+    epochs = check_int("epochs", epochs, 1)
+    rng = np.random.default_rng(check_int("seed", seed, 0))
+    order = []
+    for _ in range(epochs):
+        perm = rng.permutation(n) if shuffle else np.arange(n)
+        order.append([perm[i:i + batch_size] for i in range(0, n, batch_size)])
+    return order

@@ -1,0 +1,158 @@
+"""Loss functions to descend on, each with its value, gradient and Hessian.
+
+An objective is called on a point: a scalar (or array of scalars) for 1-D objectives,
+an array whose last axis has length ``dim`` for n-D ones.  Leading axes are evaluated
+point by point, so ``f(grid)`` draws a contour plot.  Arithmetic stays in the input's
+dtype: float32 in, float32 out, which is how the seeds' TensorFlow 1 tables were made.
+"""
+
+import numpy as np
+
+from .core import check_number
+
+__all__ = ["Objective", "Quadratic", "Rosenbrock", "SEED_LOSS", "ILL_CONDITIONED", "ROSENBROCK"]
+
+
+def _as_point(x):
+    x = np.asarray(x)
+    return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
+
+
+class Objective:
+    """Base class: ``f(x)`` is the value; ``grad`` and ``hessian`` are the derivatives."""
+
+    dim = 1
+    name = "objective"
+    minimizer = None  # the global minimiser, when known
+
+    def __call__(self, x):
+        return self.value(x)
+
+    def value(self, x):
+        raise NotImplementedError
+
+    def grad(self, x):
+        raise NotImplementedError
+
+    def hessian(self, x):
+        raise NotImplementedError
+
+    def _check_point(self, x):
+        x = _as_point(x)
+        if self.dim > 1 and (x.ndim == 0 or x.shape[-1] != self.dim):
+            raise ValueError(f"`x` must have a last axis of length {self.dim} for {self.name}; "
+                             f"got shape {x.shape}.")
+        return x
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.name})"
+
+
+class Quadratic(Objective):
+    """``f(x) = 0.5 * (x - minimum)ᵀ H (x - minimum)``, a bowl with constant Hessian ``H``.
+
+    ``hessian`` may be a number (a 1-D quadratic: ``f(w) = hessian/2 * (w - minimum)**2``),
+    a vector (a diagonal Hessian: axis-aligned ellipses) or a symmetric positive
+    semi-definite matrix.  The seeds' loss ``(w + 1)**2`` is ``Quadratic(2.0, -1.0)``.
+
+    For plain gradient descent the error along each eigenvector of ``H`` is multiplied by
+    ``1 - learning_rate * eigenvalue`` per step, so the run converges exactly when
+    ``0 < learning_rate < 2 / max(eigenvalues)``: :attr:`stability_limit`.
+    """
+
+    def __init__(self, hessian, minimum=0.0, name=None):
+        h = np.asarray(hessian, dtype=np.float64)
+        if h.ndim > 2 or (h.ndim == 2 and h.shape[0] != h.shape[1]):
+            raise ValueError(f"`hessian` must be a number, a vector or a square matrix; got shape {h.shape}.")
+        if not np.all(np.isfinite(h)):
+            raise ValueError("`hessian` must be finite.")
+        if h.ndim == 2 and not np.allclose(h, h.T):
+            raise ValueError("`hessian` must be symmetric.")
+        self.dim = 1 if h.ndim == 0 else h.shape[0]
+        self.eigenvalues = np.sort(np.atleast_1d(np.linalg.eigvalsh(h) if h.ndim == 2 else h))
+        if self.eigenvalues[0] < 0:
+            raise ValueError(f"`hessian` must be positive semi-definite (eigenvalues in [0, inf)); "
+                             f"smallest eigenvalue is {self.eigenvalues[0]:g}.")
+        m = np.asarray(minimum, dtype=np.float64)
+        if self.dim > 1:
+            m = np.broadcast_to(m, (self.dim,)).copy()
+        elif m.ndim != 0:
+            raise ValueError(f"`minimum` must be a number for a 1-D quadratic; got shape {m.shape}.")
+        if not np.all(np.isfinite(m)):
+            raise ValueError("`minimum` must be finite.")
+        self.h, self.minimizer = h, m
+        self.name = name or f"quadratic with Hessian eigenvalues {np.round(self.eigenvalues, 4).tolist()}"
+
+    @property
+    def stability_limit(self):
+        """``2 / largest eigenvalue``: plain gradient descent converges for rates below it."""
+        return 2.0 / self.eigenvalues[-1]
+
+    @property
+    def condition_number(self):
+        """``largest / smallest eigenvalue``: how much slower the flattest direction converges."""
+        return self.eigenvalues[-1] / self.eigenvalues[0] if self.eigenvalues[0] > 0 else np.inf
+
+    def _h(self, dtype):
+        return self.h.astype(dtype)
+
+    def value(self, x):
+        x = self._check_point(x)
+        d = x - self.minimizer.astype(x.dtype)
+        h = self._h(x.dtype)
+        if self.h.ndim == 0:
+            return (h * 0.5) * d * d
+        hd = d * h if self.h.ndim == 1 else d @ h.T
+        return np.sum(d * hd, axis=-1) * x.dtype.type(0.5)
+
+    def grad(self, x):
+        x = self._check_point(x)
+        d = x - self.minimizer.astype(x.dtype)
+        h = self._h(x.dtype)
+        if self.h.ndim == 2:
+            return d @ h.T
+        return h * d
+
+    def hessian(self, x=None):
+        if self.h.ndim == 0:
+            return self.h.copy()
+        return np.diag(self.h) if self.h.ndim == 1 else self.h.copy()
+
+
+class Rosenbrock(Objective):
+    """``f(x, y) = (a - x)**2 + b * (y - x**2)**2``: a curved valley with its minimum at (a, a**2)."""
+
+    dim = 2
+
+    def __init__(self, a=1.0, b=100.0):
+        self.a = check_number("a", a)
+        self.b = check_number("b", b, 0, None, low_open=True)
+        self.minimizer = np.array([self.a, self.a ** 2])
+        self.name = f"Rosenbrock(a={self.a:g}, b={self.b:g})"
+
+    def value(self, x):
+        x = self._check_point(x)
+        u, v = x[..., 0], x[..., 1]
+        return (self.a - u) ** 2 + self.b * (v - u * u) ** 2
+
+    def grad(self, x):
+        x = self._check_point(x)
+        u, v = x[..., 0], x[..., 1]
+        r = v - u * u
+        return np.stack([-2 * (self.a - u) - 4 * self.b * u * r, 2 * self.b * r], axis=-1)
+
+    def hessian(self, x):
+        x = self._check_point(x)
+        u, v = x[..., 0], x[..., 1]
+        huu = 2 - 4 * self.b * (v - 3 * u * u)
+        huv = -4 * self.b * u
+        hvv = np.full_like(u, 2 * self.b)
+        return np.stack([np.stack([huu, huv], -1), np.stack([huv, hvv], -1)], -2)
+
+
+#: The seeds' loss ``(w + 1)**2``: gradient ``2w + 2``, minimum at w = -1, curvature 2.
+SEED_LOSS = Quadratic(2.0, -1.0, name="(w + 1)**2")
+#: The ill-conditioned bowl ``0.1*x1**2 + 2*x2**2`` (Hessian eigenvalues 0.2 and 4).
+ILL_CONDITIONED = Quadratic([0.2, 4.0], name="0.1*x1**2 + 2*x2**2")
+#: The classic banana valley, minimum at (1, 1).
+ROSENBROCK = Rosenbrock()

@@ -1,0 +1,157 @@
+"""TensorFlow twins of course_lib's hand-rolled runs: the only module that imports TensorFlow.
+
+Each function here runs the same computation as a course_lib function, with
+``tf.Variable``, ``tf.GradientTape`` and ``tf.keras.optimizers``, and returns results
+of the same shape, so a notebook can put both side by side and print the difference.
+
+Importing this module checks that the installed TensorFlow and Keras are the versions the
+course was tested with, and says which to install if they are not.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import numpy as np  # noqa: E402
+
+TESTED_TENSORFLOW = ((2, 16), (2, 21))  # inclusive range of minor versions
+TESTED_KERAS = ((3, 0), (3, 15))
+
+
+def _version_tuple(text):
+    parts = []
+    for piece in text.split(".")[:2]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+def check_versions(tf_version, keras_version):
+    """Raise ``ImportError`` with install advice when a version is outside the tested range."""
+    problems = []
+    for label, version, (low, high) in (("TensorFlow", tf_version, TESTED_TENSORFLOW),
+                                        ("Keras", keras_version, TESTED_KERAS)):
+        if not low <= _version_tuple(version) <= high:
+            problems.append(f"{label} {version} is installed, but the course is tested with "
+                            f"{label} {low[0]}.{low[1]} to {high[0]}.{high[1]}")
+    if problems:
+        raise ImportError("; ".join(problems) + ". Install the tested versions with "
+                          "`pip install -r requirements.txt` in the course's virtual environment.")
+
+
+try:
+    import tensorflow as tf  # noqa: E402
+    import keras  # noqa: E402
+except ImportError as exc:  # pragma: no cover - depends on the machine
+    raise ImportError(f"TensorFlow could not be imported ({exc}). Install the course's packages with "
+                      "`pip install -r requirements.txt`.") from exc
+
+check_versions(tf.__version__, keras.__version__)
+
+from .core import as_param_tree, check_int, tree_leaves, tree_map  # noqa: E402
+from .descent import Trajectory  # noqa: E402
+from .objectives import Quadratic, Rosenbrock  # noqa: E402
+
+__all__ = ["tf", "keras", "set_seed", "objective_fn", "minimize", "apply_gradients", "fit_linear",
+           "check_versions"]
+
+
+def set_seed(seed=0):
+    """Seed Python, numpy and TensorFlow, and make TensorFlow's kernels deterministic."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def objective_fn(objective):
+    """The objective written with TensorFlow operations, for ``tf.GradientTape``.
+
+    The seeds' 1-D loss is written exactly as they wrote it, ``tf.square(w + 1)``.
+    """
+    if isinstance(objective, Quadratic):
+        h, c = objective.h, objective.minimizer
+        if h.ndim == 0:
+            if h == 2.0:
+                return lambda w: tf.square(w - tf.cast(c, w.dtype))
+            return lambda w: tf.cast(h * 0.5, w.dtype) * tf.square(w - tf.cast(c, w.dtype))
+        hm = np.diag(h) if h.ndim == 1 else h
+
+        def quadratic(x):
+            d = x - tf.cast(c, x.dtype)
+            return 0.5 * tf.reduce_sum(d * tf.linalg.matvec(tf.cast(hm, x.dtype), d))
+        return quadratic
+    if isinstance(objective, Rosenbrock):
+        a, b = objective.a, objective.b
+        return lambda x: (a - x[0]) ** 2 + b * (x[1] - x[0] ** 2) ** 2
+    raise TypeError(f"no TensorFlow form is written for {objective!r}.")
+
+
+def minimize(objective, x0, optimizer, steps):
+    """The twin of :func:`course_lib.descent.minimize`: ``tf.Variable`` + ``GradientTape``.
+
+    ``optimizer`` is a Keras optimizer, e.g. ``tf.keras.optimizers.SGD(0.2)``.  TensorFlow
+    computes the gradient itself, from :func:`objective_fn`.
+    """
+    steps = check_int("steps", steps, 0)
+    x0 = np.asarray(x0)
+    w = tf.Variable(x0, dtype=x0.dtype if x0.dtype in (np.float32, np.float64) else np.float32)
+    loss_fn = objective_fn(objective)
+    params, losses = [w.numpy()], [loss_fn(w).numpy()]
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(w)
+        optimizer.apply_gradients([(tape.gradient(loss, w), w)])
+        params.append(w.numpy())
+        losses.append(loss_fn(w).numpy())
+    return Trajectory(np.stack(params), np.asarray(losses), None, f"finished {steps} steps")
+
+
+def apply_gradients(optimizer, params0, grad_fn, steps):
+    """Apply a Keras optimizer ``steps`` times with gradients computed by ``grad_fn`` in numpy.
+
+    ``grad_fn(params) -> grads`` receives the current values as numpy (same structure as
+    ``params0``), which is how a parity test feeds the Keras optimizer and a course_lib
+    optimizer exactly the same gradients.  Returns the parameters after every step,
+    stacked on a leading axis.
+    """
+    steps = check_int("steps", steps, 0)
+    params0 = as_param_tree("params0", params0)
+    variables = [tf.Variable(leaf) for leaf in tree_leaves(params0)]
+
+    def current():
+        it = iter(v.numpy() for v in variables)
+        return tree_map(lambda _: next(it), params0)
+
+    history = [current()]
+    for _ in range(steps):
+        grads = tree_leaves(as_param_tree("grads", grad_fn(history[-1])))
+        optimizer.apply_gradients([(tf.constant(g, dtype=v.dtype), v) for g, v in zip(grads, variables)])
+        history.append(current())
+    return tree_map(lambda *leaves: np.stack(leaves), *history)
+
+
+def fit_linear(x, y, batches, optimizer, kernel0, bias0):
+    """Keras's ``model.fit`` on a ``Dense(1)`` model, fed the given batches in the given order.
+
+    ``batches`` comes from :func:`course_lib.data.batch_indices`.  Each epoch calls
+    ``model.fit`` once on the examples in that epoch's order with ``shuffle=False``, so Keras
+    sees exactly the batches the hand-rolled :func:`course_lib.descent.fit` saw.  Returns the
+    kernel and bias after every update, like :class:`course_lib.descent.Trajectory`.
+    """
+    model = keras.Sequential([keras.Input(shape=(x.shape[1],)), keras.layers.Dense(1)])
+    model.layers[0].set_weights([np.asarray(kernel0, np.float32), np.asarray(bias0, np.float32)])
+    model.compile(optimizer=optimizer, loss="mean_squared_error")
+    history = [{"kernel": model.layers[0].kernel.numpy(), "bias": model.layers[0].bias.numpy()}]
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            history.append({"kernel": model.layers[0].kernel.numpy(), "bias": model.layers[0].bias.numpy()})
+
+    for epoch in batches:
+        order = np.concatenate(epoch)
+        model.fit(x[order], y[order], batch_size=len(epoch[0]), epochs=1, shuffle=False, verbose=0,
+                  callbacks=[Record()])
+    stacked = tree_map(lambda *leaves: np.stack(leaves), *history)
+    losses = np.array([np.mean((x @ p["kernel"] + p["bias"] - y) ** 2) for p in
+                       (tree_map(lambda a, i=i: a[i], stacked) for i in range(len(history)))])
+    return Trajectory(stacked, losses, None, f"finished {len(history) - 1} updates")

@@ -1,0 +1,66 @@
+"""Explorers: thin ipywidgets layers over pure functions that compute what they draw.
+
+Every explorer is built by :func:`explorer` from three parts:
+
+* ``controls``: a dict of ipywidgets (sliders, dropdowns) keyed by argument name;
+* ``compute(**values) -> result``: a pure function in a numpy module (tested on its own);
+* ``draw(result, fig)``: draws ``result`` on a fresh matplotlib figure.
+
+Moving a control calls ``compute`` then ``draw``, and shows the new figure plus the
+result's ``verdict`` (if it has one) in a text line.  The kernel-side time of every
+redraw is kept in ``ui.update_times`` so the benchmark can report it.
+
+ipywidgets and matplotlib are imported inside the functions, so ``import course_lib``
+stays fast and the numpy modules never need a display.
+"""
+
+import time
+
+__all__ = ["explorer", "log_slider"]
+
+
+def log_slider(description, value, low, high, steps=200, readout_format=".3g"):
+    """A slider over ``[low, high]`` in log scale (ipywidgets' ``FloatLogSlider``)."""
+    import ipywidgets as w
+    import numpy as np
+
+    lo, hi = np.log10(low), np.log10(high)
+    return w.FloatLogSlider(value=value, base=10, min=lo, max=hi, step=(hi - lo) / steps,
+                            description=description, readout_format=readout_format,
+                            continuous_update=True, style={"description_width": "initial"},
+                            layout=w.Layout(width="480px"))
+
+
+def explorer(controls, compute, draw, figsize=(10, 4)):
+    """Build the explorer widget; return it (display it as the last line of a cell).
+
+    The returned ``ipywidgets.VBox`` has extra attributes: ``controls``, ``verdict`` (the
+    text line), ``update()`` (redraw now) and ``update_times`` (seconds per redraw).
+    """
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    out = w.Output()
+    verdict = w.HTML(layout=w.Layout(min_height="1.6em"))
+
+    def update(change=None):
+        start = time.perf_counter()
+        values = {k: c.value for k, c in controls.items()}
+        result = compute(**values)
+        fig = plt.figure(figsize=figsize)
+        draw(result, fig)
+        text = getattr(result, "verdict", None) or (result.get("verdict") if isinstance(result, dict) else None)
+        verdict.value = f"<b>{text}</b>" if text else ""
+        with out:
+            out.clear_output(wait=True)
+            display(fig)
+        plt.close(fig)
+        ui.update_times.append(time.perf_counter() - start)
+
+    for c in controls.values():
+        c.observe(update, names="value")
+    ui = w.VBox([w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap")), verdict, out])
+    ui.controls, ui.verdict, ui.update, ui.update_times = controls, verdict, update, []
+    update()
+    return ui
