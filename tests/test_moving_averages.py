@@ -1,0 +1,378 @@
+"""Tests for course_lib.moving_averages: the seed 001 table, parity with
+tf.train.ExponentialMovingAverage and with Keras's ``use_ema``, known values, bad arguments."""
+
+import numpy as np
+import pytest
+
+import course_lib  # noqa: F401  (silences TensorFlow's start-up logs)
+from course_lib import moving_averages as ma
+from course_lib.data import linear_regression
+from course_lib.descent import fit, linear_mse
+from course_lib.optimizers import SGD
+
+tf = pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+# Printed by the seed (shared/seeds/001_*.txt) after each `sess.run(ema_op)`.
+SEED_001_TABLE = ["[0.0, 0.0]", "[1.0, 0.9]", "[10.0, 1.6445453]", "[10.0, 2.3281732]", "[10.0, 2.955868]",
+                  "[10.0, 3.532206]", "[10.0, 4.061389]", "[10.0, 4.547275]", "[10.0, 4.9934072]"]
+
+
+def row(w, shadow):
+    """Print a pair the way TF1 + numpy 1 printed ``sess.run([w1, ema.average(w1)])``."""
+    return "[%s, %s]" % (np.float32(w), np.float32(shadow))
+
+
+# --------------------------------------------------------------------------- seed 001
+def test_seed_001_table_by_hand():
+    ema = ma.ExponentialMovingAverage(0.99)
+    w1 = np.float32(0.0)
+    state = ema.init(w1)
+    rows = [row(w1, ema.average(state))]
+    w1 = np.float32(1.0)
+    state = ema.apply(w1, state, num_updates=0)
+    rows.append(row(w1, ema.average(state)))
+    w1 = np.float32(10.0)
+    for _ in range(7):
+        state = ema.apply(w1, state, num_updates=100)
+        rows.append(row(w1, ema.average(state)))
+    assert rows == SEED_001_TABLE
+
+
+def test_seed_001_table_tf2_with_variable_step():
+    w1 = tf.Variable(0.0)
+    step = tf.Variable(0, trainable=False)
+    ema = tf.train.ExponentialMovingAverage(0.99, num_updates=step)
+    ema.apply([w1])  # creates the shadow from w1 = 0 (an update with value == shadow changes nothing)
+    rows = [row(w1.numpy(), ema.average(w1).numpy())]
+    w1.assign(1.0)
+    ema.apply([w1])
+    rows.append(row(w1.numpy(), ema.average(w1).numpy()))
+    step.assign(100)
+    w1.assign(10.0)
+    for _ in range(7):
+        ema.apply([w1])
+        rows.append(row(w1.numpy(), ema.average(w1).numpy()))
+    assert rows == SEED_001_TABLE
+
+
+def test_seed_001_table_tf1_code_through_compat_v1():
+    v1 = tf.compat.v1
+    rows = []
+    with tf.Graph().as_default():
+        w1 = tf.Variable(0, dtype=tf.float32)
+        global_step = tf.Variable(0, trainable=False)
+        ema = v1.train.ExponentialMovingAverage(0.99, global_step)
+        ema_op = ema.apply(v1.trainable_variables())
+        with v1.Session() as sess:
+            sess.run(v1.global_variables_initializer())
+            rows.append(row(*sess.run([w1, ema.average(w1)])))
+            sess.run(v1.assign(w1, 1))
+            sess.run(ema_op)
+            rows.append(row(*sess.run([w1, ema.average(w1)])))
+            sess.run(v1.assign(global_step, 100))
+            sess.run(v1.assign(w1, 10))
+            for _ in range(7):
+                sess.run(ema_op)
+                rows.append(row(*sess.run([w1, ema.average(w1)])))
+    assert rows == SEED_001_TABLE
+
+
+def test_tf2_traps_python_int_step_is_frozen_and_first_apply_copies():
+    # A Python int given as num_updates is read once: TF keeps using 0 (decay 0.1) forever.
+    w = tf.Variable(0.0)
+    n = 0
+    ema = tf.train.ExponentialMovingAverage(0.99, num_updates=n)
+    ema.apply([w])
+    n = 100  # noqa: F841  (has no effect, which is the point)
+    w.assign(10.0)
+    ema.apply([w])
+    assert ema.average(w).numpy() == np.float32(9.0)
+    ours = ma.ExponentialMovingAverage(0.99, num_updates=0)
+    state = ours.apply(np.float32(10.0), ours.init(np.float32(0.0)))
+    assert ours.average(state) == np.float32(9.0)
+    # Creating the shadow only after w1 = 1 starts it at 1, not 0: the row reads [1.0, 1.0].
+    w = tf.Variable(0.0)
+    ema = tf.train.ExponentialMovingAverage(0.99, num_updates=tf.Variable(0))
+    w.assign(1.0)
+    ema.apply([w])
+    assert row(w.numpy(), ema.average(w).numpy()) == "[1.0, 1.0]"
+
+
+# --------------------------------------------------------------------------- parity with TF
+def _values(rng, shape, steps, dtype):
+    return (np.cumsum(rng.normal(size=(steps,) + shape), axis=0) + 3.0).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("with_num_updates", [False, True])
+def test_matches_tf_exponential_moving_average(dtype, with_num_updates):
+    rng = np.random.default_rng(1)
+    steps = 300
+    a_vals, b_vals = _values(rng, (3,), steps, dtype), _values(rng, (2, 2), steps, dtype)
+    a = tf.Variable(a_vals[0])
+    b = tf.Variable(b_vals[0])
+    step = tf.Variable(0, trainable=False)
+    tf_ema = tf.train.ExponentialMovingAverage(0.997, num_updates=step if with_num_updates else None)
+    ours = ma.ExponentialMovingAverage(0.997)
+    tf_ema.apply([a, b])  # first apply: shadows copy a, b
+    state = ours.init({"a": a_vals[0], "b": b_vals[0]})
+    state = ours.apply({"a": a_vals[0], "b": b_vals[0]}, state, num_updates=0 if with_num_updates else None)
+    for k in range(1, steps):
+        step.assign(k)
+        a.assign(a_vals[k])
+        b.assign(b_vals[k])
+        tf_ema.apply([a, b])
+        state = ours.apply({"a": a_vals[k], "b": b_vals[k]}, state,
+                           num_updates=k if with_num_updates else None)
+        assert state.shadow["a"].dtype == dtype
+    # Same float operations in the same order and dtype: identical to the last bit.
+    np.testing.assert_array_equal(state.shadow["a"], tf_ema.average(a).numpy())
+    np.testing.assert_array_equal(state.shadow["b"], tf_ema.average(b).numpy())
+    assert state.count == steps
+
+
+def test_float64_variables_see_a_float32_decay_like_tf():
+    w = tf.Variable(np.float64(0.0))
+    tf_ema = tf.train.ExponentialMovingAverage(0.99)
+    tf_ema.apply([w])
+    w.assign(1.0)
+    tf_ema.apply([w])
+    tf_value = tf_ema.average(w).numpy()
+    assert tf_value != 1 - 0.99  # TF does not use the float64 decay...
+    assert tf_value == np.float64(np.float32(1) - np.float32(0.99))  # ...but the float32 one
+    ours = ma.ExponentialMovingAverage(0.99)
+    state = ours.apply(np.float64(1.0), ours.init(np.float64(0.0)))
+    assert ours.average(state) == tf_value
+
+
+def test_zero_debias_matches_tf_tensor_path_in_a_graph():
+    rng = np.random.default_rng(2)
+    values = rng.normal(size=(40, 3)) + 4.0
+    tf_shadows = []
+    with tf.Graph().as_default():
+        x = tf.compat.v1.placeholder(tf.float64, shape=(3,))
+        ema = tf.compat.v1.train.ExponentialMovingAverage(0.9, zero_debias=True)
+        op = ema.apply([x])
+        with tf.compat.v1.Session() as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            for v in values:
+                sess.run(op, feed_dict={x: v})
+                tf_shadows.append(sess.run(ema.average(x)))
+    ours = ma.ExponentialMovingAverage(0.9, zero_debias=True)
+    state = ours.init(values[0])
+    assert np.all(state.shadow == 0)
+    for v, expected in zip(values, tf_shadows, strict=True):
+        state = ours.apply(v, state)
+        np.testing.assert_allclose(state.shadow, expected, rtol=1e-12)
+    # The debiased shadow has no pull towards zero: after one value it *is* that value.
+    first = ours.apply(values[0], ours.init(values[0]))
+    np.testing.assert_allclose(first.shadow, values[0], rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- Keras use_ema
+def _noisy_quadratic_grads(seed):
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(size=(500, 3)).astype(np.float32)
+    h = np.array([1.0, 0.3, 2.0], np.float32)
+    calls = []
+
+    def grad_fn(w):
+        g = h * (w - 1.0) + noise[len(calls)]
+        calls.append(1)
+        return g.astype(np.float32)
+    return grad_fn
+
+
+def _keras_run(opt, w0, grad_fn, steps):
+    w = tf.Variable(w0)
+    params, averages = [w.numpy()], [w.numpy()]
+    for _ in range(steps):
+        opt.apply_gradients([(tf.constant(grad_fn(w.numpy())), w)])
+        params.append(w.numpy())
+        average = [v for v in opt.variables if v.path.endswith("_average")]
+        averages.append(average[0].numpy())
+    return w, np.stack(params), np.stack(averages)
+
+
+@pytest.mark.parametrize("overwrite", [None, 7])
+def test_matches_keras_use_ema_over_500_steps(overwrite):
+    w0 = np.array([3.0, -2.0, 0.5], np.float32)
+    opt = keras.optimizers.SGD(0.05, momentum=0.5, use_ema=True, ema_momentum=0.95,
+                               ema_overwrite_frequency=overwrite)
+    w, k_params, k_avg = _keras_run(opt, w0, _noisy_quadratic_grads(3), 500)
+    params, avg = ma.apply_gradients_with_ema(SGD(0.05, momentum=0.5), w0, _noisy_quadratic_grads(3), 500,
+                                              ema_momentum=0.95, ema_overwrite_frequency=overwrite)
+    np.testing.assert_allclose(params, k_params, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(avg[1:], k_avg[1:], rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(avg[1], params[1])  # the first step copies the weights
+    if overwrite:
+        np.testing.assert_array_equal(params[7], avg[7])  # overwritten after step 7
+        assert not np.array_equal(params[6], avg[6])
+    # finalize_variable_values() puts the average into the weights.
+    opt.finalize_variable_values([w])
+    np.testing.assert_allclose(w.numpy(), avg[-1], rtol=0, atol=1e-6)
+
+
+def test_keras_average_is_tf_average_started_after_the_first_step():
+    w0 = np.array([3.0, -2.0, 0.5], np.float32)
+    params, avg = ma.apply_gradients_with_ema(SGD(0.05), w0, _noisy_quadratic_grads(4), 500, ema_momentum=0.9)
+    tf_form = ma.average_trajectory(ma.ExponentialMovingAverage(0.9), params[1:])
+    np.testing.assert_allclose(tf_form, avg[1:], rtol=1e-5, atol=1e-6)
+
+
+def test_keras_ema_update_first_step_copies_then_averages():
+    avg = np.zeros(2, np.float32)
+    w = np.array([1.0, 2.0], np.float32)
+    first = ma.keras_ema_update(avg, w, 0.9, iterations=0)
+    np.testing.assert_array_equal(first, w)
+    second = ma.keras_ema_update(first, np.array([2.0, 0.0], np.float32), 0.9, iterations=1)
+    np.testing.assert_allclose(second, [1.1, 1.8], rtol=1e-6)
+    assert second.dtype == np.float32
+
+
+# --------------------------------------------------------------------------- known values
+def test_effective_decay_num_updates_rule():
+    assert ma.effective_decay(0.99) == np.float32(0.99)
+    assert ma.effective_decay(0.99, 0) == np.float32(0.1)
+    assert ma.effective_decay(0.99, 8) == np.float32(0.5)
+    assert ma.effective_decay(0.99, 100) == np.float32(101) / np.float32(110)
+    assert ma.effective_decay(0.99, 10_000) == np.float32(0.99)  # the cap
+    # (1 + n) / (10 + n) reaches 0.99 at n = 890 (891 / 900).
+    assert ma.effective_decay(0.99, 889) < np.float32(0.99) <= ma.effective_decay(0.99, 890)
+    assert ma.effective_decay(0.99, 3).dtype == np.float32
+    ema = ma.ExponentialMovingAverage(0.9, num_updates=4)
+    assert ema.decay_at() == np.float32(5 / 14)
+    assert ema.decay_at(100) == np.float32(0.9)  # a count given to apply wins
+
+
+def test_ema_step_is_the_textbook_average_and_keeps_dtype():
+    s = np.array([0.0, 2.0, -1.0], np.float32)
+    v = np.array([1.0, 1.0, 1.0], np.float32)
+    out = ma.ema_step(s, v, 0.9)
+    np.testing.assert_allclose(out, 0.9 * s + 0.1 * v, rtol=1e-6, atol=1e-7)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(s, [0.0, 2.0, -1.0])  # not modified
+    np.testing.assert_array_equal(ma.ema_step(s, v, 0.0), v)  # decay 0: the value
+    np.testing.assert_array_equal(ma.ema_step(s, v, 1.0), s)  # decay 1: frozen
+
+
+def test_apply_returns_new_state_without_mutation():
+    ema = ma.ExponentialMovingAverage(0.5)
+    params = {"w": np.array([1.0, 2.0]), "b": np.array(0.0)}
+    state = ema.init(params)
+    assert state.shadow["w"] is not params["w"]
+    new = ema.apply({"w": np.array([3.0, 4.0]), "b": np.array(2.0)}, state)
+    np.testing.assert_array_equal(state.shadow["w"], [1.0, 2.0])
+    np.testing.assert_array_equal(new.shadow["w"], [2.0, 3.0])
+    assert new.shadow["b"] == 1.0 and new.count == 1 and state.count == 0
+    np.testing.assert_array_equal(params["w"], [1.0, 2.0])
+
+
+def test_moving_average_bias_and_its_correction_on_a_constant():
+    c, d = 4.0, 0.9
+    x = np.full(30, c)
+    t = np.arange(1, 31)
+    np.testing.assert_allclose(ma.moving_average(x, d), c * (1 - d ** t), rtol=1e-12)
+    np.testing.assert_allclose(ma.moving_average(x, d, bias_correction=True), c, rtol=1e-12)
+    # 2-D series: every column averaged independently
+    two = np.stack([x, 2 * x], axis=1)
+    np.testing.assert_allclose(ma.moving_average(two, d, bias_correction=True), [[c, 2 * c]] * 30, rtol=1e-12)
+
+
+def test_moving_average_corrected_equals_adam_first_moment():
+    # Keras Adam's bias-corrected first moment m / (1 - beta_1**t) is this average of the gradients.
+    grads = np.random.default_rng(5).normal(size=20)
+    corrected = ma.moving_average(grads, 0.9, bias_correction=True)
+    m = 0.0
+    for t, g in enumerate(grads, start=1):
+        m = 0.9 * m + 0.1 * g
+        assert np.isclose(corrected[t - 1], m / (1 - 0.9 ** t), rtol=1e-12)
+
+
+def test_average_trajectory_matches_apply_loop_with_counts():
+    traj = np.random.default_rng(6).normal(size=(12, 2))
+    ema = ma.ExponentialMovingAverage(0.99)
+    out = ma.average_trajectory(ema, traj, num_updates=range(1, 12))
+    state = ema.init(traj[0])
+    np.testing.assert_array_equal(out[0], traj[0])
+    for k in range(1, 12):
+        state = ema.apply(traj[k], state, num_updates=k)
+        np.testing.assert_array_equal(out[k], state.shadow)
+
+
+def test_ema_of_noisy_minibatch_sgd_weights_generalises_better():
+    x, y = linear_regression(n=200, noise=0.5, seed=1)
+    x_test, y_test = linear_regression(n=1000, noise=0.5, seed=2)
+    params0 = {"kernel": np.zeros((1, 1), np.float32), "bias": np.zeros(1, np.float32)}
+    traj = fit(linear_mse, params0, x, y, SGD(0.1), epochs=20, batch_size=4, seed=0)
+    avg = ma.average_trajectory(ma.ExponentialMovingAverage(0.98), traj.params)
+
+    def test_loss(p, k):
+        return linear_mse({"kernel": p["kernel"][k], "bias": p["bias"][k]}, x_test, y_test)[0]
+    late = range(500, len(traj.loss))
+    raw_losses = np.array([test_loss(traj.params, k) for k in late])
+    avg_losses = np.array([test_loss(avg, k) for k in late])
+    assert avg_losses.mean() < raw_losses.mean()
+    assert avg_losses.std() < 0.5 * raw_losses.std()
+
+
+# --------------------------------------------------------------------------- explorer
+def test_explore_decay_pure_function():
+    r = ma.explore_decay(0.9, noise=1.0, n=100, seed=0)
+    assert r.window == pytest.approx(10.0)
+    assert r.ema_tf[0] == r.series[0]  # TensorFlow's shadow starts at the first value
+    assert r.ema[0] == pytest.approx(0.1 * r.series[0])  # the zero-started one is pulled to 0
+    assert r.ema_corrected[0] == pytest.approx(r.series[0])
+    assert r.errors["corrected"] < r.errors["ema"] and r.errors["corrected"] < r.errors["raw"]
+    assert "decay 0.9" in r.verdict and "window about 10" in r.verdict
+    again = ma.explore_decay(0.9, noise=1.0, n=100, seed=0)
+    np.testing.assert_array_equal(again.series, r.series)
+    zero = ma.explore_decay(0.0, n=50)
+    np.testing.assert_array_equal(zero.ema, zero.series)
+    one = ma.explore_decay(1.0, n=50)
+    assert np.all(one.ema == 0) and np.all(one.ema_tf == one.series[0]) and one.window == np.inf
+
+
+# --------------------------------------------------------------------------- bad arguments
+@pytest.mark.parametrize("decay", [-0.1, 1.5])
+def test_decay_outside_unit_interval_is_refused(decay):
+    with pytest.raises(ValueError, match=r"`decay` must be in \[0, 1\]"):
+        ma.ExponentialMovingAverage(decay)
+    with pytest.raises(ValueError, match="`decay`"):
+        ma.moving_average([1.0, 2.0], decay)
+    with pytest.raises(ValueError, match="`decay`"):
+        ma.ema_step(0.0, 1.0, decay)
+
+
+def test_bad_arguments_name_themselves():
+    ema = ma.ExponentialMovingAverage(0.9)
+    state = ema.init(np.zeros(3))
+    with pytest.raises(ValueError, match="`var_list` must have the same structure and shapes as `state.sh"):
+        ema.apply(np.zeros(4), state)
+    with pytest.raises(ValueError, match="`var_list`"):
+        ema.apply({"w": np.zeros(3)}, state)
+    with pytest.raises(ValueError, match="`value` must have the shape of `shadow`"):
+        ma.ema_step(np.zeros(3), np.zeros((3, 1)), 0.9)
+    with pytest.raises(TypeError, match="`state` must be the EMAState"):
+        ema.apply(np.zeros(3), np.zeros(3))
+    with pytest.raises(ValueError, match="`num_updates`"):
+        ema.apply(np.zeros(3), state, num_updates=-1)
+    with pytest.raises(ValueError, match="`num_updates`"):
+        ma.ExponentialMovingAverage(0.9, num_updates=-3)
+    with pytest.raises(TypeError, match="`zero_debias`"):
+        ma.ExponentialMovingAverage(0.9, zero_debias=1)
+    with pytest.raises(TypeError, match="`decay`"):
+        ma.ExponentialMovingAverage("0.9")
+    with pytest.raises(ValueError, match="`ema_momentum`"):
+        ma.keras_ema_update(np.zeros(2), np.zeros(2), ema_momentum=1.2)
+    with pytest.raises(ValueError, match="`average`"):
+        ma.keras_ema_update(np.zeros(3), np.zeros(2))
+    with pytest.raises(ValueError, match="`ema_overwrite_frequency`"):
+        ma.apply_gradients_with_ema(SGD(0.1), np.zeros(2), lambda w: w, 3, ema_overwrite_frequency=0)
+    with pytest.raises(ValueError, match="`series`"):
+        ma.moving_average([], 0.9)
+    with pytest.raises(ValueError, match="bias_correction"):
+        ma.moving_average([1.0], 1.0, bias_correction=True)
+    with pytest.raises(ValueError, match="`num_updates` must give one count per update"):
+        ma.average_trajectory(ema, np.zeros((5, 3)), num_updates=[1, 2])
