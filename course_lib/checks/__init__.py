@@ -75,10 +75,9 @@ def describe(value):
     if value is None:
         return "None"
     if isinstance(value, np.ndarray):
-        if value.size <= 6:
-            text = np.array2string(value, precision=6, separator=", ")
-        else:
-            text = f"array of shape {value.shape}"
+        if value.size > 6:
+            return f"an array of shape {value.shape}"
+        text = np.array2string(value, precision=6, separator=", ")
         return text if value.ndim == 0 else f"{text} (shape {value.shape})"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k!r}: {describe(v)}" for k, v in value.items()) + "}"
@@ -168,10 +167,28 @@ def _fail(text, hint):
 
 
 def _same_inputs(before, after):
-    try:
-        return _problem(after, before, 0, 0) is None
-    except Exception:
-        return True
+    """False when an array among the arguments was changed in place (other objects are not compared)."""
+    if isinstance(before, np.ndarray):
+        return isinstance(after, np.ndarray) and before.shape == after.shape and np.array_equal(
+            before, after, equal_nan=True)
+    if isinstance(before, dict):
+        return all(_same_inputs(before[k], after.get(k)) for k in before)
+    if isinstance(before, (list, tuple)):
+        return all(_same_inputs(b, a) for b, a in zip(before, after))
+    return True
+
+
+def _show_without_traceback(shell, etype, value, tb, tb_offset=None):
+    """In a notebook, show a failed check as its sentences, not as a traceback into this module."""
+    red, reset = "\x1b[31m", "\x1b[0m"
+    return [f"{red}{etype.__name__}{reset}: {value}"]
+
+
+try:  # register only inside IPython/Jupyter; plain Python keeps normal tracebacks
+    _shell = get_ipython()  # noqa: F821  (defined by IPython)
+    _shell.set_custom_exc((CheckFailed, NotAttempted), _show_without_traceback)
+except NameError:
+    pass
 
 
 # --------------------------------------------------------------------------- checks
@@ -188,10 +205,10 @@ def check_function(student_fn, reference_fn, cases, *, name=None, mistakes=(), r
     if not callable(student_fn):
         raise CheckFailed(f"`{name}` should be a function, but it is {type(student_fn).__name__} "
                           f"{describe(student_fn)}. Did you overwrite it with a value?")
+    calls = []  # (args, kwargs, student's answer) for every case, in order
     for case in cases:
         args, kwargs = case if (len(case) == 2 and isinstance(case[1], dict)
                                 and isinstance(case[0], tuple)) else (tuple(case), {})
-        expected = reference_fn(*copy.deepcopy(args), **copy.deepcopy(kwargs))
         given = (copy.deepcopy(args), copy.deepcopy(kwargs))
         call_text = f"{name}{_fmt_args(args, kwargs)}"
         try:
@@ -204,12 +221,26 @@ def check_function(student_fn, reference_fn, cases, *, name=None, mistakes=(), r
         if not _same_inputs((args, kwargs), given):
             _fail(f"{call_text} changed its input arguments in place. "
                   "Compute new values (e.g. `w - lr * g`) instead of updating arrays with `-=`.", None)
+        calls.append((args, kwargs, got))
+
+    def run(fn, args, kwargs):
+        return fn(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+
+    for args, kwargs, got in calls:
+        expected = run(reference_fn, args, kwargs)
         problem = _problem(got, expected, rtol, atol)
         if problem:
-            hint = _diagnose(got, expected,
-                             lambda fn: fn(*copy.deepcopy(args), **copy.deepcopy(kwargs)),
-                             mistakes, rtol, atol)
-            _fail(f"{call_text}: {problem}", hint)
+            # A mistake explains the answer only if it reproduces the student's answer on every input.
+            hint = None
+            for mistake in mistakes:
+                try:
+                    if all(_problem(g, run(mistake.fn, a, k), rtol, atol) is None for a, k, g in calls):
+                        hint = mistake.hint
+                        break
+                except Exception:
+                    continue
+            hint = hint or _generic_hint(got, expected, rtol, atol)
+            _fail(f"{name}{_fmt_args(args, kwargs)}: {problem}", hint)
     if not quiet:
         print(f"✓ {name} is correct on {len(cases)} inputs.")
 

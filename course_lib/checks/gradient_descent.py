@@ -1,0 +1,138 @@
+"""Checks for the exercises of lesson 01, gradient descent."""
+
+import numpy as np
+
+from ..descent import linear_mse, minimize
+from ..objectives import SEED_LOSS
+from ..optimizers import SGD
+from . import Mistake, check_function
+
+__all__ = ["check_loss_grad", "check_sgd_step", "check_descend", "check_minibatches", "check_mse_grad",
+           "check_tf2_descent"]
+
+
+def check_loss_grad(loss_grad):
+    """Exercise 1: the derivative of ``loss = (w + 1)**2``."""
+    cases = [(5.0,), (2.6,), (-1.0,), (0.0,), (np.array([5.0, -3.0, 0.5]),)]
+    check_function(loss_grad, lambda w: 2 * w + 2, cases, name="loss_grad", mistakes=[
+        Mistake(lambda w: 2 * w, "the derivative of (w + 1)**2 is 2*(w + 1) = 2w + 2: the +2 is missing."),
+        Mistake(lambda w: w + 1, "the power rule brings down a factor 2: d/dw (w + 1)**2 = 2*(w + 1)."),
+        Mistake(lambda w: (w + 1) ** 2, "that is the loss itself; the exercise asks for its derivative."),
+        Mistake(lambda w: 2 * w + 1, "the chain rule gives 2*(w + 1) = 2w + 2, not 2w + 1."),
+    ])
+
+
+def check_sgd_step(sgd_step):
+    """Exercise 2: one gradient-descent update, ``w - learning_rate * grad``."""
+    cases = [(5.0, 12.0, 0.2), (2.6, 7.2, 0.2), (5.0, 12.0, 0.001), (np.array([1.0, -2.0]), np.array([0.5, 4.0]), 0.1)]
+    check_function(sgd_step, lambda w, g, lr: w - lr * g, cases, name="sgd_step", mistakes=[
+        Mistake(lambda w, g, lr: w + lr * g, "you moved *up* the gradient: descent subtracts, w - lr * grad."),
+        Mistake(lambda w, g, lr: w - g, "the learning rate is missing: the step is lr * grad, not grad."),
+        Mistake(lambda w, g, lr: -lr * g, "you returned the step (-lr * grad), not the new weight w - lr * grad."),
+        Mistake(lambda w, g, lr: g, "you returned the gradient; return the new weight w - lr * grad."),
+        Mistake(lambda w, g, lr: w - lr * lr * g, "the learning rate is applied twice."),
+    ])
+
+
+def _descend_reference(w0, learning_rate, steps):
+    return minimize(SEED_LOSS, np.float32(w0), SGD(learning_rate), steps).params
+
+
+def check_descend(descend):
+    """Exercise 3: ``steps`` updates on ``(w + 1)**2`` in float32, returning every weight from w0 on."""
+    cases = [(5.0, 0.2, 4), (5.0, 0.2, 40), (5.0, 0.001, 10), (-3.0, 0.5, 3)]
+
+    def updates_from_start(w0, lr, steps):  # w0 repeated: the weight never changes
+        return np.full(steps + 1, w0, dtype=np.float32)
+
+    check_function(descend, _descend_reference, cases, name="descend", rtol=1e-6, atol=1e-6, mistakes=[
+        Mistake(lambda w0, lr, s: _descend_reference(w0, lr, s)[1:],
+                "the list should start with w0 itself, then hold the weight after each of the `steps` updates "
+                "(steps + 1 values)."),
+        Mistake(lambda w0, lr, s: _descend_reference(w0, lr, s + 1),
+                "one update too many: `range(steps)` runs exactly `steps` updates."),
+        Mistake(lambda w0, lr, s: _descend_reference(w0, lr, s - 1) if s > 0 else None,
+                "one update too few: the result should hold `steps` updates after w0."),
+        Mistake(updates_from_start, "the weight never changes: assign the new weight back (w = w - lr * grad) "
+                                    "before computing the next gradient."),
+        Mistake(lambda w0, lr, s: np.float32(w0) - np.arange(s + 1) * np.float32(lr * (2 * w0 + 2)),
+                "the gradient was computed once at w0 and reused: compute it again at the current w every step."),
+    ])
+
+
+def _minibatches_reference(n, batch_size, rng):
+    perm = rng.permutation(n)
+    return [perm[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+def check_minibatches(minibatches):
+    """Exercise 4: shuffle the indices ``0..n-1`` once with ``rng`` and cut them into batches."""
+
+    def as_list(n, batch_size, rng):
+        out = minibatches(n, batch_size, rng)
+        return list(out) if hasattr(out, "__iter__") and not isinstance(out, (np.ndarray, str, dict)) else out
+
+    as_list.__name__ = getattr(minibatches, "__name__", "minibatches")
+    cases = [(10, 3, np.random.default_rng(0)), (8, 4, np.random.default_rng(1)), (5, 5, np.random.default_rng(2)),
+             (7, 1, np.random.default_rng(3))]
+    check_function(as_list, _minibatches_reference, cases, name="minibatches", mistakes=[
+        Mistake(lambda n, b, rng: [np.arange(n)[i:i + b] for i in range(0, n, b)],
+                "the indices are not shuffled: use `rng.permutation(n)` once per epoch."),
+        Mistake(lambda n, b, rng: _minibatches_reference(n, b, rng)[: n // b],
+                "the last, smaller batch is missing: when n is not a multiple of batch_size, keep the remainder "
+                "as a final batch (Keras does)."),
+        Mistake(lambda n, b, rng: [rng.permutation(n)[:b] for _ in range(0, n, b)],
+                "each batch was drawn from a new permutation, so some examples repeat and others are skipped: "
+                "shuffle once, then slice."),
+        Mistake(lambda n, b, rng: [np.sort(x) for x in _minibatches_reference(n, b, rng)],
+                "the batches hold the right examples but sorted: keep the shuffled order."),
+    ])
+
+
+def _mse_grad_reference(w, b, x, y):
+    grads = linear_mse({"kernel": np.array([[w]]), "bias": np.array([b])}, x[:, None], y[:, None])[1]
+    return grads["kernel"].item(), grads["bias"].item()
+
+
+def check_mse_grad(mse_grad):
+    """Exercise 5: gradients of ``mean((w*x + b - y)**2)`` with respect to ``w`` and ``b``."""
+    rng = np.random.default_rng(7)
+    cases = [(0.0, 0.0, rng.random(5), rng.random(5) * 3 + 2),
+             (3.0, 2.0, rng.random(8), rng.random(8)),
+             (-1.0, 0.5, rng.normal(size=4), rng.normal(size=4))]
+
+    def parts(w, b, x, y):
+        return w * x + b - y
+
+    check_function(mse_grad, _mse_grad_reference, cases, name="mse_grad", mistakes=[
+        Mistake(lambda w, b, x, y: (np.mean(parts(w, b, x, y) * x), np.mean(parts(w, b, x, y))),
+                "the factor 2 from differentiating the square is missing."),
+        Mistake(lambda w, b, x, y: (2 * np.sum(parts(w, b, x, y) * x), 2 * np.sum(parts(w, b, x, y))),
+                "you summed over the examples; the loss is a mean, so divide by the batch size."),
+        Mistake(lambda w, b, x, y: (-2 * np.mean(parts(w, b, x, y) * x), -2 * np.mean(parts(w, b, x, y))),
+                "the sign is flipped: with error = prediction - y, dL/dw = 2 * mean(error * x)."),
+        Mistake(lambda w, b, x, y: (2 * np.mean(parts(w, b, x, y)), 2 * np.mean(parts(w, b, x, y))),
+                "dL/dw needs the input: 2 * mean(error * x); only dL/db is 2 * mean(error)."),
+        Mistake(lambda w, b, x, y: (2 * np.mean(parts(w, b, x, y) * x), 2 * np.mean(parts(w, b, x, y) * x)),
+                "dL/db has no x in it: 2 * mean(error)."),
+    ])
+
+
+def check_tf2_descent(tf2_descent):
+    """Exercise 6: the seeds' TF1 loop in TensorFlow 2, returning ``w`` after ``steps`` updates."""
+    def reference(steps, learning_rate=0.2):
+        return _descend_reference(5.0, learning_rate, steps)[-1]
+
+    cases = [(1,), (3,), (20,), ((4,), {"learning_rate": 0.001})]
+    check_function(tf2_descent, reference, cases, name="tf2_descent", rtol=1e-6, atol=1e-6, mistakes=[
+        Mistake(lambda steps, learning_rate=0.2: reference(steps + 1, learning_rate),
+                "one update too many: the loop should apply exactly `steps` updates."),
+        Mistake(lambda steps, learning_rate=0.2: reference(steps - 1, learning_rate),
+                "one update too few: the loop should apply exactly `steps` updates."),
+        Mistake(lambda steps, learning_rate=0.2: np.float32(5.0),
+                "w never changed: call `optimizer.apply_gradients([(grad, w)])` inside the loop, and compute "
+                "the loss inside `with tf.GradientTape() as tape:`."),
+        Mistake(lambda steps, learning_rate=0.2: -1 + 6 * (1 + 2 * learning_rate) ** steps,  # w += lr * grad
+                "w moved away from the minimum: apply the gradient with the optimizer (it subtracts), "
+                "do not add it yourself."),
+    ])
