@@ -64,3 +64,36 @@ def explorer(controls, compute, draw, figsize=(10, 4)):
     ui.controls, ui.verdict, ui.update, ui.update_times = controls, verdict, update, []
     update()
     return ui
+
+
+# --------------------------------------------------------------------------- lesson 04
+def moving_average_explorer(decay=0.9, noise=1.0, n=200, seed=0):
+    """Lesson 04: a decay slider over a noisy series, drawing the raw series, the EMA started
+    at zero, its bias-corrected form and TensorFlow's (started at the first value).
+
+    The numbers come from :func:`course_lib.moving_averages.explore_decay`.
+    """
+    import ipywidgets as w
+
+    from .moving_averages import explore_decay
+
+    controls = {
+        "decay": w.FloatSlider(value=decay, min=0.0, max=0.995, step=0.005, readout_format=".3f",
+                               description="decay", continuous_update=True,
+                               layout=w.Layout(width="420px")),
+        "noise": w.FloatSlider(value=noise, min=0.0, max=3.0, step=0.1, description="noise",
+                               continuous_update=True, layout=w.Layout(width="320px")),
+    }
+
+    def draw(r, fig):
+        ax = fig.add_subplot(1, 1, 1)
+        ax.plot(r.steps, r.series, color="0.75", linewidth=0.8, label="noisy series")
+        ax.plot(r.steps, r.signal, "k--", linewidth=1, label="signal")
+        ax.plot(r.steps, r.ema, label="EMA from 0")
+        ax.plot(r.steps, r.ema_corrected, label="EMA from 0, bias-corrected")
+        ax.plot(r.steps, r.ema_tf, label="EMA from first value (TensorFlow)")
+        ax.set_xlabel("step t")
+        ax.set_title(f"decay {1 - 1 / r.window:.3f}: window 1/(1-decay) = {r.window:.4g} steps")
+        ax.legend(loc="lower right", fontsize=8)
+
+    return explorer(controls, lambda decay, noise: explore_decay(decay, noise, n, seed), draw)

@@ -376,3 +376,16 @@ def test_bad_arguments_name_themselves():
         ma.moving_average([1.0], 1.0, bias_correction=True)
     with pytest.raises(ValueError, match="`num_updates` must give one count per update"):
         ma.average_trajectory(ema, np.zeros((5, 3)), num_updates=[1, 2])
+
+
+def test_explorer_widget_redraws_from_the_pure_function():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from course_lib import widgets
+
+    ui = widgets.moving_average_explorer(decay=0.9)
+    assert ui.verdict.value == f"<b>{ma.explore_decay(0.9, 1.0).verdict}</b>"
+    ui.controls["decay"].value = 0.99
+    assert ui.verdict.value == f"<b>{ma.explore_decay(0.99, 1.0).verdict}</b>"
+    assert len(ui.update_times) == 2
