@@ -128,8 +128,8 @@ def check_finite_tree(name, tree):
 
 # --------------------------------------------------------------------------- scalars
 def _interval(low, high, low_open, high_open):
-    lo = "(" if low_open else "["
-    hi = ")" if high_open else "]"
+    lo = "(" if low_open or low is None else "["
+    hi = ")" if high_open or high is None else "]"
     low_s = "-inf" if low is None else f"{low:g}"
     high_s = "inf" if high is None else f"{high:g}"
     return f"{lo}{low_s}, {high_s}{hi}"
