@@ -45,3 +45,26 @@ def batch_indices(n, batch_size=None, epochs=1, shuffle=True, seed=0):
         perm = rng.permutation(n) if shuffle else np.arange(n)
         order.append([perm[i:i + batch_size] for i in range(0, n, batch_size)])
     return order
+
+
+# --------------------------------------------------------------------------- lesson 05
+def moons(n=200, noise=0.1, seed=0, dtype=np.float32):
+    """Two interleaving half circles, a 2-D classification problem no straight line solves.
+
+    Class 0 lies on the upper half circle ``(cos t, sin t)``, class 1 on the lower one
+    ``(1 - cos t, 0.5 - sin t)``, ``t ~ U[0, pi]``, plus Gaussian noise of standard deviation
+    ``noise``.  The classes alternate (0, 1, 0, 1, ...), so any batch is roughly balanced.
+    Returns ``x`` of shape ``(n, 2)`` in ``dtype`` and integer ``labels`` of shape ``(n,)``.
+    """
+    n = check_int("n", n, 2)
+    noise = check_number("noise", noise, 0)
+    rng = np.random.default_rng(check_int("seed", seed, 0))
+    labels = np.arange(n) % 2
+    t = rng.uniform(0.0, np.pi, n)
+    upper = np.stack([np.cos(t), np.sin(t)], axis=1)
+    lower = np.stack([1.0 - np.cos(t), 0.5 - np.sin(t)], axis=1)
+    x = np.where(labels[:, None] == 0, upper, lower) + rng.normal(0.0, noise, (n, 2))
+    return x.astype(dtype), labels
+
+
+__all__ += ["moons"]
