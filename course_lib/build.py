@@ -47,7 +47,7 @@ def strip_solutions(source, cell_type="code"):
 
 def make_exercise(solution_nb):
     """The exercise notebook for a solution notebook (a new object)."""
-    nb = nbformat.from_dict(json.loads(nbformat.writes(solution_nb)))
+    nb = nbformat.reads(nbformat.writes(solution_nb), as_version=4)
     for cell in nb.cells:
         cell.source = strip_solutions(cell.source, cell.cell_type)
         if cell.cell_type == "code":

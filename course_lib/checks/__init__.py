@@ -181,7 +181,9 @@ def _same_inputs(before, after):
 def _show_without_traceback(shell, etype, value, tb, tb_offset=None):
     """In a notebook, show a failed check as its sentences, not as a traceback into this module."""
     red, reset = "\x1b[31m", "\x1b[0m"
-    return [f"{red}{etype.__name__}{reset}: {value}"]
+    stb = [f"{red}{etype.__name__}{reset}: {value}"]
+    shell._showtraceback(etype, value, stb)  # sends the usual "error" output, with a one-line traceback
+    return stb
 
 
 try:  # register only inside IPython/Jupyter; plain Python keeps normal tracebacks
