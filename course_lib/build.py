@@ -3,6 +3,7 @@
     python -m course_lib.build exercises [--force]   # write exercises/ from solutions/
     python -m course_lib.build check                 # exit 1 if exercises/ is out of date
     python -m course_lib.build execute NOTEBOOK...   # run notebooks, store clean outputs
+    python -m course_lib.build nav                   # navigation cells + README lesson table
 
 Exercises are generated from the solution notebooks the way nbgrader does it: in a code
 cell, every region between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes
@@ -23,7 +24,10 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS, EXERCISES = ROOT / "solutions", ROOT / "exercises"
+LESSONS, README = ROOT / "notebooks", ROOT / "README.md"
 MANIFEST = EXERCISES / ".generated.json"
+NAV_TAG = "navigation"
+TABLE_START, TABLE_END = "<!-- lessons:start -->", "<!-- lessons:end -->"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 _REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION[^\n]*\n.*?^[ \t]*### END SOLUTION[^\n]*(\n|$)",
                      re.MULTILINE | re.DOTALL)
@@ -56,6 +60,76 @@ def make_exercise(solution_nb):
     return nb
 
 
+# ----------------------------------------------------------------------------- navigation
+def lesson_titles():
+    """``{stem: title}`` for every lesson, from the ``# NN · Title`` heading of its first cell."""
+    titles = {}
+    for path in sorted(LESSONS.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        lines = (line for c in nb.cells if c.cell_type == "markdown" and NAV_TAG not in c.metadata.get("tags", [])
+                 for line in c.source.splitlines() if line.startswith("# "))
+        heading = next(lines, f"# {path.stem}")
+        titles[path.stem] = heading[2:].strip()
+    return titles
+
+
+def nav_text(kind, stem, titles):
+    """The navigation line for notebook ``stem`` in folder ``kind`` (notebooks/exercises/solutions)."""
+    stems = list(titles)
+    i = stems.index(stem) if stem in stems else -1
+    folder = {"notebooks": "lesson", "exercises": "exercises", "solutions": "solutions"}[kind]
+    parts = []
+    if i > 0:
+        parts.append(f"[← {titles[stems[i - 1]]}]({stems[i - 1]}.ipynb)")
+    parts.append("[Contents](../README.md#lessons)")
+    if kind == "notebooks":
+        parts.append(f"[Exercises](../exercises/{stem}.ipynb)")
+    else:
+        parts.append(f"[Lesson](../notebooks/{stem}.ipynb)")
+    if 0 <= i < len(stems) - 1:
+        parts.append(f"[{titles[stems[i + 1]]} →]({stems[i + 1]}.ipynb)")
+    return f"*Course navigation ({folder}):* " + " · ".join(parts)
+
+
+def with_navigation(nb, kind, stem, titles):
+    """``nb`` with its navigation cells (first and last) replaced by up-to-date ones."""
+    cells = [c for c in nb.cells if NAV_TAG not in c.metadata.get("tags", [])]
+    text = nav_text(kind, stem, titles)
+
+    def nav_cell(position):
+        cell = nbformat.v4.new_markdown_cell(text, metadata={"tags": [NAV_TAG]})
+        cell.id = f"nav-{position}"
+        return cell
+
+    nb.cells = [nav_cell("top")] + cells + [nav_cell("bottom")]
+    return nb
+
+
+def readme_table(titles):
+    rows = ["| # | Lesson | Exercises |", "|---|--------|-----------|"]
+    for stem, title in titles.items():
+        number, _, name = title.partition(" · ")
+        rows.append(f"| {number} | [{name or title}](notebooks/{stem}.ipynb) | [exercises](exercises/{stem}.ipynb) |")
+    return "\n".join(rows)
+
+
+def expected_navigation():
+    """``{path: text}`` of every lesson/solution notebook and the README with current navigation."""
+    titles = lesson_titles()
+    out = {}
+    for kind, folder in (("notebooks", LESSONS), ("solutions", SOLUTIONS)):
+        for path in sorted(folder.glob("*.ipynb")):
+            out[path] = to_text(with_navigation(nbformat.read(path, as_version=4), kind, path.stem, titles))
+    readme = README.read_text()
+    start, end = readme.index(TABLE_START) + len(TABLE_START), readme.index(TABLE_END)
+    out[README] = readme[:start] + "\n" + readme_table(titles) + "\n" + readme[end:]
+    return out
+
+
+def stale_navigation():
+    return [str(p.relative_to(ROOT)) for p, text in expected_navigation().items() if p.read_text() != text]
+
+
 def to_text(nb):
     return nbformat.writes(nb) + "\n"
 
@@ -65,8 +139,10 @@ def _digest(text):
 
 
 def expected_exercises():
-    """``{exercise file name: text}`` for every solution notebook."""
-    return {path.name: to_text(make_exercise(nbformat.read(path, as_version=4)))
+    """``{exercise file name: text}`` for every solution notebook (with the exercises' navigation)."""
+    titles = lesson_titles()
+    return {path.name: to_text(with_navigation(make_exercise(nbformat.read(path, as_version=4)),
+                                               "exercises", path.stem, titles))
             for path in sorted(SOLUTIONS.glob("*.ipynb"))}
 
 
@@ -117,18 +193,26 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     ex = sub.add_parser("exercises", help="write exercises/ from solutions/")
     ex.add_argument("--force", action="store_true", help="overwrite exercise notebooks a student edited")
-    sub.add_parser("check", help="exit 1 if exercises/ is out of date")
+    sub.add_parser("check", help="exit 1 if exercises/ or the navigation is out of date")
+    sub.add_parser("nav", help="write navigation cells and the README's lesson table")
     run = sub.add_parser("execute", help="run notebooks and store their outputs")
     run.add_argument("notebooks", nargs="+")
     args = parser.parse_args(argv)
     if args.command == "exercises":
         write_exercises(force=args.force)
+    elif args.command == "nav":
+        for path, text in expected_navigation().items():
+            if path.read_text() != text:
+                path.write_text(text)
+                print(f"updated {path.relative_to(ROOT)}")
+        write_exercises()
     elif args.command == "check":
-        stale = stale_exercises()
+        stale = stale_navigation() + stale_exercises()
         if stale:
-            print("out of date: " + ", ".join(stale) + " (run `python -m course_lib.build exercises`)")
+            print("out of date: " + ", ".join(stale) + " (run `python -m course_lib.build nav`, which also "
+                  "regenerates the exercises)")
             return 1
-        print("exercises are up to date")
+        print("navigation and exercises are up to date")
     else:
         execute(args.notebooks)
     return 0
