@@ -1,0 +1,304 @@
+"""course_lib.schedules against tf.keras.optimizers.schedules, the seed 001 table, and bad arguments."""
+
+import numpy as np
+import pytest
+
+import course_lib  # noqa: F401  (silences TensorFlow's start-up logs)
+from course_lib import schedules as S
+from course_lib.objectives import SEED_LOSS, Quadratic
+from course_lib.optimizers import SGD
+from course_lib.tf_twins import apply_gradients, keras, tf
+
+K = keras.optimizers.schedules
+STEPS = np.arange(2001)
+
+# (class name, keyword arguments): each schedule with its options switched on and off.
+CASES = [
+    ("ExponentialDecay", dict(initial_learning_rate=0.1, decay_steps=1, decay_rate=0.99, staircase=True)),
+    ("ExponentialDecay", dict(initial_learning_rate=0.3, decay_steps=13, decay_rate=0.9)),
+    ("ExponentialDecay", dict(initial_learning_rate=0.1, decay_steps=7, decay_rate=0.5, staircase=True)),
+    ("InverseTimeDecay", dict(initial_learning_rate=0.1, decay_steps=1, decay_rate=0.01)),
+    ("InverseTimeDecay", dict(initial_learning_rate=0.5, decay_steps=30, decay_rate=0.7, staircase=True)),
+    ("PiecewiseConstantDecay", dict(boundaries=[100, 500, 1500], values=[1.0, 0.5, 0.1, 0.01])),
+    ("PolynomialDecay", dict(initial_learning_rate=0.1, decay_steps=1000)),
+    ("PolynomialDecay", dict(initial_learning_rate=0.1, decay_steps=300, end_learning_rate=0.01, power=0.5,
+                             cycle=True)),
+    ("PolynomialDecay", dict(initial_learning_rate=0.1, decay_steps=700, end_learning_rate=0.001, power=2.0)),
+    ("CosineDecay", dict(initial_learning_rate=0.1, decay_steps=1000, alpha=0.1)),
+    ("CosineDecay", dict(initial_learning_rate=0.01, decay_steps=900, alpha=0.05, warmup_target=0.2,
+                         warmup_steps=77)),
+    ("CosineDecayRestarts", dict(initial_learning_rate=0.1, first_decay_steps=100)),
+    ("CosineDecayRestarts", dict(initial_learning_rate=0.1, first_decay_steps=37, t_mul=1.5, m_mul=0.9,
+                                 alpha=0.01)),
+    ("CosineDecayRestarts", dict(initial_learning_rate=0.1, first_decay_steps=100, t_mul=1.0, m_mul=0.8,
+                                 alpha=0.1)),
+]
+
+
+def keras_rates(schedule, steps):
+    """Call a Keras schedule the way its optimizer does: on an int64 `iterations` variable."""
+    iterations = tf.Variable(0, dtype=tf.int64)
+    out = []
+    for s in steps:
+        iterations.assign(int(s))
+        out.append(schedule(iterations).numpy())
+    return np.asarray(out)
+
+
+def peak(kwargs):
+    return max(kwargs.get("initial_learning_rate", 0.0), kwargs.get("warmup_target") or 0.0,
+               max(kwargs.get("values", [0.0])))
+
+
+@pytest.mark.parametrize("name, kwargs", CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES)])
+def test_matches_keras_over_2000_steps(name, kwargs):
+    ours = getattr(S, name)(**kwargs)(STEPS)
+    theirs = keras_rates(getattr(K, name)(**kwargs), STEPS)
+    assert ours.dtype == np.float32 and theirs.dtype == np.float32
+    # One float32 rounding at the scale of the schedule's largest rate: TensorFlow's float32
+    # pow/cos/log are not correctly rounded, so a few last bits may differ.
+    one_rounding = np.spacing(np.float32(peak(kwargs)))
+    assert np.max(np.abs(ours - theirs)) <= one_rounding
+    assert np.mean(ours == theirs) >= 0.95, f"only {np.mean(ours == theirs):.1%} of the steps are bit-identical"
+    if name in ("InverseTimeDecay", "PiecewiseConstantDecay") or kwargs.get("power", 0) == 1.0:
+        np.testing.assert_array_equal(ours, theirs)  # no pow/cos/log that TF rounds differently
+
+
+def test_one_step_returns_np_float32_and_accepts_tensors():
+    lr = S.ExponentialDecay(0.1, 10, 0.9)
+    assert type(lr(0)) is np.float32 and lr(0) == np.float32(0.1)
+    assert lr(10) == np.float32(0.1) * np.float32(0.9)
+    assert lr(tf.Variable(10, dtype=tf.int64)) == lr(10)
+    assert lr(np.int32(10)) == lr(10.0) == lr(10)
+    assert lr([0, 10]).shape == (2,)
+
+
+def test_staircase_uses_floor_not_round():
+    lr = S.ExponentialDecay(1.0, 10, 0.5, staircase=True)
+    assert lr(9) == 1.0 and lr(10) == 0.5 and lr(19) == 0.5 and lr(20) == 0.25  # round would give 0.5 at 5
+    assert lr(5) == 1.0 and lr(15) == 0.5
+
+
+def test_piecewise_boundary_keeps_the_earlier_value():
+    lr = S.PiecewiseConstantDecay([100, 200], [1.0, 0.5, 0.1])
+    assert [float(lr(s)) for s in (0, 100, 101, 200, 201)] == [1.0, 1.0, 0.5, 0.5, np.float32(0.1)]
+
+
+def test_cosine_warmup_then_decay_end_points():
+    lr = S.CosineDecay(0.0, 100, alpha=0.1, warmup_target=1.0, warmup_steps=10)
+    assert lr(0) == 0.0 and lr(5) == 0.5 and lr(10) == 1.0
+    assert lr(110) == np.float32(0.1) and lr(5000) == np.float32(0.1)
+
+
+def test_old_keras_decay_argument_is_inverse_time_decay():
+    lr, decay = 0.1, 0.01
+    schedule = S.InverseTimeDecay(lr, decay_steps=1, decay_rate=decay)
+    steps = np.arange(500)
+    old_rule = np.float32(lr) / (np.float32(1) + np.float32(decay) * steps.astype(np.float32))
+    np.testing.assert_array_equal(schedule(steps), old_rule)
+
+
+# ----------------------------------------------------------------- optimizers with schedules
+def test_first_update_uses_step_zero_like_keras():
+    schedule = S.PiecewiseConstantDecay([0], [1.0, 0.5])  # 1.0 only at step 0
+    w0 = np.float32(5.0)
+    ours = [w0]
+    opt, state = SGD(schedule), SGD(schedule).init(w0)
+    for _ in range(2):
+        w, state = opt.step(ours[-1], np.float32(1.0), state)
+        ours.append(w)
+    assert ours == [5.0, 4.0, 3.5]
+    theirs = apply_gradients(keras.optimizers.SGD(K.PiecewiseConstantDecay([0], [1.0, 0.5])), w0,
+                             lambda w: np.float32(1.0), 2)
+    np.testing.assert_array_equal(np.asarray(ours), theirs)
+
+
+OPT_CASES = [
+    (dict(), "PolynomialDecay", dict(initial_learning_rate=0.2, decay_steps=150)),
+    (dict(), "ExponentialDecay", dict(initial_learning_rate=0.2, decay_steps=20, decay_rate=0.5, staircase=True)),
+    (dict(momentum=0.9), "CosineDecay", dict(initial_learning_rate=0.0, decay_steps=150, warmup_target=0.1,
+                                             warmup_steps=30)),
+    (dict(momentum=0.5, nesterov=True), "PiecewiseConstantDecay", dict(boundaries=[50, 150],
+                                                                       values=[0.2, 0.05, 0.01])),
+    (dict(momentum=0.8), "InverseTimeDecay", dict(initial_learning_rate=0.2, decay_steps=1, decay_rate=0.05)),
+]
+
+
+STEPS_RUN = 200
+# The ill-conditioned bowl moved off the origin, so that no value or gradient becomes a float32
+# subnormal (TensorFlow flushes those to zero, numpy does not).
+BOWL = Quadratic([0.2, 4.0], minimum=[1.0, -2.0])
+
+
+@pytest.mark.parametrize("sgd_kwargs, name, kwargs", OPT_CASES)
+def test_sgd_with_schedule_follows_keras(sgd_kwargs, name, kwargs):
+    x0 = np.array([4.0, -3.0], dtype=np.float32)
+    ours = [x0]
+    opt = SGD(getattr(S, name)(**kwargs), **sgd_kwargs)
+    state = opt.init(x0)
+    for _ in range(STEPS_RUN):
+        x, state = opt.step(ours[-1], BOWL.grad(ours[-1]), state)
+        ours.append(x)
+    ours = np.stack(ours)
+    theirs = apply_gradients(keras.optimizers.SGD(getattr(K, name)(**kwargs), **sgd_kwargs), x0,
+                             BOWL.grad, STEPS_RUN)
+    assert state.iterations == STEPS_RUN
+    if name in ("PiecewiseConstantDecay", "InverseTimeDecay", "PolynomialDecay"):
+        np.testing.assert_array_equal(ours, theirs)
+    else:
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
+
+
+# ----------------------------------------------------------------- the seed 001 table
+SEED_001 = """\
+After 0 steps: global_step is 1.000000, w is 3.800000, learning rate is 0.099000, loss is 23.040001
+After 1 steps: global_step is 2.000000, w is 2.849600, learning rate is 0.098010, loss is 14.819419
+After 2 steps: global_step is 3.000000, w is 2.095001, learning rate is 0.097030, loss is 9.579033
+After 3 steps: global_step is 4.000000, w is 1.494386, learning rate is 0.096060, loss is 6.221961
+After 4 steps: global_step is 5.000000, w is 1.015167, learning rate is 0.095099, loss is 4.060896
+After 5 steps: global_step is 6.000000, w is 0.631886, learning rate is 0.094148, loss is 2.663051
+After 6 steps: global_step is 7.000000, w is 0.324608, learning rate is 0.093207, loss is 1.754587
+After 7 steps: global_step is 8.000000, w is 0.077684, learning rate is 0.092274, loss is 1.161403
+After 8 steps: global_step is 9.000000, w is -0.121202, learning rate is 0.091352, loss is 0.772287
+After 9 steps: global_step is 10.000000, w is -0.281761, learning rate is 0.090438, loss is 0.515867
+After 10 steps: global_step is 11.000000, w is -0.411674, learning rate is 0.089534, loss is 0.346128
+After 11 steps: global_step is 12.000000, w is -0.517024, learning rate is 0.088638, loss is 0.233266
+After 12 steps: global_step is 13.000000, w is -0.602644, learning rate is 0.087752, loss is 0.157891
+After 13 steps: global_step is 14.000000, w is -0.672382, learning rate is 0.086875, loss is 0.107334
+After 14 steps: global_step is 15.000000, w is -0.729305, learning rate is 0.086006, loss is 0.073276
+After 15 steps: global_step is 16.000000, w is -0.775868, learning rate is 0.085146, loss is 0.050235
+After 16 steps: global_step is 17.000000, w is -0.814036, learning rate is 0.084294, loss is 0.034583
+After 17 steps: global_step is 18.000000, w is -0.845387, learning rate is 0.083451, loss is 0.023905
+After 18 steps: global_step is 19.000000, w is -0.871193, learning rate is 0.082617, loss is 0.016591
+After 19 steps: global_step is 20.000000, w is -0.892476, learning rate is 0.081791, loss is 0.01156"""
+ROW = "After %s steps: global_step is %f, w is %f, learning rate is %f, loss is %f"
+
+
+def assert_matches_seed(lines):
+    seed = SEED_001.splitlines()
+    assert len(lines) == len(seed) == 20
+    for i, (ours, printed) in enumerate(zip(lines, seed)):
+        # the seed's last line lost its final digit when it was copied ("0.01156")
+        assert ours == printed or (i == 19 and ours.startswith(printed) and len(ours) == len(printed) + 1), \
+            f"row {i}:\n ours: {ours}\n seed: {printed}"
+
+
+def test_seed_001_table_by_hand():
+    schedule = S.ExponentialDecay(0.1, 1, 0.99, staircase=True)
+    opt = SGD(schedule)
+    w = np.float32(5.0)
+    state = opt.init(w)
+    lines = []
+    for i in range(20):
+        w, state = opt.step(w, SEED_LOSS.grad(w), state)
+        # the rate printed after the step is the one the NEXT update will use
+        lines.append(ROW % (i, state.iterations, w, schedule(state.iterations), SEED_LOSS(w)))
+    assert_matches_seed(lines)
+
+
+def test_seed_001_table_with_tensorflow_1_code():
+    lines = []
+    with tf.Graph().as_default():
+        global_step = tf.Variable(0, trainable=False)
+        learning_rate = tf.compat.v1.train.exponential_decay(0.1, global_step, 1, 0.99, staircase=True)
+        w = tf.Variable(tf.constant(5, dtype=tf.float32))
+        loss = tf.square(w + 1)
+        train_step = tf.compat.v1.train.GradientDescentOptimizer(learning_rate).minimize(
+            loss, global_step=global_step)
+        with tf.compat.v1.Session() as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            for i in range(20):
+                sess.run(train_step)
+                lines.append(ROW % (i, sess.run(global_step), sess.run(w), sess.run(learning_rate),
+                                    sess.run(loss)))
+    assert_matches_seed(lines)
+
+
+def test_seed_001_table_with_tensorflow_2():
+    schedule = K.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.99, staircase=True)
+    opt = keras.optimizers.SGD(learning_rate=schedule)
+    w = tf.Variable(5.0)
+    lines = []
+    for i in range(20):
+        with tf.GradientTape() as tape:
+            loss = tf.square(w + 1)
+        opt.apply_gradients([(tape.gradient(loss, w), w)])
+        lines.append(ROW % (i, opt.iterations.numpy(), w.numpy(), schedule(opt.iterations).numpy(),
+                            tf.square(w + 1).numpy()))
+    assert_matches_seed(lines)
+
+
+# ----------------------------------------------------------------- bad arguments
+@pytest.mark.parametrize("make, argument", [
+    (lambda: S.ExponentialDecay(0.1, 0, 0.9), "decay_steps"),
+    (lambda: S.ExponentialDecay(0.1, -5, 0.9), "decay_steps"),
+    (lambda: S.InverseTimeDecay(0.1, 0, 0.5), "decay_steps"),
+    (lambda: S.PolynomialDecay(0.1, 0), "decay_steps"),
+    (lambda: S.CosineDecay(0.1, -1), "decay_steps"),
+    (lambda: S.CosineDecayRestarts(0.1, 0), "first_decay_steps"),
+    (lambda: S.ExponentialDecay(-0.1, 10, 0.9), "initial_learning_rate"),
+    (lambda: S.ExponentialDecay(0.1, 10, -0.9), "decay_rate"),
+    (lambda: S.InverseTimeDecay(0.1, 10, -0.5), "decay_rate"),
+    (lambda: S.PolynomialDecay(0.1, 10, end_learning_rate=-0.01), "end_learning_rate"),
+    (lambda: S.PolynomialDecay(0.1, 10, power=-1.0), "power"),
+    (lambda: S.CosineDecay(0.1, 10, alpha=1.5), "alpha"),
+    (lambda: S.CosineDecay(0.0, 10, warmup_target=-0.1, warmup_steps=5), "warmup_target"),
+    (lambda: S.CosineDecay(0.0, 10, warmup_target=0.1, warmup_steps=-5), "warmup_steps"),
+    (lambda: S.CosineDecayRestarts(0.1, 10, t_mul=0.5), "t_mul"),
+    (lambda: S.CosineDecayRestarts(0.1, 10, m_mul=-1.0), "m_mul"),
+    (lambda: S.PiecewiseConstantDecay([200, 100], [1.0, 0.5, 0.1]), "boundaries"),
+    (lambda: S.PiecewiseConstantDecay([100, 100], [1.0, 0.5, 0.1]), "boundaries"),
+    (lambda: S.PiecewiseConstantDecay([100, 200], [1.0, 0.5]), "values"),
+    (lambda: S.PiecewiseConstantDecay([100], [1.0, 0.5, 0.1]), "values"),
+    (lambda: S.PiecewiseConstantDecay([100], [1.0, -0.5]), "values[1]"),
+    (lambda: S.ExponentialDecay(0.1, 10, 0.9)(-1), "step"),
+])
+def test_bad_arguments_raise_value_error_naming_them(make, argument):
+    with pytest.raises(ValueError, match=f"`{argument.replace('[', '.').replace(']', '.')}`"):
+        make()
+
+
+def test_wrong_types_raise_type_error():
+    with pytest.raises(TypeError, match="`staircase`"):
+        S.ExponentialDecay(0.1, 10, 0.9, staircase=1)
+    with pytest.raises(TypeError, match="`step`"):
+        S.ExponentialDecay(0.1, 10, 0.9)(2.5)
+    with pytest.raises(TypeError, match="`initial_learning_rate`"):
+        S.CosineDecay("0.1", 10)
+
+
+# ----------------------------------------------------------------- the explorer's computation
+def test_make_schedule_builds_each_kind_and_rejects_unknown():
+    for kind in ["constant", *S.SCHEDULES]:
+        rates = S.make_schedule(kind, 0.5, 20, 0.5)(np.arange(100))
+        assert rates[0] == np.float32(0.5)
+        assert np.all(np.diff(rates[:20]) <= 0)
+        if kind == "constant":
+            assert np.all(rates == np.float32(0.5))
+        else:
+            assert rates[50] < rates[0]
+    with pytest.raises(ValueError, match="`kind`"):
+        S.make_schedule("StepDecay", 0.5, 20, 0.5)
+    with pytest.raises(ValueError, match="`decay_rate`"):
+        S.make_schedule("ExponentialDecay", 0.5, 20, 1.5)
+
+
+def test_decay_explorer_decay_beats_a_constant_rate_on_noisy_gradients():
+    result = S.decay_explorer("ExponentialDecay", initial_learning_rate=0.5, decay_steps=20, decay_rate=0.5,
+                              n_steps=200, noise=2.0, seed=0)
+    assert result.rates.shape == (200,) and result.loss.shape == result.constant_loss.shape == (201,)
+    np.testing.assert_array_equal(result.rates, S.ExponentialDecay(0.5, 20, 0.5, staircase=True)(np.arange(200)))
+    # with noise, the constant rate jitters around w = 0 at a loss ~ lr * noise**2 / 4; decay shrinks it
+    assert np.mean(result.loss[-50:]) < 0.1 * np.mean(result.constant_loss[-50:])
+    assert "ExponentialDecay" in result.verdict and "constant rate 0.5" in result.verdict
+    # the same seed gives the same run; without noise, the loss is exactly plain gradient descent's
+    again = S.decay_explorer("ExponentialDecay", 0.5, 20, 0.5, n_steps=200, noise=2.0, seed=0)
+    np.testing.assert_array_equal(result.loss, again.loss)
+    quiet = S.decay_explorer("constant", 0.5, 20, 0.5, n_steps=10, noise=0.0)
+    np.testing.assert_allclose(quiet.loss, 12.5 * 0.25 ** np.arange(11))
+
+
+def test_decay_explorer_reports_divergence():
+    result = S.decay_explorer("CosineDecay", initial_learning_rate=2.5, decay_steps=500, decay_rate=0.9,
+                              n_steps=100)
+    assert "diverged" in result.verdict
