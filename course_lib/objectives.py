@@ -156,3 +156,71 @@ SEED_LOSS = Quadratic(2.0, -1.0, name="(w + 1)**2")
 ILL_CONDITIONED = Quadratic([0.2, 4.0], name="0.1*x1**2 + 2*x2**2")
 #: The classic banana valley, minimum at (1, 1).
 ROSENBROCK = Rosenbrock()
+
+
+# ----------------------------------------------------------------- lesson 02: local minima
+class WavyBowl(Objective):
+    """``f(w) = curvature/2 * w**2 + amplitude * sin(frequency * w)``: a bowl with ripples.
+
+    A 1-D loss with several minima when ``amplitude * frequency**2 > curvature``: the
+    ripples make dips that gradient descent can settle in, and which dip it ends in depends
+    on where it starts.  The default ``0.05*w**2 + sin(w)`` has four minima in [-15, 15];
+    the global one is near w = -1.43.  :attr:`minimizer` is the global minimiser and
+    :meth:`minima` lists every local one in a range, both found numerically (a sign change
+    of the gradient on a fine grid, then bisection on the gradient).
+    """
+
+    dim = 1
+
+    def __init__(self, curvature=0.1, amplitude=1.0, frequency=1.0, name=None):
+        self.curvature = check_number("curvature", curvature, 0, None, low_open=True)
+        self.amplitude = check_number("amplitude", amplitude, 0, None)
+        self.frequency = check_number("frequency", frequency, 0, None, low_open=True)
+        amp = "" if self.amplitude == 1 else f"{self.amplitude:g}*"
+        arg = "w" if self.frequency == 1 else f"{self.frequency:g}*w"
+        self.name = name or f"{self.curvature / 2:g}*w**2 + {amp}sin({arg})"
+        # Every minimum lies where |curvature * w| <= amplitude * frequency.
+        reach = self.amplitude * self.frequency / self.curvature + 1.0
+        found = self.minima(-reach, reach)
+        self.minimizer = min(found, key=lambda m: float(self.value(m)))
+
+    def value(self, x):
+        x = self._check_point(x)
+        t = x.dtype.type
+        return t(self.curvature / 2) * x * x + t(self.amplitude) * np.sin(t(self.frequency) * x)
+
+    def grad(self, x):
+        x = self._check_point(x)
+        t = x.dtype.type
+        return t(self.curvature) * x + t(self.amplitude * self.frequency) * np.cos(t(self.frequency) * x)
+
+    def hessian(self, x):
+        x = self._check_point(x)
+        t = x.dtype.type
+        return t(self.curvature) - t(self.amplitude * self.frequency ** 2) * np.sin(t(self.frequency) * x)
+
+    def minima(self, low, high, points_per_period=400):
+        """The local minimisers in ``[low, high]``, sorted, as float64 numbers."""
+        low, high = check_number("low", low), check_number("high", high)
+        if not high > low:
+            raise ValueError(f"`high` must be greater than `low`; got low={low:g}, high={high:g}.")
+        n = int(np.ceil((high - low) * self.frequency / (2 * np.pi) * points_per_period)) + 2
+        w = np.linspace(low, high, n)
+        g = self.grad(w)
+        left = np.nonzero((g[:-1] < 0) & (g[1:] >= 0))[0]
+        found = []
+        for i in left:
+            a, b = w[i], w[i + 1]
+            m = 0.5 * (a + b)
+            for _ in range(60):  # bisection keeps the root bracketed; it is cheap
+                if self.grad(m) < 0:
+                    a = m
+                else:
+                    b = m
+                m = 0.5 * (a + b)
+            found.append(float(m))
+        return found
+
+
+#: Lesson 02's loss with several minima: ``0.05*w**2 + sin(w)``.
+WAVY = WavyBowl()
