@@ -98,3 +98,60 @@ def decision_boundary(ax, predict, x, labels, bounds=None, n=150):
 
 
 __all__ += ["computational_graph", "decision_boundary"]
+
+
+# --------------------------------------------------------------------------- lesson 02
+def exploration(result, fig):
+    """Draw a :class:`course_lib.descent.Exploration` on ``fig``: the path, and the loss per step.
+
+    Left: the 1-D loss curve, or contours of the 2-D loss, with the points visited (a
+    diverging path is drawn until it leaves the view far behind).  Right: loss minus the
+    minimum on a log scale, so convergence is a falling straight line and divergence a
+    rising one.  Everything drawn comes from ``result``; nothing is computed here.
+    """
+    r = result
+    ax, ax_loss = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    p = r.path[:r.shown]
+    if r.dim == 1:
+        ws, fs = r.surface
+        ax.plot(ws, fs, color="0.3", linewidth=1)
+        ax.plot(p[:, 0], r.loss[:r.shown], color="C1", linewidth=0.8, marker="o", markersize=3)
+        ax.plot(r.minimizer[0], r.min_loss, marker="*", color="k", markersize=12, linestyle="none")
+        ax.plot(p[0, 0], r.loss[0], marker="s", color="C1", markersize=6)
+        pad = 0.05 * (fs.max() - fs.min())
+        ax.set_xlim(r.bounds[0], r.bounds[1])
+        ax.set_ylim(fs.min() - pad, fs.max() + pad)
+        ax.set_xlabel("w")
+        ax.set_ylabel("loss")
+    else:
+        xs, ys, z = r.surface
+        ax.contour(xs, ys, z, levels=r.levels, cmap="viridis", linewidths=0.7)
+        ax.plot(p[:, 0], p[:, 1], color="C1", linewidth=1, marker="o", markersize=3)
+        ax.plot(p[0, 0], p[0, 1], marker="s", color="C1", markersize=6)
+        ax.plot(*r.minimizer, marker="*", color="k", markersize=12, linestyle="none")
+        ax.set_xlim(r.bounds[0], r.bounds[1])
+        ax.set_ylim(r.bounds[2], r.bounds[3])
+        ax.set_xlabel("x1")
+        ax.set_ylabel("x2")
+    ax.set_title(f"{r.objective}, learning rate {r.learning_rate:.3g}", fontsize=10)
+    # Log scale over at most 20 decades below the largest value: ticks stay few and cheap.
+    top = max(float(r.gap.max()), 1e-300)
+    floor = max(top * 1e-20, 1e-300)
+    ax_loss.plot(np.arange(len(r.gap)), np.maximum(r.gap, floor), color="C1", marker="o", markersize=2,
+                 linewidth=1)
+    ax_loss.set_yscale("log")
+    ax_loss.set_ylim(floor, top * 10)
+    # Plain "1e-05" labels and no minor ticks: mathtext labels cost more than the whole plot.
+    from matplotlib import ticker
+    ax_loss.yaxis.set_major_locator(ticker.LogLocator(numticks=6))
+    ax_loss.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:.0e}"))
+    ax_loss.yaxis.set_minor_locator(ticker.NullLocator())
+    ax_loss.set_xlim(0, len(r.gap))
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("loss − minimum")
+    ax_loss.set_title(f"stability limit {r.limit_text}", fontsize=10)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.9, wspace=0.25)
+    return fig
+
+
+__all__ += ["exploration"]

@@ -97,3 +97,40 @@ def moving_average_explorer(decay=0.9, noise=1.0, n=200, seed=0):
         ax.legend(loc="lower right", fontsize=8)
 
     return explorer(controls, lambda decay, noise: explore_decay(decay, noise, n, seed), draw)
+
+
+# --------------------------------------------------------------------------- lesson 02
+def learning_rate_explorer(objective="0.1*x1**2 + 2*x2**2", learning_rate=0.3, x1=-5.0, x2=2.0, steps=50):
+    """Lesson 02: a log-scale learning-rate slider, an objective menu and start-point sliders.
+
+    Draws the path on the loss surface and the loss per step, with the stability limit
+    and a plain-words verdict ("converges", "oscillates", "diverges at step 7").  All
+    numbers come from :func:`course_lib.descent.explore`; drawing is
+    :func:`course_lib.plots.exploration`.  ``x2`` is greyed out for 1-D objectives.
+    """
+    import ipywidgets as w
+
+    from .descent import EXPLORER_OBJECTIVES, explore
+    from .plots import exploration
+
+    def slider(name, value, low, high):
+        return w.FloatSlider(value=value, min=low, max=high, step=0.1, description=name,
+                             continuous_update=True, layout=w.Layout(width="300px"))
+
+    controls = {
+        "learning_rate": log_slider("learning rate", learning_rate, 1e-4, 10.0),
+        "objective": w.Dropdown(options=list(EXPLORER_OBJECTIVES), value=objective, description="loss",
+                                layout=w.Layout(width="320px")),
+        "x1": slider("start x1 (w)", x1, -6.0, 6.0),
+        "x2": slider("start x2", x2, -3.0, 3.0),
+    }
+
+    def grey_out(change=None):
+        controls["x2"].disabled = EXPLORER_OBJECTIVES[controls["objective"].value].dim == 1
+
+    controls["objective"].observe(grey_out, names="value")
+    grey_out()
+    ui = explorer(controls, lambda **v: explore(steps=steps, **v), exploration, figsize=(10, 4))
+    ui.verdict.add_class("lr-explorer-verdict")
+    ui.add_class("lr-explorer")
+    return ui

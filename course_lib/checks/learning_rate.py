@@ -1,0 +1,156 @@
+"""Checks for the exercises of lesson 02, the learning rate and its stability limit."""
+
+import math
+
+import numpy as np
+
+from . import Mistake, check_function
+
+__all__ = ["check_stability_limit", "check_classify_learning_rate", "check_steps_to_tolerance",
+           "check_best_learning_rate"]
+
+_HESSIANS = [np.array([[2.0]]), np.diag([0.2, 4.0]), np.array([[3.0, 1.0], [1.0, 3.0]]),
+             np.array([[10.0, -4.0], [-4.0, 2.0]]), np.diag([1.0, 2.0, 10.0])]
+
+
+def _eig(h):
+    return np.linalg.eigvalsh(np.asarray(h, dtype=np.float64))
+
+
+def _stability_limit(hessian):
+    return 2.0 / _eig(hessian).max()
+
+
+def check_stability_limit(stability_limit):
+    """Exercise 1: ``2 / largest eigenvalue`` of a Hessian."""
+    check_function(stability_limit, _stability_limit, [(h,) for h in _HESSIANS], name="stability_limit",
+                   mistakes=[
+        Mistake(lambda h: 1.0 / _eig(h).max(), "that is 1/L, the rate that lands in one step on a 1-D "
+                                               "quadratic; the stability limit is twice that, 2/L."),
+        Mistake(lambda h: 2.0 / _eig(h).min(), "the smallest eigenvalue sets the speed, the largest sets the "
+                                               "limit: every direction needs lr < 2/eigenvalue."),
+        Mistake(lambda h: 2.0 / np.max(np.diag(h)), "the diagonal entries are the eigenvalues only for a "
+                                                    "diagonal Hessian; use np.linalg.eigvalsh(hessian)."),
+        Mistake(lambda h: 2.0 / np.trace(h), "the trace is the sum of all eigenvalues; the limit uses the "
+                                             "largest one only."),
+        Mistake(lambda h: 2.0 / np.linalg.norm(h), "np.linalg.norm of a matrix is the Frobenius norm, not "
+                                                   "the largest eigenvalue; use np.linalg.eigvalsh."),
+    ])
+
+
+def _classify(learning_rate, hessian):
+    factor = np.max(np.abs(1.0 - learning_rate * _eig(hessian)))
+    if np.isclose(factor, 1.0, rtol=0, atol=1e-12):
+        return "oscillating"
+    return "converging" if factor < 1 else "diverging"
+
+
+_CLASSIFY_CASES = [(0.2, [[2.0]]), (1.0, [[2.0]]), (1.2, [[2.0]]), (0.7, [[2.0]]), (0.45, np.diag([0.2, 4.0])),
+                   (0.5, np.diag([0.2, 4.0])), (0.6, np.diag([0.2, 4.0])), (0.6, [[3.0, 1.0], [1.0, 3.0]]),
+                   (0.3, [[3.0, 1.0], [1.0, 3.0]])]
+
+
+def check_classify_learning_rate(classify_learning_rate):
+    """Exercise 2: "converging", "oscillating" or "diverging" for plain gradient descent."""
+
+    def by_rule(lr, h, lam, at_limit):
+        limit = 2.0 / lam
+        if np.isclose(lr, limit):
+            return at_limit
+        return "converging" if lr < limit else "diverging"
+
+    check_function(classify_learning_rate, _classify, [(lr, np.asarray(h)) for lr, h in _CLASSIFY_CASES],
+                   name="classify_learning_rate", mistakes=[
+        Mistake(lambda lr, h: by_rule(lr, h, _eig(h).min(), "oscillating"),
+                "you used the smallest eigenvalue; the largest one decides: every direction needs "
+                "|1 - lr*eigenvalue| < 1."),
+        Mistake(lambda lr, h: by_rule(lr, h, _eig(h).max(), "converging"),
+                "at exactly lr = 2/L the factor is 1 - 2 = -1: the error flips sign but keeps its size, so "
+                "the run oscillates forever (the tutorial's lr = 1 table)."),
+        Mistake(lambda lr, h: by_rule(lr, h, _eig(h).max(), "diverging"),
+                "at exactly lr = 2/L the factor is -1: the error keeps its size, so it oscillates; it diverges "
+                "only above 2/L."),
+        Mistake(lambda lr, h: by_rule(lr, h, np.max(np.diag(np.asarray(h))), "oscillating"),
+                "the diagonal entries are the eigenvalues only for a diagonal Hessian; use "
+                "np.linalg.eigvalsh(hessian)."),
+        Mistake(lambda lr, h: ("converging" if lr < 1.0 / _eig(h).max() else
+                               "oscillating" if lr < 2.0 / _eig(h).max() else "diverging"),
+                "between 1/L and 2/L the error changes sign each step but still shrinks "
+                "(|1 - lr*L| < 1): that is converging, with a zig-zag."),
+    ])
+
+
+def _steps_to_tolerance(learning_rate, curvature, distance, tol):
+    factor = abs(1.0 - learning_rate * curvature)
+    distance = abs(distance)
+    if distance <= tol:
+        return 0
+    if factor >= 1.0:
+        return math.inf
+    if factor == 0.0:
+        return 1
+    k = max(0, math.ceil(math.log(tol / distance) / math.log(factor)))
+    while distance * factor ** k > tol:  # guard against rounding at the boundary
+        k += 1
+    while k > 0 and distance * factor ** (k - 1) <= tol:
+        k -= 1
+    return k
+
+
+_STEPS_CASES = [(0.2, 2.0, 6.0, 1e-6), (0.001, 2.0, 6.0, 0.1), (0.9, 2.0, 6.0, 1e-3), (0.5, 2.0, 6.0, 1e-3),
+                (0.3, 4.0, -2.0, 1e-4), (1.0, 2.0, 6.0, 1e-3), (1.2, 2.0, 6.0, 1e-3), (0.2, 2.0, 1e-4, 1e-3)]
+
+
+def check_steps_to_tolerance(steps_to_tolerance):
+    """Exercise 3: the number of steps until ``|w - w*| <= tol`` on a 1-D quadratic."""
+
+    def formula(lr, c, d, tol, rounding=math.ceil, factor=None, dist=True):
+        f = abs(1.0 - lr * c) if factor is None else factor
+        if abs(d) <= tol:
+            return 0
+        if f >= 1:
+            return math.inf
+        with np.errstate(divide="ignore"):
+            return rounding(float(np.log(tol / (abs(d) if dist else 1.0)) / np.log(f)))
+
+    check_function(steps_to_tolerance, _steps_to_tolerance, _STEPS_CASES, name="steps_to_tolerance",
+                   mistakes=[
+        Mistake(lambda lr, c, d, t: 1 if abs(1 - lr * c) == 0 and abs(d) > t else formula(lr, c, d, t, math.floor),
+                "round up, not down: after floor(...) steps the error is still just above the tolerance "
+                "(use math.ceil)."),
+        Mistake(lambda lr, c, d, t: 0 if abs(1 - lr * c) == 0 and abs(d) > t else formula(lr, c, d, t),
+                "with lr = 1/L the factor is 0 and log(0) = -inf, so the formula gives 0 steps; in fact "
+                "exactly one step lands on the minimum."),
+        Mistake(lambda lr, c, d, t: formula(lr, c, d, t, dist=False) if abs(1 - lr * c) else 1,
+                "the starting distance is missing: the error after k steps is distance * |1 - lr*L|**k, "
+                "so solve distance * factor**k <= tol."),
+        Mistake(lambda lr, c, d, t: formula(lr, c, d, t, factor=abs(1 - lr * c / 2)) if abs(1 - lr * c) else 1,
+                "the factor per step is 1 - lr*L with L the curvature (second derivative) itself, not L/2."),
+        Mistake(lambda lr, c, d, t: formula(lr, c, d, t, factor=abs(1 - lr * c) ** 2) if abs(1 - lr * c) else 1,
+                "you counted steps until the *loss* (which shrinks by factor**2) is below tol; the exercise asks "
+                "for the distance |w - w*|."),
+    ])
+
+
+def _best_learning_rate(hessian):
+    e = _eig(hessian)
+    return 2.0 / (e.min() + e.max())
+
+
+def check_best_learning_rate(best_learning_rate):
+    """Exercise 4: the fixed rate ``2 / (smallest + largest eigenvalue)`` that converges fastest."""
+    check_function(best_learning_rate, _best_learning_rate, [(h,) for h in _HESSIANS], name="best_learning_rate",
+                   mistakes=[
+        Mistake(lambda h: 2.0 / _eig(h).max(), "2/L is the stability limit: there the steep direction "
+                                               "oscillates forever. The best rate balances |1 - lr*λmin| and "
+                                               "|1 - lr*λmax|."),
+        Mistake(lambda h: 1.0 / _eig(h).max(), "1/L is safe and ends the steep direction in one step, but the "
+                                               "flat direction then crawls; balance |1 - lr*λmin| = |1 - lr*λmax|."),
+        Mistake(lambda h: 1.0 / _eig(h).min(), "1/λmin is far above the stability limit when the bowl is "
+                                               "ill-conditioned; balance the two extreme eigenvalues."),
+        Mistake(lambda h: 1.0 / np.mean(_eig(h)), "only the smallest and largest eigenvalues matter: "
+                                                  "2 / (λmin + λmax), not the mean of all of them."),
+        Mistake(lambda h: 2.0 / (np.min(np.diag(h)) + np.max(np.diag(h))),
+                "the diagonal entries are the eigenvalues only for a diagonal Hessian; use "
+                "np.linalg.eigvalsh(hessian)."),
+    ])
