@@ -1,0 +1,1 @@
+"""The course benchmarks: ``python -m bench`` (see bench/run.py)."""

@@ -1,0 +1,617 @@
+"""The course's benchmarks: how long things take and how much memory they need.
+
+    .venv/bin/python -m bench                                   # everything
+    .venv/bin/python -m bench --only notebooks,explorers,optimizers   # skip the slow test command
+    .venv/bin/python -m bench --only notebooks --notebooks 'notebooks/0[12]_*.ipynb'
+
+Four parts, each against its target:
+
+* ``notebooks``  -- every lesson's Run-All in a fresh kernel (nbclient): wall time from kernel
+  start to the last cell, and the kernel's peak resident memory (``VmHWM`` in
+  ``/proc/<pid>/status``, the high-water mark the Linux kernel keeps for the process);
+* ``tests``      -- the README's test command, ``.venv/bin/python -m pytest``, as a subprocess;
+* ``explorers``  -- every explorer in :mod:`course_lib.widgets`, its first numeric slider swept
+  over 30 values inside a real Jupyter kernel; the kernel-side time per redraw comes from
+  the widget's ``update_times``.  Measured with the Agg backend (compute and build the
+  figure: the target) and with the inline backend a student gets in JupyterLab (which also
+  renders the figure to PNG: a lower bound of the browser's slider-to-plot time);
+* ``optimizers`` -- one step of course_lib ``Adam`` / ``SGD(momentum=0.9)`` on 1M float32
+  parameters against the Keras optimizer applying a gradient to a 1M-element ``tf.Variable``,
+  median of many repetitions after a warm-up, as a ratio.
+
+The figures go to ``bench/results/<date>.json`` and ``bench/results/latest.json``, and
+``BENCHMARKS.md`` is regenerated from them.  Parts not run this time are carried over from
+``latest.json`` with their own dates, so ``BENCHMARKS.md`` always shows every figure.
+"""
+
+import argparse
+import asyncio
+import datetime
+import glob
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+MARKDOWN = ROOT / "BENCHMARKS.md"
+PARTS = ("notebooks", "tests", "explorers", "optimizers")
+
+# Targets (from the course's quality issue).
+LESSON_SECONDS, CAPSTONE_SECONDS, LESSON_MB = 15.0, 60.0, 700.0
+CAPSTONE_PREFIXES = ("07",)
+TEST_SECONDS = 240.0
+EXPLORER_MS = 30.0
+SLIDER_TO_PLOT_MS = 200.0  # browser figure; the inline kernel-side time is a lower bound of it
+OPTIMIZER_RATIO = 1.5
+
+# The environment the test command gives its kernels (tests/conftest.py): quiet TensorFlow.
+KERNEL_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
+
+
+# =========================================================================== small pure pieces
+def format_table(headers, rows):
+    """A Markdown table with columns padded to equal width (readable in a terminal too)."""
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    if any(len(r) != len(headers) for r in cells):
+        raise ValueError("`rows` must each have one cell per header")
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+
+    def line(r):
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"
+
+    return "\n".join([line(cells[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+                     + [line(r) for r in cells[1:]])
+
+
+def verdict(value, target):
+    """``"✓"`` when ``value <= target``, ``"✗"`` when above, ``"–"`` when not measured."""
+    if value is None:
+        return "–"
+    return "✓" if value <= target else "✗"
+
+
+def median_ms(seconds):
+    """Median of a list of durations in seconds, in milliseconds (None for an empty list)."""
+    return 1000 * statistics.median(seconds) if seconds else None
+
+
+def peak_memory_mb(pid):
+    """Peak resident memory of process ``pid`` so far (``VmHWM``), in MB (10**6 bytes)."""
+    text = Path(f"/proc/{pid}/status").read_text()
+    kb = int(re.search(r"^VmHWM:\s+(\d+)\s+kB", text, re.MULTILINE).group(1))
+    return kb * 1024 / 1e6
+
+
+def notebook_target(path):
+    """Run-All target in seconds: about a minute for the capstone, 15 s for a lesson."""
+    return CAPSTONE_SECONDS if Path(path).name.startswith(CAPSTONE_PREFIXES) else LESSON_SECONDS
+
+
+def sweep_values(control, n=30):
+    """``n`` values spanning a control's range, for a slider sweep.
+
+    Log sliders are swept evenly in the exponent, linear sliders evenly, integer sliders
+    over distinct integers, menus cycle through their options.
+    """
+    import numpy as np
+
+    kind = type(control).__name__
+    if kind in ("FloatLogSlider",):
+        return [float(control.base ** e) for e in np.linspace(control.min, control.max, n)]
+    if kind in ("FloatSlider",):
+        return [float(v) for v in np.linspace(control.min, control.max, n)]
+    if kind in ("IntSlider",):
+        return sorted({int(round(v)) for v in np.linspace(control.min, control.max, n)})
+    if hasattr(control, "options") and len(control.options) > 1:
+        values = [o[1] if isinstance(o, tuple) else o for o in control.options]
+        return [values[i % len(values)] for i in range(n)]
+    raise TypeError(f"cannot sweep a {kind}")
+
+
+def sweepable(controls):
+    """The name of the control to sweep: the first numeric slider, else the first menu."""
+    for name, c in controls.items():
+        if type(c).__name__ in ("FloatLogSlider", "FloatSlider", "IntSlider"):
+            return name
+    for name, c in controls.items():
+        if hasattr(c, "options") and len(c.options) > 1:
+            return name
+    return None
+
+
+# =========================================================================== the machine
+def machine():
+    """CPU model, cores, memory and the versions that matter, plus the date."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        found = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
+        cpu = found.group(1).strip() if found else cpu
+    except OSError:
+        pass
+    try:
+        kb = int(re.search(r"^MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text(), re.MULTILINE).group(1))
+        memory_gb = round(kb * 1024 / 1e9, 1)
+    except (OSError, AttributeError):
+        memory_gb = None
+    versions = {"python": platform.python_version()}
+    for package in ("numpy", "tensorflow", "keras", "matplotlib", "ipywidgets", "nbclient", "pytest"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cpu": cpu, "cores": cores, "memory_gb": memory_gb, "os": platform.platform(),
+            "versions": versions, "date": now()}
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def load():
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+
+
+# =========================================================================== notebooks
+def measure_notebook(path, timeout=600):
+    """Run a notebook top to bottom in a fresh kernel; return its figures.
+
+    ``kernel_start_s`` is the time to start the kernel and get it ready, ``cells_s`` the
+    time to run every cell, ``run_all_s`` their sum (what Restart & Run All costs), and
+    ``peak_mb`` the kernel's peak resident memory.  A failing cell is reported in ``error``.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    env = {**os.environ, **KERNEL_ENV}
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    out = {"notebook": str(path.relative_to(ROOT) if path.is_absolute() and ROOT in path.parents else path),
+           "target_s": notebook_target(path), "target_mb": LESSON_MB, "error": None}
+
+    async def run():
+        client.reset_execution_trackers()
+        start = time.perf_counter()
+        async with client.async_setup_kernel(env=env):
+            await client.async_wait_for_reply(await _maybe_await(client.kc.kernel_info()))
+            ready = time.perf_counter()
+            pid = client.km.provisioner.process.pid
+            try:
+                for index, cell in enumerate(client.nb.cells):
+                    await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+            except Exception as exc:  # a failing cell: report it, keep benchmarking the others
+                out["error"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:200]}"
+            done = time.perf_counter()
+            out["peak_mb"] = round(peak_memory_mb(pid), 1)
+        out["kernel_start_s"] = round(ready - start, 2)
+        out["cells_s"] = round(done - ready, 2)
+        out["run_all_s"] = round(done - start, 2)
+
+    asyncio.run(run())
+    return out
+
+
+async def _maybe_await(value):
+    return await value if asyncio.iscoroutine(value) or asyncio.isfuture(value) else value
+
+
+def bench_notebooks(pattern):
+    paths = sorted(glob.glob(str(ROOT / pattern))) if not Path(pattern).is_absolute() else sorted(glob.glob(pattern))
+    rows = []
+    for p in paths:
+        print(f"  running {Path(p).name} ...", flush=True)
+        rows.append(measure_notebook(p))
+    return {"pattern": pattern, "rows": rows}
+
+
+def notebook_table(part):
+    rows = []
+    for r in part["rows"]:
+        rows.append([Path(r["notebook"]).name, f"{r['run_all_s']:.1f}", f"{r['kernel_start_s']:.1f}",
+                     f"≤ {r['target_s']:.0f}", verdict(r["run_all_s"], r["target_s"]),
+                     f"{r['peak_mb']:.0f}", f"≤ {r['target_mb']:.0f}", verdict(r["peak_mb"], r["target_mb"]),
+                     r["error"] or ""])
+    return format_table(["notebook", "Run-All s", "of which kernel start s", "target s", "",
+                         "peak MB", "target MB", "", "error"], rows)
+
+
+# =========================================================================== test command
+def bench_tests(timeout):
+    """Time the README's test command; keep its last summary line."""
+    python = ROOT / ".venv" / "bin" / "python"
+    cmd = [str(python if python.exists() else Path(sys.executable)), "-m", "pytest"]
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+        code, output = proc.returncode, proc.stdout
+    except subprocess.TimeoutExpired as exc:
+        code = None
+        output = (exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or "")
+    seconds = time.perf_counter() - start
+    lines = [ln.strip("= ").strip() for ln in output.splitlines() if ln.strip()]
+    summary = next((ln for ln in reversed(lines) if re.search(r"\b(passed|failed|error|skipped)\b", ln)),
+                   "timed out" if code is None else "")
+    return {"command": ".venv/bin/python -m pytest", "seconds": round(seconds, 1), "exit_code": code,
+            "summary": summary, "target_s": TEST_SECONDS, "timed_out": code is None}
+
+
+def tests_table(part):
+    status = "timed out" if part["timed_out"] else f"exit {part['exit_code']}"
+    return format_table(["command", "total s", "target s", "", "result"],
+                        [[f"`{part['command']}`", f"{part['seconds']:.0f}", f"≤ {part['target_s']:.0f}",
+                          verdict(part["seconds"], part["target_s"]), f"{status}: {part['summary']}"]])
+
+
+# =========================================================================== explorers
+def discover_explorers():
+    """Every public function of course_lib.widgets except the scaffolding, in file order."""
+    import inspect
+
+    from course_lib import widgets
+
+    found = [(fn.__code__.co_firstlineno, name) for name, fn in vars(widgets).items()
+             if inspect.isfunction(fn) and fn.__module__ == widgets.__name__ and not name.startswith("_")
+             and name not in ("explorer", "log_slider")]
+    return [name for _, name in sorted(found)]
+
+
+def sweep_explorers(n=30, names=None):
+    """Build each explorer with its defaults and sweep one control over ``n`` values.
+
+    Meant to run inside a Jupyter kernel (see :func:`bench_explorers`), where the widget's
+    redraw really displays its figure.  Returns one dict per explorer.
+    """
+    import matplotlib.pyplot as plt
+
+    from course_lib import widgets
+
+    rows = []
+    for name in names or discover_explorers():
+        row = {"explorer": name, "control": None, "updates": 0, "median_ms": None, "max_ms": None,
+               "build_ms": None, "error": None}
+        try:
+            start = time.perf_counter()
+            ui = getattr(widgets, name)()
+            row["build_ms"] = round(1000 * (time.perf_counter() - start), 1)
+            if not hasattr(ui, "update_times") or not hasattr(ui, "controls"):
+                row["error"] = "not an explorer (no update_times)"
+                rows.append(row)
+                continue
+            control = sweepable(ui.controls)
+            row["control"] = control
+            if control is None:
+                row["error"] = "no control to sweep"
+            else:
+                ui.update_times.clear()
+                for value in sweep_values(ui.controls[control], n):
+                    ui.controls[control].value = value
+                times = list(ui.update_times)
+                row["updates"] = len(times)
+                row["median_ms"] = round(median_ms(times), 1) if times else None
+                row["max_ms"] = round(1000 * max(times), 1) if times else None
+        except Exception as exc:
+            row["error"] = f"{type(exc).__name__}: {exc}"[:200]
+        plt.close("all")
+        rows.append(row)
+    return rows
+
+
+def _run_in_kernel(code, env, timeout=600):
+    """Execute ``code`` in a fresh python3 kernel; return everything it printed to stdout."""
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(ROOT), env=env)
+    chunks = []
+
+    def hook(msg):
+        if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
+            chunks.append(msg["content"]["text"])
+        elif msg["msg_type"] == "error":
+            chunks.append("\nKERNEL ERROR: " + msg["content"]["ename"] + ": " + msg["content"]["evalue"])
+
+    try:
+        kc.execute_interactive(code, output_hook=hook, timeout=timeout)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    return "".join(chunks)
+
+
+def bench_explorers(n=30):
+    """Sweep every explorer in a kernel with the Agg backend, then in one with the inline backend."""
+    code = (f"import sys, json\nsys.path.insert(0, {str(ROOT)!r})\n"
+            f"from bench.run import sweep_explorers\n"
+            f"print('BENCH-JSON' + json.dumps(sweep_explorers({n})))\n")
+    result = {"values_per_sweep": n, "backends": {}}
+    for backend in ("Agg", "inline"):
+        env = {**os.environ, **KERNEL_ENV}
+        env.pop("MPLBACKEND", None)
+        if backend == "Agg":
+            env["MPLBACKEND"] = "Agg"
+        text = _run_in_kernel(code, env)
+        if "BENCH-JSON" not in text:
+            raise RuntimeError(f"explorer sweep failed in the kernel:\n{text[-2000:]}")
+        result["backends"][backend] = json.loads(text.split("BENCH-JSON", 1)[1].strip().splitlines()[0])
+    return result
+
+
+def explorers_table(part):
+    agg = {r["explorer"]: r for r in part["backends"].get("Agg", [])}
+    inline = {r["explorer"]: r for r in part["backends"].get("inline", [])}
+    rows = []
+    for name in list(agg) + [k for k in inline if k not in agg]:
+        a, b = agg.get(name, {}), inline.get(name, {})
+        first = a or b
+
+        def ms(r, key):
+            return "–" if r.get(key) is None else f"{r[key]:.1f}"
+
+        rows.append([name, f"`{first.get('control')}` × {first.get('updates', 0)}", ms(a, "median_ms"),
+                     ms(a, "max_ms"), f"≤ {EXPLORER_MS:.0f}", verdict(a.get("median_ms"), EXPLORER_MS),
+                     ms(b, "median_ms"), f"≤ {SLIDER_TO_PLOT_MS:.0f}", verdict(b.get("median_ms"), SLIDER_TO_PLOT_MS),
+                     a.get("error") or b.get("error") or ""])
+    return format_table(["explorer", "swept", "median ms (Agg)", "max ms (Agg)", "target ms", "",
+                         "median ms (inline, with PNG)", "slider-to-plot budget ms", "", "error"], rows)
+
+
+# =========================================================================== optimizers
+def time_calls(fn, reps, warmup):
+    """Call ``fn()`` ``warmup`` times untimed, then ``reps`` times; return the durations (s)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def time_course_lib(optimizer, params, grads, reps=50, warmup=5):
+    """Durations of ``optimizer.step`` chained from ``init``, on numpy arrays."""
+    state = optimizer.init(params)
+    box = [params, state]
+
+    def step():
+        box[0], box[1] = optimizer.step(box[0], grads, box[1])
+
+    return time_calls(step, reps, warmup)
+
+
+def time_keras(optimizer, params, grads, reps=50, warmup=5, compiled=False):
+    """Durations of ``optimizer.apply_gradients`` on one ``tf.Variable`` (eager, or in a tf.function)."""
+    import tensorflow as tf
+
+    var, grad = tf.Variable(params), tf.constant(grads)
+
+    def apply():
+        optimizer.apply_gradients([(grad, var)])
+
+    fn = tf.function(apply) if compiled else apply
+    times = time_calls(fn, reps, warmup)
+    var.numpy()  # make sure every update has finished
+    return times
+
+
+def bench_optimizers(size=1_000_000, reps=100, warmup=10):
+    import numpy as np
+
+    from course_lib import optimizers  # course_lib before TensorFlow: it quiets TensorFlow's start-up log
+
+    tf = _tensorflow()
+
+    rng = np.random.default_rng(0)
+    params = rng.standard_normal(size, dtype=np.float32)
+    grads = (rng.standard_normal(size, dtype=np.float32) * np.float32(0.01)).astype(np.float32)
+    cases = [("Adam", lambda: optimizers.Adam(), lambda: tf.keras.optimizers.Adam()),
+             ("SGD(momentum=0.9)", lambda: optimizers.SGD(momentum=0.9),
+              lambda: tf.keras.optimizers.SGD(momentum=0.9))]
+    rows = []
+    for name, ours, theirs in cases:
+        print(f"  timing {name} ...", flush=True)
+        ours_ms = median_ms(time_course_lib(ours(), params, grads, reps, warmup))
+        eager_ms = median_ms(time_keras(theirs(), params, grads, reps, warmup))
+        compiled_ms = median_ms(time_keras(theirs(), params, grads, reps, warmup, compiled=True))
+        rows.append({"optimizer": name, "course_lib_ms": round(ours_ms, 3), "keras_eager_ms": round(eager_ms, 3),
+                     "keras_tf_function_ms": round(compiled_ms, 3), "ratio_eager": round(ours_ms / eager_ms, 2),
+                     "ratio_tf_function": round(ours_ms / compiled_ms, 2)})
+    return {"size": size, "dtype": "float32", "reps": reps, "warmup": warmup,
+            "tf_threads": {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+                           "inter_op": tf.config.threading.get_inter_op_parallelism_threads()},
+            "target_ratio": OPTIMIZER_RATIO, "rows": rows}
+
+
+def _tensorflow():
+    import tensorflow
+
+    return tensorflow
+
+
+def optimizers_table(part):
+    rows = [[r["optimizer"], f"{r['course_lib_ms']:.2f}", f"{r['keras_eager_ms']:.2f}",
+             f"{r['keras_tf_function_ms']:.2f}", f"{r['ratio_eager']:.2f}", f"{r['ratio_tf_function']:.2f}",
+             f"≤ {part['target_ratio']}", verdict(r["ratio_eager"], part["target_ratio"]),
+             verdict(r["ratio_tf_function"], part["target_ratio"])]
+            for r in part["rows"]]
+    return format_table(["optimizer", "course_lib ms", "Keras eager ms", "Keras tf.function ms",
+                         "ratio vs eager", "ratio vs tf.function", "target", "eager", "tf.function"], rows)
+
+
+# =========================================================================== report
+TABLES = {"notebooks": notebook_table, "tests": tests_table, "explorers": explorers_table,
+          "optimizers": optimizers_table}
+
+TITLES = {
+    "notebooks": "Notebooks: Run-All in a fresh kernel",
+    "tests": "The README's test command",
+    "explorers": "Explorers: kernel-side update time over a slider sweep",
+    "optimizers": "Optimizer step on 1M float32 parameters: course_lib against Keras",
+}
+
+EXPLAIN = {
+    "notebooks": "Each notebook is executed top to bottom by nbclient in a new `python3` kernel. "
+                 "*Run-All* counts from starting the kernel to the end of the last cell; *peak MB* is "
+                 "the kernel process's resident-memory high-water mark (`VmHWM` in `/proc/<pid>/status`). "
+                 f"Targets: at most {LESSON_SECONDS:.0f} s and {LESSON_MB:.0f} MB per lesson, about "
+                 f"{CAPSTONE_SECONDS:.0f} s for the capstone (07).",
+    "tests": "The whole test command of the README, run as a subprocess from the repository's folder "
+             "(unit tests, exercise checks, the browser test, every notebook replayed by nbval, on 2 "
+             f"workers). Target: at most {TEST_SECONDS / 60:.0f} minutes on 2 cores.",
+    "explorers": "Every public function of `course_lib.widgets` that builds an explorer is called with its "
+                 "defaults inside a Jupyter kernel, and its first numeric slider is set to 30 values across "
+                 "its range; the widget records the kernel-side time of every redraw (compute, build the "
+                 "figure, display it). With the *Agg* backend the figure is built but not rasterised: this is "
+                 f"the kernel-side update time, target median at most {EXPLORER_MS:.0f} ms. With the *inline* "
+                 "backend a student gets in JupyterLab, displaying also renders the figure to PNG; that time "
+                 "is a lower bound of the browser's slider-to-new-plot time, whose budget is "
+                 f"{SLIDER_TO_PLOT_MS:.0f} ms (the browser test measures the full figure).",
+    "optimizers": "One `step` of the course_lib optimizer (numpy, explicit state, new arrays each step) "
+                  "against `apply_gradients` of its Keras twin on a `tf.Variable`, called eagerly and "
+                  "inside a `tf.function`; median over the repetitions after a warm-up. Ratio = course_lib "
+                  f"time / Keras time; target: at most {OPTIMIZER_RATIO}.",
+}
+
+
+def render_markdown(results):
+    """BENCHMARKS.md from a results dict (``{"machine": ..., "parts": {...}}``)."""
+    m = results["machine"]
+    v = m["versions"]
+    lines = ["# Benchmarks", "",
+             "<!-- Generated by `python -m bench` (bench/run.py) from bench/results/latest.json; "
+             "do not edit by hand. -->", "",
+             "How long the course takes to run and how much memory it needs, each figure against its target. "
+             "Re-measure with `.venv/bin/python -m bench` (all parts) or, e.g., "
+             "`.venv/bin/python -m bench --only notebooks,explorers,optimizers` (the test command takes "
+             "minutes); the raw figures go to `bench/results/` (not committed).", "",
+             "## Machine", "",
+             f"- CPU: {m['cpu']}, {m['cores']} cores available",
+             f"- Memory: {m['memory_gb']} GB",
+             f"- OS: {m['os']}",
+             f"- Python {v['python']}, TensorFlow {v['tensorflow']}, Keras {v['keras']}, numpy {v['numpy']}, "
+             f"matplotlib {v['matplotlib']}, ipywidgets {v['ipywidgets']}, nbclient {v['nbclient']}, "
+             f"pytest {v['pytest']}",
+             f"- Run: {m['date']}", ""]
+    busy = [(name, p) for name, p in results["parts"].items()
+            if max(p.get("load_before") or 0, p.get("load_after") or 0) > 0.5 * m["cores"]]
+    if results.get("note"):
+        lines += [f"**Note.** {results['note']}", ""]
+    if busy:
+        worst = max(max(p.get("load_before") or 0, p.get("load_after") or 0) for _, p in busy)
+        lines += [f"**The machine was shared with other jobs during this run** (1-minute load average up to "
+                  f"{worst:.1f} on {m['cores']} cores during: {', '.join(n for n, _ in busy)}), so these "
+                  "times are pessimistic; an idle machine is faster.", ""]
+    for name in PARTS:
+        part = results["parts"].get(name)
+        lines += [f"## {TITLES[name]}", "", EXPLAIN[name], ""]
+        if part is None:
+            lines += ["Not measured yet.", ""]
+            continue
+        lines += [f"Measured {part['date']} (load average {part.get('load_before')} before, "
+                  f"{part.get('load_after')} after).", "", TABLES[name](part), ""]
+        if name == "optimizers":
+            lines += [f"{part['size']:,} float32 parameters, {part['reps']} timed steps after {part['warmup']} "
+                      f"warm-up steps; TensorFlow threads: {part['tf_threads']}.", ""]
+        if part.get("remark"):
+            lines += [part["remark"], ""]
+    missed = misses(results)
+    lines += ["## Against the targets", ""]
+    lines += ([f"- {x}" for x in missed] if missed else ["Every measured figure meets its target."]) + [""]
+    return "\n".join(lines)
+
+
+def misses(results):
+    """One line per figure that misses its target."""
+    out = []
+    parts = results["parts"]
+    for r in parts.get("notebooks", {}).get("rows", []):
+        name = Path(r["notebook"]).name
+        if r["run_all_s"] > r["target_s"]:
+            out.append(f"{name}: Run-All {r['run_all_s']:.1f} s > {r['target_s']:.0f} s")
+        if r["peak_mb"] > r["target_mb"]:
+            out.append(f"{name}: peak memory {r['peak_mb']:.0f} MB > {r['target_mb']:.0f} MB")
+        if r["error"]:
+            out.append(f"{name}: a cell failed ({r['error']})")
+    t = parts.get("tests")
+    if t and (t["timed_out"] or t["seconds"] > t["target_s"]):
+        out.append(f"test command: {t['seconds']:.0f} s > {t['target_s']:.0f} s")
+    if t and t["exit_code"] not in (0, None):
+        out.append(f"test command: exit code {t['exit_code']} ({t['summary']})")
+    backends = parts.get("explorers", {}).get("backends", {})
+    for r in backends.get("Agg", []):
+        if r["median_ms"] is not None and r["median_ms"] > EXPLORER_MS:
+            out.append(f"{r['explorer']}: median kernel-side update {r['median_ms']:.1f} ms > {EXPLORER_MS:.0f} ms")
+        if r["error"]:
+            out.append(f"{r['explorer']}: {r['error']}")
+    for r in backends.get("inline", []):
+        if r["median_ms"] is not None and r["median_ms"] > SLIDER_TO_PLOT_MS:
+            out.append(f"{r['explorer']}: median update with PNG rendering (inline) {r['median_ms']:.0f} ms "
+                       f"> the {SLIDER_TO_PLOT_MS:.0f} ms slider-to-plot budget")
+    for r in parts.get("optimizers", {}).get("rows", []):
+        for key, label in (("ratio_eager", "eager"), ("ratio_tf_function", "tf.function")):
+            if r[key] > OPTIMIZER_RATIO:
+                out.append(f"{r['optimizer']}: course_lib is {r[key]:.2f}x Keras ({label}) > {OPTIMIZER_RATIO}x")
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default=",".join(PARTS),
+                        help=f"comma-separated parts to run (default: all of {','.join(PARTS)})")
+    parser.add_argument("--skip", default="", help="comma-separated parts not to run (e.g. tests)")
+    parser.add_argument("--notebooks", default="notebooks/*.ipynb", help="glob of notebooks (from the repo root)")
+    parser.add_argument("--test-timeout", type=float, default=900.0, help="seconds before the test command is stopped")
+    parser.add_argument("--sweep", type=int, default=30, help="values per explorer slider sweep")
+    parser.add_argument("--reps", type=int, default=100, help="timed optimizer steps (after 10 warm-up steps)")
+    parser.add_argument("--note", default=None, help="a sentence to print in BENCHMARKS.md (e.g. about the run)")
+    parser.add_argument("--no-write", action="store_true", help="print the tables only; write no files")
+    args = parser.parse_args(argv)
+
+    chosen = [p.strip() for p in args.only.split(",") if p.strip()]
+    skipped = {p.strip() for p in args.skip.split(",") if p.strip()}
+    unknown = sorted((set(chosen) | skipped) - set(PARTS))
+    if unknown:
+        parser.error(f"unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
+    chosen = [p for p in PARTS if p in chosen and p not in skipped]
+
+    latest = RESULTS / "latest.json"
+    results = json.loads(latest.read_text()) if latest.exists() else {"parts": {}}
+    results["machine"] = machine()
+    results["note"] = args.note
+    runners = {"notebooks": lambda: bench_notebooks(args.notebooks),
+               "tests": lambda: bench_tests(args.test_timeout),
+               "explorers": lambda: bench_explorers(args.sweep),
+               "optimizers": lambda: bench_optimizers(reps=args.reps)}
+    for name in chosen:
+        print(f"[{name}]", flush=True)
+        before, date = load(), now()
+        part = runners[name]()
+        part.update(date=date, load_before=before, load_after=load())
+        results["parts"][name] = part
+        print(TABLES[name](part) + "\n", flush=True)
+
+    missed = misses(results)
+    print("Misses its target:\n" + "\n".join(f"  {x}" for x in missed) if missed else "Every figure meets its target.")
+    if not args.no_write:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(results, indent=1) + "\n"
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        (RESULTS / f"{stamp}.json").write_text(text)
+        latest.write_text(text)
+        MARKDOWN.write_text(render_markdown(results))
+        print(f"wrote {latest.relative_to(ROOT)} and {MARKDOWN.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
