@@ -230,34 +230,43 @@ class GraphLayout(NamedTuple):
 def graph_layout(root):
     """Positions for drawing the graph of ``root``: inputs on the left, ``root`` on the right.
 
-    A Value's column is the length of the longest path from a leaf to it; its operation is
-    drawn just left of it.  Within a column, nodes are ordered by the mean height of their
-    inputs, which keeps most edges from crossing.
+    A computed Value's column is the length of the longest path from an input to it; an input
+    (a leaf) sits one column left of the first node that uses it, and each operation is drawn
+    halfway between its inputs' column and its output.  Within a column nodes are stacked in
+    the order a depth-first walk back from ``root`` meets them, which keeps edges short.
     """
     order = topological_order(root)
     depth = {}
     for node in order:
         depth[id(node)] = 1 + max((depth[id(p)] for p in node.parents), default=-1)
-    columns = {}
+    users = {}
     for node in order:
+        for p in node.parents:
+            users.setdefault(id(p), []).append(node)
+    for node in order:
+        if not node.parents and id(node) in users:
+            depth[id(node)] = min(depth[id(u)] for u in users[id(node)]) - 1
+    rank, stack = {}, [root]
+    while stack:                         # depth-first from the root: first input on top
+        node = stack.pop()
+        if id(node) in rank:
+            continue
+        rank[id(node)] = len(rank)
+        stack.extend(reversed(node.parents))
+    columns = {}
+    for node in sorted(order, key=lambda n: rank[id(n)]):
         columns.setdefault(depth[id(node)], []).append(node)
-    y = {}
-    for d in sorted(columns):
-        nodes = columns[d]
-        if d > 0:
-            nodes.sort(key=lambda n: np.mean([y[id(p)] for p in n.parents]))
-        for i, node in enumerate(nodes):
-            y[id(node)] = (len(nodes) - 1) / 2 - i
+    y = {id(node): (len(nodes) - 1) / 2 - i for nodes in columns.values() for i, node in enumerate(nodes)}
     values, ops, edges = [], [], []
     for node in order:
         x, yy = 2.0 * depth[id(node)], y[id(node)]
         values.append({"x": x, "y": yy, "label": node.label, "data": node.data, "grad": node.grad,
                        "node": node})
         if node.parents:
-            ops.append({"x": x - 0.9, "y": yy, "op": node.op})
-            edges.append(((x - 0.9, yy), (x, yy)))
+            ops.append({"x": x - 1.0, "y": yy, "op": node.op})
+            edges.append(((x - 1.0, yy), (x, yy)))
             for p in node.parents:
-                edges.append(((2.0 * depth[id(p)], y[id(p)]), (x - 0.9, yy)))
+                edges.append(((2.0 * depth[id(p)], y[id(p)]), (x - 1.0, yy)))
     return GraphLayout(values, ops, edges)
 
 

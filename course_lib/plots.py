@@ -59,20 +59,20 @@ def computational_graph(ax, root, fmt=".4f"):
 
     layout = graph_layout(root)
     for (x0, y0), (x1, y1) in layout.edges:
-        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                    arrowprops={"arrowstyle": "->", "color": "0.5", "shrinkA": 22, "shrinkB": 14})
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0), zorder=1,
+                    arrowprops={"arrowstyle": "->", "color": "0.55", "shrinkA": 4, "shrinkB": 4})
     for op in layout.ops:
-        ax.text(op["x"], op["y"], op["op"], ha="center", va="center", fontsize=9,
-                bbox={"boxstyle": "circle", "facecolor": "#fde9c9", "edgecolor": "0.4"})
+        ax.text(op["x"], op["y"], {"sigmoid": "σ"}.get(op["op"], op["op"]), ha="center", va="center", fontsize=9, zorder=3,
+                bbox={"boxstyle": "round,pad=0.25", "facecolor": "#fde9c9", "edgecolor": "0.4"})
     for v in layout.values:
         name = f"{v['label']}\n" if v["label"] else ""
         box = {"boxstyle": "round", "facecolor": "#dbe9f6", "edgecolor": "0.4"}
         ax.text(v["x"], v["y"], f"{name}data {v['data']:{fmt}}\ngrad {v['grad']:{fmt}}", ha="center",
-                va="center", fontsize=8, bbox=box)
+                va="center", fontsize=8, bbox=box, zorder=3)
     xs = [v["x"] for v in layout.values] + [o["x"] for o in layout.ops]
     ys = [v["y"] for v in layout.values]
     ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
-    ax.set_ylim(min(ys) - 0.8, max(ys) + 0.8)
+    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
     ax.axis("off")
     return ax
 

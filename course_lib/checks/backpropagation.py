@@ -1,0 +1,338 @@
+"""Checks for the exercises of lesson 05, backpropagation.
+
+Answers that return several gradients are checked one gradient at a time (layer 2 before
+layer 1, as the backward pass computes them), so that a student with two mistakes hears
+about the first one with its own hint.
+"""
+
+import copy
+
+import numpy as np
+
+from ..backprop import MLP, dense_backward, sigmoid, sigmoid_backward, softmax, softmax_cross_entropy_backward
+from . import CheckFailed, Mistake, NotAttempted, check_function, describe
+
+__all__ = ["check_local_derivatives", "check_dense_backward", "check_sigmoid_backward",
+           "check_softmax_cross_entropy_backward", "check_two_layer_backward", "check_numerical_gradient"]
+
+
+# --------------------------------------------------------------------------- helpers
+def _split(case):
+    if len(case) == 2 and isinstance(case[0], tuple) and isinstance(case[1], dict):
+        return case
+    return tuple(case), {}
+
+
+def _first_call(student_fn, case, name):
+    """Call the answer once, turning 'not written' and crashes into a sentence."""
+    if not callable(student_fn):
+        raise CheckFailed(f"`{name}` should be a function, but it is {type(student_fn).__name__} "
+                          f"{describe(student_fn)}. Did you overwrite it with a value?")
+    args, kwargs = _split(case)
+    try:
+        return student_fn(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+    except NotImplementedError:
+        raise NotAttempted(f"`{name}` is not written yet: replace `raise NotImplementedError()` "
+                           "with your code, then run this check again.") from None
+    except Exception as exc:
+        hint = None
+        if "matmul" in str(exc) or "shapes" in str(exc):
+            hint = ("a matrix product got mismatched shapes: write the shape next to every array "
+                    "(d_out is (batch, outputs), kernel is (inputs, outputs), ...) and transpose where needed.")
+        message = f"{name} raised {type(exc).__name__}: {exc}"
+        raise CheckFailed(message + (f"\nLikely mistake: {hint}" if hint else ""), hint) from None
+
+
+def _layout_problem(got, expected, what):
+    """A sentence when ``got`` is not nested like ``expected`` (leaf shapes are checked later)."""
+    if got is None:
+        return "it returned None. Did you forget the `return` statement?"
+    if isinstance(expected, dict):
+        if not isinstance(got, dict):
+            return f"it returned {type(got).__name__} {describe(got)}; expected {what}."
+        if set(got) != set(expected):
+            return f"it returned a dict with keys {sorted(got)}; expected {what}."
+        return next((p for k in expected if (p := _layout_problem(got[k], expected[k], what))), None)
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            return f"it returned {describe(got)}; expected {what}."
+        return next((p for g, e in zip(got, expected, strict=True) if (p := _layout_problem(g, e, what))), None)
+    return None
+
+
+def _get(value, path):
+    for key in path:
+        value = value[key]
+    return value
+
+
+def _check_parts(student_fn, reference_fn, cases, parts, *, name, what, mistakes, rtol=1e-6, atol=1e-9):
+    """``check_function`` run once per part of the answer; ``parts`` = [(path, label), ...]."""
+    got = _first_call(student_fn, cases[0], name)
+    args, kwargs = _split(cases[0])
+    problem = _layout_problem(got, reference_fn(*copy.deepcopy(args), **copy.deepcopy(kwargs)), what)
+    if problem:
+        raise CheckFailed(f"{name}: {problem}")
+    for path, label in parts:
+        def part(*a, _path=path, **k):
+            return _get(student_fn(*a, **k), _path)
+
+        def reference(*a, _path=path, **k):
+            return _get(reference_fn(*a, **k), _path)
+
+        part_mistakes = [Mistake(lambda *a, _fn=m.fn, _path=path, **k: _get(_fn(*a, **k), _path), m.hint)
+                         for m in mistakes]
+        check_function(part, reference, cases, name=f"{label} from {name}", mistakes=part_mistakes,
+                       rtol=rtol, atol=atol, quiet=True)
+    print(f"✓ {name} is correct on {len(cases)} inputs.")
+
+
+def _rng_cases(seed, shapes_list):
+    rng = np.random.default_rng(seed)
+    return [tuple(rng.normal(size=s) for s in shapes) for shapes in shapes_list]
+
+
+# --------------------------------------------------------------------------- exercise 1
+KEYS = ("a*b", "a/b", "a**3", "exp(a)", "tanh(a)", "sigmoid(a)")
+
+
+def _local_reference(a, b):
+    s = 1 / (1 + np.exp(-a))
+    return {"a*b": (b, a), "a/b": (1 / b, -a / b ** 2), "a**3": 3 * a ** 2, "exp(a)": np.exp(a),
+            "tanh(a)": 1 - np.tanh(a) ** 2, "sigmoid(a)": s * (1 - s)}
+
+
+def _local(key, fn):
+    def wrong(a, b):
+        out = _local_reference(a, b)
+        out[key] = fn(a, b)
+        return out
+    return wrong
+
+
+def check_local_derivatives(local_derivatives):
+    """Exercise 1: the local derivatives of a few operations, at the point (a, b)."""
+    cases = [(0.5, 2.0), (-1.5, 0.25), (2.0, -3.0), (0.0, 1.0)]
+    _check_parts(local_derivatives, _local_reference, cases, [((k,), f'["{k}"]') for k in KEYS],
+                 name="local_derivatives", what=f"a dict with the keys {list(KEYS)}", mistakes=[
+        Mistake(_local("a*b", lambda a, b: (a, b)),
+                "d(a*b)/da is the *other* factor, b; and d(a*b)/db is a."),
+        Mistake(_local("a/b", lambda a, b: (1 / b, -a / b)),
+                "d(a/b)/db = -a / b**2: a/b = a * b**-1, and the power rule gives -1 * b**-2."),
+        Mistake(_local("a/b", lambda a, b: (1 / b, a / b ** 2)),
+                "d(a/b)/db is negative when a/b > 0: growing b shrinks a/b, so d(a/b)/db = -a / b**2."),
+        Mistake(_local("a**3", lambda a, b: 3 * a),
+                "the power rule: d(a**3)/da = 3 * a**2."),
+        Mistake(_local("a**3", lambda a, b: a ** 2),
+                "the power rule brings the exponent down: d(a**3)/da = 3 * a**2."),
+        Mistake(_local("tanh(a)", lambda a, b: 1 - a ** 2),
+                "tanh' = 1 - tanh(a)**2: the formula uses tanh's *output*, not its input a."),
+        Mistake(_local("sigmoid(a)", lambda a, b: a * (1 - a)),
+                "sigmoid' = s * (1 - s) with s = sigmoid(a), the *output*; a * (1 - a) uses the input."),
+        Mistake(_local("tanh(a)", lambda a, b: np.tanh(a)),
+                "that is tanh(a) itself; its derivative is 1 - tanh(a)**2."),
+        Mistake(_local("sigmoid(a)", lambda a, b: 1 / (1 + np.exp(-a))),
+                "that is sigmoid(a) itself; its derivative is s * (1 - s) with s = sigmoid(a)."),
+    ])
+
+
+# --------------------------------------------------------------------------- exercise 2
+DENSE_PARTS = [((1,), "d_kernel"), ((2,), "d_bias"), ((0,), "d_x")]
+
+
+def check_dense_backward(student_dense_backward):
+    """Exercise 2: ``(d_x, d_kernel, d_bias)`` of ``y = x @ kernel + bias`` given ``d_out``."""
+    shapes = [[(5, 2), (5, 3), (3, 2)], [(4, 4), (4, 3), (3, 4)], [(1, 3), (1, 2), (2, 3)], [(7, 1), (7, 4), (4, 1)]]
+    cases = _rng_cases(5, shapes)           # (d_out, x, kernel)
+    _check_parts(student_dense_backward, dense_backward, cases, DENSE_PARTS, name="dense_backward",
+                 what="a tuple (d_x, d_kernel, d_bias)", mistakes=[
+        Mistake(lambda d, x, k: (d @ k.T, d.T @ x, d.sum(0)),
+                "d_kernel is transposed: it must have the kernel's shape (inputs, outputs), "
+                "so d_kernel = x.T @ d_out."),
+        Mistake(lambda d, x, k: (d @ k.T, x.T @ d, d),
+                "d_bias must be summed over the batch: the bias is added to every example, so "
+                "d_bias = d_out.sum(axis=0), of shape (outputs,)."),
+        Mistake(lambda d, x, k: (d @ k.T, x.T @ d, d.mean(0)),
+                "d_bias is the *sum* over the batch, d_out.sum(axis=0), not the mean: any averaging is "
+                "already inside d_out (the loss is a mean)."),
+        Mistake(lambda d, x, k: (d @ k.T, x.T @ d / len(x), d.sum(0)),
+                "d_kernel = x.T @ d_out sums over the batch; do not divide by the batch size again "
+                "(the mean's 1/batch is already inside d_out)."),
+        Mistake(lambda d, x, k: (d @ k, x.T @ d, d.sum(0)),
+                "d_x = d_out @ kernel.T: the gradient goes back through the kernel transposed."),
+        Mistake(lambda d, x, k: (d @ k.T, x @ d.T, d.sum(0)),
+                "d_kernel = x.T @ d_out (inputs x batch times batch x outputs), not x @ d_out.T."),
+    ])
+
+
+# --------------------------------------------------------------------------- exercise 3
+def check_sigmoid_backward(student_sigmoid_backward):
+    """Exercise 3: ``d_out * out * (1 - out)`` where ``out = sigmoid(z)``."""
+    rng = np.random.default_rng(3)
+    cases = []
+    for shape in [(4, 3), (2, 5), (1, 1), (6, 2)]:
+        cases.append((rng.normal(size=shape), sigmoid(rng.normal(size=shape) * 2)))   # (d_out, out)
+    check_function(student_sigmoid_backward, sigmoid_backward, cases, name="sigmoid_backward", rtol=1e-6,
+                   atol=1e-9, mistakes=[
+        Mistake(lambda d, out: d * sigmoid(out) * (1 - sigmoid(out)),
+                "you applied sigmoid again: `out` already *is* sigmoid(z), so the derivative is "
+                "out * (1 - out). (Taking s(1 - s) at the input instead of the output is the same mistake.)"),
+        Mistake(lambda d, out: out * (1 - out),
+                "the chain rule: multiply the local derivative out * (1 - out) by d_out, the gradient "
+                "arriving from above."),
+        Mistake(lambda d, out: d * (1 - out ** 2),
+                "1 - out**2 is tanh's derivative; sigmoid's is out * (1 - out)."),
+        Mistake(lambda d, out: d * out,
+                "the local derivative is out * (1 - out); the (1 - out) factor is missing."),
+    ])
+
+
+# --------------------------------------------------------------------------- exercise 4
+def check_softmax_cross_entropy_backward(student_fn):
+    """Exercise 4: ``(softmax(logits) - one_hot(labels)) / batch`` for the mean loss."""
+    rng = np.random.default_rng(4)
+    cases = []
+    for n, k in [(4, 3), (5, 2), (1, 4), (8, 5)]:
+        cases.append((rng.integers(0, k, n), rng.normal(size=(n, k)) * 2))        # (labels, logits)
+    cases.append((np.array([0, 1]), np.array([[800.0, 0.0], [0.0, 0.5]])))        # large logits
+
+    def one_hot(labels, k):
+        return np.eye(k)[labels]
+
+    check_function(student_fn, softmax_cross_entropy_backward, cases, name="softmax_cross_entropy_backward",
+                   rtol=1e-6, atol=1e-9, mistakes=[
+        Mistake(lambda y, z: softmax(z) - one_hot(y, z.shape[1]),
+                "the loss is the *mean* over the batch, so every gradient is divided by the batch size: "
+                "(softmax - one_hot) / batch. Without it you differentiated the sum."),
+        Mistake(lambda y, z: softmax(z) / len(y),
+                "subtract the one-hot labels: d loss / d logits = (softmax(logits) - one_hot(labels)) / batch."),
+        Mistake(lambda y, z: (softmax(z) - one_hot(y, z.shape[1])) / z.shape[1],
+                "divide by the batch size (rows), not by the number of classes (columns)."),
+        Mistake(lambda y, z: (np.exp(z) - one_hot(y, z.shape[1])) / len(y),
+                "use the softmax, exp(z) / sum(exp(z)) over each row (subtract the row's max first to avoid "
+                "overflow), not exp(z) alone."),
+        Mistake(lambda y, z: (one_hot(y, z.shape[1]) - softmax(z)) / len(y),
+                "the sign is flipped: the gradient is softmax - one_hot (raising the right logit lowers the loss)."),
+    ])
+
+
+# --------------------------------------------------------------------------- exercise 5
+def _two_layer_reference(params, x, labels):
+    net = MLP((x.shape[1], params[0]["kernel"].shape[1], params[1]["kernel"].shape[1]), activation="sigmoid")
+    return net.loss_and_grad(params, x, labels)[1]
+
+
+def _two_layer_variant(transpose=False, bias_sum=True, sigmoid_at_input=False, mean=True, skip_sigmoid=False):
+    def grads(params, x, labels):
+        (w1, b1), (w2, b2) = ((p["kernel"], p["bias"]) for p in params)
+        z1 = x @ w1 + b1
+        a1 = sigmoid(z1)
+        logits = a1 @ w2 + b2
+        d_logits = softmax(logits) - np.eye(w2.shape[1])[labels]
+        if mean:
+            d_logits = d_logits / len(x)
+        d_a1 = d_logits @ w2.T
+        if skip_sigmoid:
+            d_z1 = d_a1
+        else:
+            s = z1 if sigmoid_at_input else a1
+            d_z1 = d_a1 * s * (1 - s)
+        out = []
+        for inp, d in ((x, d_z1), (a1, d_logits)):
+            dk = (d.T @ inp) if transpose else inp.T @ d
+            out.append({"kernel": dk, "bias": d.sum(0) if bias_sum else d})
+        return out
+    return grads
+
+
+def check_two_layer_backward(two_layer_backward):
+    """Exercise 5: gradients of the mean cross-entropy of ``Dense -> sigmoid -> Dense -> softmax``."""
+    rng = np.random.default_rng(55)
+    cases = []
+    for n, d, h, k in [(4, 2, 3, 2), (6, 3, 5, 4), (1, 2, 4, 3), (10, 4, 2, 3)]:
+        params = [{"kernel": rng.normal(size=(d, h)), "bias": rng.normal(size=h)},
+                  {"kernel": rng.normal(size=(h, k)), "bias": rng.normal(size=k)}]
+        cases.append((params, rng.normal(size=(n, d)), rng.integers(0, k, n)))
+    parts = [((1, "kernel"), "layer 2 kernel"), ((1, "bias"), "layer 2 bias"),
+             ((0, "kernel"), "layer 1 kernel"), ((0, "bias"), "layer 1 bias")]
+    _check_parts(two_layer_backward, _two_layer_reference, cases, parts, name="two_layer_backward",
+                 what='a list of two dicts [{"kernel": ..., "bias": ...}, {"kernel": ..., "bias": ...}], '
+                      "layer 1 first", mistakes=[
+        Mistake(_two_layer_variant(transpose=True),
+                "the kernel gradient is transposed: d_kernel = layer_input.T @ d_z has the kernel's shape "
+                "(inputs, outputs)."),
+        Mistake(_two_layer_variant(bias_sum=False),
+                "the bias gradient must be summed over the batch: d_bias = d_z.sum(axis=0)."),
+        Mistake(_two_layer_variant(sigmoid_at_input=True),
+                "the sigmoid derivative is s * (1 - s) with s = a1, the layer's *output*; you used z1, its input."),
+        Mistake(_two_layer_variant(mean=False),
+                "the loss is the mean over the batch, so d_logits = (softmax - one_hot) / batch; you "
+                "differentiated the sum (every gradient is batch times too large)."),
+        Mistake(_two_layer_variant(skip_sigmoid=True),
+                "between the layers, multiply by the sigmoid's derivative: d_z1 = d_a1 * a1 * (1 - a1)."),
+    ])
+
+
+# --------------------------------------------------------------------------- exercise 6
+def _central(f, w, epsilon=1e-6):
+    w = np.array(w, dtype=np.float64)
+    g = np.zeros_like(w)
+    for i in np.ndindex(w.shape):
+        saved = w[i]
+        w[i] = saved + epsilon
+        plus = f(w)
+        w[i] = saved - epsilon
+        minus = f(w)
+        w[i] = saved
+        g[i] = (plus - minus) / (2 * epsilon)
+    return g
+
+
+def _forward_difference(f, w, epsilon=1e-6):
+    w = np.array(w, dtype=np.float64)
+    g, base = np.zeros_like(w), f(w)
+    for i in np.ndindex(w.shape):
+        saved = w[i]
+        w[i] = saved + epsilon
+        g[i] = (f(w) - base) / epsilon
+        w[i] = saved
+    return g
+
+
+def _all_at_once(f, w, epsilon=1e-6):
+    w = np.array(w, dtype=np.float64)
+    return np.full_like(w, (f(w + epsilon) - f(w - epsilon)) / (2 * epsilon))
+
+
+class _Cubic:
+    """sum(a * w**3) + (sum(w))**2, a smooth function with a known gradient."""
+
+    def __init__(self, a):
+        self.a = a
+
+    def __call__(self, w):
+        return float(np.sum(self.a * w ** 3) + np.sum(w) ** 2)
+
+    def __repr__(self):
+        return "f"
+
+
+def check_numerical_gradient(numerical_gradient):
+    """Exercise 6: central differences, one entry at a time."""
+    rng = np.random.default_rng(6)
+    cases = []
+    for shape, eps in [((3,), 1e-3), ((2, 3), 1e-2), ((4,), 1e-4), ((1,), 1e-3)]:
+        cases.append((_Cubic(rng.normal(size=shape)), rng.normal(size=shape), eps))
+    check_function(numerical_gradient, _central, cases, name="numerical_gradient", rtol=1e-6, atol=1e-8,
+                   mistakes=[
+        Mistake(_forward_difference,
+                "that is a forward difference (f(w + eps) - f(w)) / eps; use the central difference "
+                "(f(w + eps) - f(w - eps)) / (2 eps), whose error is eps**2 instead of eps."),
+        Mistake(lambda f, w, e: _central(f, w, e) * 2,
+                "divide by 2 * epsilon: the two probes are 2 * epsilon apart."),
+        Mistake(lambda f, w, e: _central(f, w, e) / 2,
+                "divide by 2 * epsilon once, not twice."),
+        Mistake(_all_at_once,
+                "move one entry at a time: add epsilon to w[i] only, keep the others, and put it back before "
+                "the next entry."),
+    ])
