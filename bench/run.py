@@ -17,7 +17,8 @@ Four parts, each against its target:
   renders the figure to PNG: a lower bound of the browser's slider-to-plot time);
 * ``optimizers`` -- one step of course_lib ``Adam`` / ``SGD(momentum=0.9)`` on 1M float32
   parameters against the Keras optimizer applying a gradient to a 1M-element ``tf.Variable``,
-  median of many repetitions after a warm-up, as a ratio.
+  median of many repetitions after a warm-up, as a ratio (the three are timed in
+  interleaved rounds so that they share a busy machine's load alike).
 
 The figures go to ``bench/results/<date>.json`` and ``bench/results/latest.json``, and
 ``BENCHMARKS.md`` is regenerated from them.  Parts not run this time are carried over from
@@ -365,42 +366,50 @@ def explorers_table(part):
 
 
 # =========================================================================== optimizers
-def time_calls(fn, reps, warmup):
-    """Call ``fn()`` ``warmup`` times untimed, then ``reps`` times; return the durations (s)."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
+def time_interleaved(fns, reps, warmup, rounds=10):
+    """Durations (s) of ``reps`` calls of each function in ``fns`` (a dict), after ``warmup``
+    untimed calls each.  The calls are interleaved in ``rounds`` rounds, so that all functions
+    see the same share of a busy machine's load."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in fns}
+    per_round = max(1, reps // rounds)
+    while any(len(t) < reps for t in times.values()):
+        for name, fn in fns.items():
+            for _ in range(min(per_round, reps - len(times[name]))):
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
     return times
 
 
-def time_course_lib(optimizer, params, grads, reps=50, warmup=5):
-    """Durations of ``optimizer.step`` chained from ``init``, on numpy arrays."""
-    state = optimizer.init(params)
-    box = [params, state]
+def course_lib_stepper(optimizer, params, grads):
+    """A function doing one ``optimizer.step`` on numpy arrays, chained from ``init``."""
+    box = [params, optimizer.init(params)]
 
     def step():
         box[0], box[1] = optimizer.step(box[0], grads, box[1])
 
-    return time_calls(step, reps, warmup)
+    return step
 
 
-def time_keras(optimizer, params, grads, reps=50, warmup=5, compiled=False):
-    """Durations of ``optimizer.apply_gradients`` on one ``tf.Variable`` (eager, or in a tf.function)."""
-    import tensorflow as tf
-
+def keras_stepper(optimizer, params, grads, compiled=False):
+    """A function doing one ``optimizer.apply_gradients`` on one ``tf.Variable``, eagerly or in a
+    ``tf.function``; it waits for the update (reads one element back)."""
+    tf = _tensorflow()
     var, grad = tf.Variable(params), tf.constant(grads)
 
     def apply():
         optimizer.apply_gradients([(grad, var)])
 
-    fn = tf.function(apply) if compiled else apply
-    times = time_calls(fn, reps, warmup)
-    var.numpy()  # make sure every update has finished
-    return times
+    run = tf.function(apply) if compiled else apply
+
+    def step():
+        run()
+        var[0].numpy()
+
+    return step
 
 
 def bench_optimizers(size=1_000_000, reps=100, warmup=10):
@@ -409,7 +418,6 @@ def bench_optimizers(size=1_000_000, reps=100, warmup=10):
     from course_lib import optimizers  # course_lib before TensorFlow: it quiets TensorFlow's start-up log
 
     tf = _tensorflow()
-
     rng = np.random.default_rng(0)
     params = rng.standard_normal(size, dtype=np.float32)
     grads = (rng.standard_normal(size, dtype=np.float32) * np.float32(0.01)).astype(np.float32)
@@ -419,9 +427,11 @@ def bench_optimizers(size=1_000_000, reps=100, warmup=10):
     rows = []
     for name, ours, theirs in cases:
         print(f"  timing {name} ...", flush=True)
-        ours_ms = median_ms(time_course_lib(ours(), params, grads, reps, warmup))
-        eager_ms = median_ms(time_keras(theirs(), params, grads, reps, warmup))
-        compiled_ms = median_ms(time_keras(theirs(), params, grads, reps, warmup, compiled=True))
+        times = time_interleaved({"ours": course_lib_stepper(ours(), params, grads),
+                                  "eager": keras_stepper(theirs(), params, grads),
+                                  "compiled": keras_stepper(theirs(), params, grads, compiled=True)},
+                                 reps, warmup)
+        ours_ms, eager_ms, compiled_ms = (median_ms(times[k]) for k in ("ours", "eager", "compiled"))
         rows.append({"optimizer": name, "course_lib_ms": round(ours_ms, 3), "keras_eager_ms": round(eager_ms, 3),
                      "keras_tf_function_ms": round(compiled_ms, 3), "ratio_eager": round(ours_ms / eager_ms, 2),
                      "ratio_tf_function": round(ours_ms / compiled_ms, 2)})
@@ -477,7 +487,8 @@ EXPLAIN = {
                  f"{SLIDER_TO_PLOT_MS:.0f} ms (the browser test measures the full figure).",
     "optimizers": "One `step` of the course_lib optimizer (numpy, explicit state, new arrays each step) "
                   "against `apply_gradients` of its Keras twin on a `tf.Variable`, called eagerly and "
-                  "inside a `tf.function`; median over the repetitions after a warm-up. Ratio = course_lib "
+                  "inside a `tf.function`; median over the repetitions after a warm-up, the three timed in interleaved "
+                  "rounds so that they see the same load. Ratio = course_lib "
                   f"time / Keras time; target: at most {OPTIMIZER_RATIO}.",
 }
 

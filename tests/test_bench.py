@@ -99,15 +99,25 @@ def test_explorers_are_discovered_and_swept():
     assert 0 < row["median_ms"] <= row["max_ms"]
 
 
-def test_time_course_lib_steps_without_touching_the_inputs():
+def test_time_interleaved_runs_each_function_in_rounds():
+    calls = []
+    fns = {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}
+    times = bench.time_interleaved(fns, reps=6, warmup=1, rounds=3)
+    assert [len(times["a"]), len(times["b"])] == [6, 6]
+    assert all(t >= 0 for t in times["a"] + times["b"])
+    assert calls == ["a", "b"] + ["a", "a", "b", "b"] * 3
+
+
+def test_course_lib_stepper_chains_steps_without_touching_the_inputs():
     from course_lib.optimizers import Adam
 
     rng = np.random.default_rng(0)
     params = rng.standard_normal(1000, dtype=np.float32)
     grads = rng.standard_normal(1000, dtype=np.float32)
     before = params.copy(), grads.copy()
-    times = bench.time_course_lib(Adam(), params, grads, reps=4, warmup=2)
-    assert len(times) == 4 and all(t > 0 for t in times)
+    step = bench.course_lib_stepper(Adam(), params, grads)
+    for _ in range(3):
+        step()
     np.testing.assert_array_equal(params, before[0])
     np.testing.assert_array_equal(grads, before[1])
 
