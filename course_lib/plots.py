@@ -62,7 +62,8 @@ def computational_graph(ax, root, fmt=".4f"):
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0), zorder=1,
                     arrowprops={"arrowstyle": "->", "color": "0.55", "shrinkA": 4, "shrinkB": 4})
     for op in layout.ops:
-        ax.text(op["x"], op["y"], {"sigmoid": "σ"}.get(op["op"], op["op"]), ha="center", va="center", fontsize=9, zorder=3,
+        ax.text(op["x"], op["y"], {"sigmoid": "σ"}.get(op["op"], op["op"]), ha="center", va="center",
+                fontsize=9, zorder=3,
                 bbox={"boxstyle": "round,pad=0.25", "facecolor": "#fde9c9", "edgecolor": "0.4"})
     for v in layout.values:
         name = f"{v['label']}\n" if v["label"] else ""
@@ -155,3 +156,27 @@ def exploration(result, fig):
 
 
 __all__ += ["exploration"]
+
+
+# --------------------------------------------------------------------------- lesson 07
+def train_val_curves(axes, curves, ylabel="loss", log=True):
+    """Training and validation curves side by side: ``axes = (ax_train, ax_val)``.
+
+    ``curves`` maps a label to ``(steps, train, val, style)``, ``style`` a dict of line options
+    (colour, linestyle); both panels share one legend, drawn on the validation panel.
+    """
+    ax_train, ax_val = axes
+    for label, (steps, train, val, style) in curves.items():
+        ax_train.plot(steps, train, **style)
+        ax_val.plot(steps, val, label=label, **style)
+    for ax, title in ((ax_train, "training set"), (ax_val, "validation set")):
+        if log:
+            ax.set_yscale("log")
+        ax.set_xlabel("step")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=10)
+    ax_val.legend(fontsize=7, ncol=2 if len(curves) > 5 else 1, loc="upper right")
+    return axes
+
+
+__all__ += ["train_val_curves"]
