@@ -134,3 +134,39 @@ def learning_rate_explorer(objective="0.1*x1**2 + 2*x2**2", learning_rate=0.3, x
     ui.verdict.add_class("lr-explorer-verdict")
     ui.add_class("lr-explorer")
     return ui
+
+
+# --------------------------------------------------------------------------- lesson 03
+def decay_schedule_explorer(kind="ExponentialDecay", initial_learning_rate=0.5, decay_steps=20, decay_rate=0.5,
+                            n_steps=200, noise=2.0, seed=0):
+    """Lesson 03: a schedule menu and sliders for its rate, length and strength, drawing the
+    learning rate per step and the loss of SGD with noisy gradients run with it (next to a
+    constant rate).  All numbers come from :func:`course_lib.schedules.decay_explorer`.
+    """
+    import ipywidgets as w
+
+    from .schedules import SCHEDULES, decay_explorer
+
+    controls = {
+        "kind": w.Dropdown(options=["constant", *SCHEDULES], value=kind, description="schedule",
+                           layout=w.Layout(width="320px")),
+        "initial_learning_rate": log_slider("initial rate", initial_learning_rate, 0.01, 3.0),
+        "decay_steps": w.IntSlider(value=decay_steps, min=1, max=n_steps, description="decay_steps",
+                                   continuous_update=True, layout=w.Layout(width="420px")),
+        "decay_rate": w.FloatSlider(value=decay_rate, min=0.0, max=1.0, step=0.01, description="decay_rate",
+                                    continuous_update=True, layout=w.Layout(width="420px")),
+    }
+
+    def draw(r, fig):
+        ax1, ax2 = fig.subplots(1, 2)
+        ax1.plot(r.steps, r.rates, drawstyle="steps-post", label=r.kind)
+        ax1.axhline(r.rates[0], color="0.6", linestyle="--", linewidth=1, label="constant")
+        ax1.set_xlabel("step"), ax1.set_ylabel("learning rate"), ax1.legend(fontsize=8)
+        ax2.semilogy(r.constant_loss, color="0.6", linewidth=1, label="constant rate")
+        ax2.semilogy(r.loss, label=r.kind)
+        ax2.set_xlabel("step"), ax2.set_ylabel("loss (noisy gradients)"), ax2.legend(fontsize=8)
+
+    def compute(kind, initial_learning_rate, decay_steps, decay_rate):
+        return decay_explorer(kind, initial_learning_rate, decay_steps, decay_rate, n_steps, noise, seed)
+
+    return explorer(controls, compute, draw)
