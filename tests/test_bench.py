@@ -5,6 +5,7 @@ notebook, an explorer sweep and an optimizer step produce sensible figures."""
 import importlib.util
 import os
 import resource
+import time
 from pathlib import Path
 
 import nbformat
@@ -46,6 +47,14 @@ def test_peak_memory_agrees_with_getrusage():
     assert ours == pytest.approx(theirs, rel=0.05)
 
 
+def test_cpu_seconds_agree_with_process_time():
+    before = bench.process_cpu_seconds(os.getpid())
+    start = time.process_time()
+    while time.process_time() - start < 0.3:
+        pass
+    assert bench.process_cpu_seconds(os.getpid()) - before == pytest.approx(0.3, abs=0.05)
+
+
 def test_sweep_values_span_each_kind_of_control():
     import ipywidgets as w
 
@@ -75,10 +84,15 @@ def _notebook(tmp_path, name, *sources):
 
 def test_measure_notebook_reports_time_and_the_kernels_peak_memory(tmp_path):
     path = _notebook(tmp_path, "01_tiny.ipynb", "import time\ntime.sleep(0.5)",
+                     "t = time.process_time()\nwhile time.process_time() - t < 0.5:\n    pass",
                      "block = b'x' * 300_000_000  # 300 MB, written so it is resident\ndel block")
     r = bench.measure_notebook(path, timeout=120)
     assert r["error"] is None
-    assert r["cells_s"] >= 0.5 and r["run_all_s"] >= r["cells_s"] + r["kernel_start_s"] - 0.02
+    assert r["run_all_s"] >= r["cells_s"] + r["kernel_start_s"] - 0.02
+    assert r["cells_s"] >= 1.0  # half a second asleep, half a second busy
+    # CPU time counts the busy half second, not the sleep, and is in seconds (not clock ticks):
+    # at most two cores' worth of the wall time.
+    assert 0.5 <= r["cpu_s"] < 2 * r["run_all_s"]
     assert 300 < r["peak_mb"] < 2000  # the freed block still counts: it is a high-water mark
     assert r["target_s"] == 15 and r["target_mb"] == 700
 
@@ -96,7 +110,7 @@ def test_explorers_are_discovered_and_swept():
     (row,) = bench.sweep_explorers(n=4, names=names[:1])
     assert row["error"] is None, row["error"]
     assert row["control"] is not None and row["updates"] >= 3  # at most one value equals the default
-    assert 0 < row["median_ms"] <= row["max_ms"]
+    assert 0 < row["median_ms"] <= row["max_ms"] and row["cpu_ms"] > 0
 
 
 def test_time_interleaved_runs_each_function_in_rounds():
