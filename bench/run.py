@@ -177,7 +177,9 @@ def measure_notebook(path, timeout=600):
     ``kernel_start_s`` is the time to start the kernel and get it ready, ``cells_s`` the
     time to run every cell, ``run_all_s`` their sum (what Restart & Run All costs), and
     ``peak_mb`` the kernel's peak resident memory, ``cpu_s`` the CPU time the kernel used
-    (see :func:`process_cpu_seconds`).  A failing cell is reported in ``error``.
+    (see :func:`process_cpu_seconds`).  Per code cell (in order, so code cell ``[n]`` is
+    item ``n - 1``): ``cell_s`` its wall time and ``cell_peak_mb`` the peak memory after it;
+    ``start_mb`` is the peak memory of the idle kernel.  A failing cell is reported in ``error``.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -197,9 +199,16 @@ def measure_notebook(path, timeout=600):
             await client.async_wait_for_reply(await _maybe_await(client.kc.kernel_info()))
             ready = time.perf_counter()
             pid = client.km.provisioner.process.pid
+            out["start_mb"] = round(peak_memory_mb(pid), 1)
+            out["cell_s"], out["cell_peak_mb"] = [], []
             try:
                 for index, cell in enumerate(client.nb.cells):
+                    if cell.cell_type != "code":
+                        continue
+                    cell_start = time.perf_counter()
                     await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                    out["cell_s"].append(round(time.perf_counter() - cell_start, 3))
+                    out["cell_peak_mb"].append(round(peak_memory_mb(pid), 1))
             except Exception as exc:  # a failing cell: report it, keep benchmarking the others
                 out["error"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:200]}"
             done = time.perf_counter()
@@ -215,6 +224,23 @@ def measure_notebook(path, timeout=600):
 
 async def _maybe_await(value):
     return await value if asyncio.iscoroutine(value) or asyncio.isfuture(value) else value
+
+
+def slowest_cell(cell_s):
+    """``"[n] x.x s"`` for the slowest code cell (numbered from 1 like Jupyter's ``In [n]``)."""
+    if not cell_s:
+        return "–"
+    i = max(range(len(cell_s)), key=cell_s.__getitem__)
+    return f"[{i + 1}] {cell_s[i]:.1f} s"
+
+
+def largest_rise(start_mb, cell_peak_mb):
+    """``"[n] +x MB"`` for the code cell that raised the kernel's peak memory the most."""
+    if not cell_peak_mb:
+        return "–"
+    rises = [b - a for a, b in zip([start_mb] + cell_peak_mb[:-1], cell_peak_mb)]
+    i = max(range(len(rises)), key=rises.__getitem__)
+    return f"[{i + 1}] +{rises[i]:.0f} MB"
 
 
 def bench_notebooks(pattern):
@@ -233,9 +259,10 @@ def notebook_table(part):
                      "–" if r.get("cpu_s") is None else f"{r['cpu_s']:.1f}",
                      f"≤ {r['target_s']:.0f}", verdict(r["run_all_s"], r["target_s"]),
                      f"{r['peak_mb']:.0f}", f"≤ {r['target_mb']:.0f}", verdict(r["peak_mb"], r["target_mb"]),
+                     slowest_cell(r.get("cell_s")), largest_rise(r.get("start_mb"), r.get("cell_peak_mb")),
                      r["error"] or ""])
     return format_table(["notebook", "Run-All s", "of which kernel start s", "kernel CPU s", "target s", "",
-                         "peak MB", "target MB", "", "error"], rows)
+                         "peak MB", "target MB", "", "slowest cell", "largest memory rise", "error"], rows)
 
 
 # =========================================================================== test command
@@ -496,7 +523,8 @@ EXPLAIN = {
                  "*Run-All* counts from starting the kernel to the end of the last cell; *peak MB* is "
                  "the kernel process's resident-memory high-water mark (`VmHWM` in `/proc/<pid>/status`); "
                  "*kernel CPU s* the CPU time the kernel used, which a busy machine hardly changes (on an idle "
-                 "machine Run-All is about kernel CPU plus half a second of start-up). "
+                 "machine Run-All is about kernel CPU plus half a second of start-up). *Slowest cell* and "
+                 "*largest memory rise* name the code cell (`In [n]`) to look at first. "
                  f"Targets: at most {LESSON_SECONDS:.0f} s and {LESSON_MB:.0f} MB per lesson, about "
                  f"{CAPSTONE_SECONDS:.0f} s for the capstone (07).",
     "tests": "The whole test command of the README, run as a subprocess from the repository's folder "
