@@ -1,0 +1,326 @@
+"""Checks for the exercises of lesson 07, the capstone.
+
+Each check trains fresh copies of the lesson's Keras MLP (``training.build_mlp``) on a few
+batches of the digits, once with the student's code and once with the matching
+``tf.keras.optimizers`` optimizer (and ``tf.train.ExponentialMovingAverage``), and compares the
+weights.  When they differ, typical wrong versions are run the same way to name the mistake.
+"""
+
+import numpy as np
+
+from .. import training
+from ..moving_averages import ExponentialMovingAverage
+from ..optimizers import SGD, Adam, RMSprop
+from ..schedules import CosineDecay, ExponentialDecay
+from . import CheckFailed, NotAttempted, describe
+
+__all__ = ["check_train_step", "check_optimizer_twin", "check_train_with_ema", "check_evaluate_with",
+           "KERAS_SCHEDULE_ARGS", "KERAS_MOMENTUM"]
+
+TOL = 1e-5  # the student's gradients come from an eager tape, ours from a tf.function: rounding only
+_DATA = None
+
+
+def _data():
+    global _DATA
+    if _DATA is None:
+        _DATA = training.load_digits(seed=0)
+    return _DATA
+
+
+def _batches(steps, seed=0):
+    d = _data()
+    return [(d.x_train[i], d.y_train[i]) for i in training.batches(len(d.x_train), 32, steps, seed)]
+
+
+def _fail(text, hint=None):
+    raise CheckFailed(text + (f"\nLikely mistake: {hint}" if hint else ""), hint)
+
+
+def _call(fn, name, *args):
+    """Call the student's function; turn crashes into one sentence."""
+    if not callable(fn):
+        _fail(f"`{name}` should be a function, but it is {type(fn).__name__} {describe(fn)}.")
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise NotAttempted(f"`{name}` is not written yet: replace `raise NotImplementedError()` with your code, "
+                           "then run this check again.") from None
+    except (CheckFailed, NotAttempted):
+        raise
+    except Exception as exc:
+        _fail(f"`{name}` raised {type(exc).__name__}: {exc}")
+
+
+def _weight_list(value, what, like):
+    """``value`` as a list of float arrays shaped like ``like``, or a CheckFailed sentence."""
+    if value is None:
+        _fail(f"{what} is None. Did you forget the `return` statement?")
+    if not isinstance(value, (list, tuple)) or len(value) != len(like):
+        _fail(f"{what} should be a list of {len(like)} arrays (kernel and bias of each layer, like "
+              f"`[v.numpy() for v in model.trainable_variables]`); got {type(value).__name__} {describe(value)}.")
+    out = []
+    for i, (v, ref) in enumerate(zip(value, like)):
+        arr = np.asarray(v.numpy() if hasattr(v, "numpy") else v)
+        if arr.dtype == object or not np.issubdtype(arr.dtype, np.number) or arr.shape != np.shape(ref):
+            _fail(f"{what}: item {i} should be an array of shape {np.shape(ref)}; got {describe(arr)}.")
+        out.append(arr)
+    return out
+
+
+def _close(a, b):
+    return training.max_difference(a, b) <= TOL
+
+
+def _judge(got, expected, wrong, what):
+    """Compare weight lists; on a mismatch name the first mistake whose weights match."""
+    if _close(got, expected):
+        return
+    hint = next((h for w, h in wrong if w is not None and _close(got, w)), None)
+    _fail(f"{what}: the weights differ from Keras's by up to {training.max_difference(got, expected):.3g} "
+          f"(allowed {TOL:g}).", hint)
+
+
+# --------------------------------------------------------------------------- exercise 1
+def _keras_twin(opt):
+    import keras
+
+    lr = opt.learning_rate
+    if isinstance(lr, ExponentialDecay):
+        lr = keras.optimizers.schedules.ExponentialDecay(lr.initial_learning_rate, lr.decay_steps, lr.decay_rate,
+                                                         staircase=lr.staircase)
+    elif isinstance(lr, CosineDecay):
+        lr = keras.optimizers.schedules.CosineDecay(lr.initial_learning_rate, lr.decay_steps, alpha=lr.alpha)
+    if type(opt) is SGD:
+        return keras.optimizers.SGD(lr, momentum=opt.momentum, nesterov=opt.nesterov)
+    if type(opt) is Adam:
+        return keras.optimizers.Adam(lr, beta_1=opt.beta_1, beta_2=opt.beta_2, epsilon=opt.epsilon)
+    if type(opt) is RMSprop:
+        return keras.optimizers.RMSprop(lr, rho=opt.rho, epsilon=opt.epsilon)
+    raise TypeError(f"no Keras twin written for {opt!r}")
+
+
+def _keras_run(make_opt, steps, seed, keras_opt=None):
+    model, opt = training.build_mlp(seed=seed), keras_opt or _keras_twin(make_opt())
+    for x, y in _batches(steps, seed):
+        training.keras_train_step(model, opt, x, y)
+    return training.get_weights(model)
+
+
+def _variant_run(make_opt, steps, seed, loss_of, keep_state=True, assign=True):
+    """A hand-written wrong (or right) training loop, for naming mistakes."""
+    import tensorflow as tf
+
+    model, opt = training.build_mlp(seed=seed), make_opt()
+    state = opt.init(training.get_weights(model))
+    for x, y in _batches(steps, seed):
+        with tf.GradientTape() as tape:
+            loss = loss_of(y, model(x, training=True))
+        grads = [g.numpy() for g in tape.gradient(loss, model.trainable_variables)]
+        params, new_state = opt.step(training.get_weights(model), grads, state)
+        state = new_state if keep_state else opt.init(params)
+        if assign:
+            training.set_weights(model, params)
+    return training.get_weights(model)
+
+
+def _loss(from_logits=True, reduction="sum_over_batch_size"):
+    import keras
+
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits, reduction=reduction)
+
+
+def check_train_step(train_step):
+    """Exercise 1: ``train_step(model, optimizer, state, x, y) -> (loss, new_state)``."""
+    cases = [("SGD(0.05, momentum=0.9)", lambda: SGD(0.05, momentum=0.9), 4, 0),
+             ("Adam(0.003)", lambda: Adam(0.003), 4, 1),
+             ("RMSprop(0.001)", lambda: RMSprop(0.001), 3, 2)]
+    for label, make_opt, steps, seed in cases:
+        model, opt = training.build_mlp(seed=seed), make_opt()
+        start = training.get_weights(model)
+        state = opt.init(start)
+        for k, (x, y) in enumerate(_batches(steps, seed)):
+            expected_loss, _ = training.evaluate(model, x, y)
+            out = _call(train_step, "train_step", model, opt, state, x, y)
+            if not isinstance(out, tuple) or len(out) != 2:
+                _fail(f"train_step should return the pair `(loss, new_state)`; it returned {describe(out)}.",
+                      "return both the loss and the state that `optimizer.step` gave back.")
+            loss, state = out
+            if not isinstance(state, opt.State):
+                _fail(f"the second value returned should be the optimizer's new state ({opt.State.__name__}); "
+                      f"got {type(state).__name__} {describe(state)}.",
+                      "`params, state = optimizer.step(params, grads, state)`: return that `state`.")
+            try:
+                loss_value = float(np.asarray(loss.numpy() if hasattr(loss, "numpy") else loss))
+            except (TypeError, ValueError):
+                _fail(f"the first value returned should be the batch loss (a number); got {describe(loss)}.")
+            if not np.isclose(loss_value, expected_loss, rtol=1e-4):
+                hint = ("the loss is summed over the batch, not averaged: use Keras's default reduction."
+                        if np.isclose(loss_value, expected_loss * len(x), rtol=1e-4) else
+                        "the model outputs logits: build the loss with `from_logits=True`.")
+                _fail(f"with {label}, step {k + 1}: the loss returned is {loss_value:.6f}; the cross-entropy of "
+                      f"the batch before the update is {expected_loss:.6f}.", hint)
+        got = _weight_list([v.numpy() for v in model.trainable_variables], "the model's weights", start)
+        if training.max_difference(got, start) == 0:
+            _fail(f"with {label}, the model's weights did not change in {steps} steps.",
+                  "write the new weights back: `variable.assign(value)` for every trainable variable.")
+        wrong = [(_variant_run(make_opt, steps, seed, _loss(), keep_state=False),
+                  "the optimizer's state was not carried from step to step: pass the state returned by the "
+                  "previous `optimizer.step` to the next one (momentum and Adam's averages live in it)."),
+                 (_variant_run(make_opt, steps, seed, _loss(reduction="sum")),
+                  "the loss is summed over the batch, not averaged: use Keras's default reduction."),
+                 (_variant_run(make_opt, steps, seed, _loss(from_logits=False)),
+                  "the model outputs logits: build the loss with `from_logits=True`.")]
+        _judge(got, _keras_run(make_opt, steps, seed), wrong, f"with {label}, after {steps} steps")
+    print(f"✓ train_step trains the model exactly as Keras's optimizers do ({len(cases)} optimizers).")
+
+
+# --------------------------------------------------------------------------- exercise 2
+KERAS_SCHEDULE_ARGS = {"initial_learning_rate": 0.05, "decay_steps": 100, "decay_rate": 0.5}
+KERAS_MOMENTUM = 0.9
+
+
+def _keras_reference_schedule():
+    import keras
+
+    return keras.optimizers.schedules.ExponentialDecay(**KERAS_SCHEDULE_ARGS)
+
+
+def check_optimizer_twin(optimizer):
+    """Exercise 2: the course_lib twin of ``SGD(ExponentialDecay(0.05, 100, 0.5), momentum=0.9)``."""
+    if optimizer is Ellipsis:
+        raise NotAttempted("`optimizer` is not built yet: replace the `...` with your code.")
+    if not isinstance(optimizer, SGD):
+        _fail(f"`optimizer` should be a course_lib `optimizers.SGD`; got {type(optimizer).__name__} "
+              f"{describe(optimizer)}.",
+              "build it with `optimizers.SGD(...)` (course_lib), not `tf.keras.optimizers.SGD`."
+              if "keras" in type(optimizer).__module__ else None)
+    import keras
+
+    schedule = _keras_reference_schedule()
+    steps = np.arange(0, 401, 7)
+    keras_rates = np.array([float(schedule(int(s))) for s in steps])
+    if not callable(optimizer.learning_rate):
+        _fail(f"the learning rate is the constant {optimizer.learning_rate:g}; Keras's decays from "
+              f"{keras_rates[0]:g} to {keras_rates[-1]:.4g} at step 400.",
+              "pass the schedule itself as `learning_rate`: `SGD(learning_rate=schedules.ExponentialDecay(...))`.")
+    ours = np.array([float(optimizer.learning_rate_at(int(s))) for s in steps])
+    if not np.allclose(ours, keras_rates, rtol=1e-6):
+        lr = optimizer.learning_rate
+        hint = None
+        if isinstance(lr, ExponentialDecay) and lr.staircase:
+            hint = "Keras's schedule decays smoothly here: `staircase=False` (the default)."
+        elif isinstance(lr, ExponentialDecay) and (lr.decay_steps, lr.decay_rate) == (0.5, 100):
+            hint = ("`decay_steps` and `decay_rate` are swapped: it is "
+                    "ExponentialDecay(0.05, decay_steps=100, decay_rate=0.5).")
+        elif not isinstance(lr, ExponentialDecay):
+            hint = "Keras's schedule is `ExponentialDecay`; use `schedules.ExponentialDecay` with the same arguments."
+        at = int(np.argmax(~np.isclose(ours, keras_rates, rtol=1e-6)))
+        _fail(f"at step {steps[at]} your learning rate is {ours[at]:.6g}; Keras's is {keras_rates[at]:.6g}.", hint)
+    if optimizer.momentum != KERAS_MOMENTUM or optimizer.nesterov:
+        _fail(f"the momentum is {optimizer.momentum:g} (nesterov={optimizer.nesterov}); Keras's optimizer has "
+              f"momentum={KERAS_MOMENTUM:g}, nesterov=False.", "pass `momentum=0.9` to `optimizers.SGD`.")
+    ours_w = _variant_run(lambda: optimizer, 6, 0, _loss())
+    keras_opt = keras.optimizers.SGD(learning_rate=_keras_reference_schedule(), momentum=KERAS_MOMENTUM)
+    _judge(ours_w, _keras_run(None, 6, 0, keras_opt), [], "after 6 steps")
+    print("✓ optimizer is the twin of Keras's SGD with ExponentialDecay: same rates, same weights.")
+
+
+# --------------------------------------------------------------------------- exercise 3
+def _ema_reference(make_opt, decay, steps, seed):
+    """Keras's optimizer and tf.train.ExponentialMovingAverage, with num_updates = the step count."""
+    import tensorflow as tf
+
+    model, opt = training.build_mlp(seed=seed), _keras_twin(make_opt())
+    variables = [v.value for v in model.trainable_variables]
+    step = tf.Variable(0, dtype=tf.int64)
+    ema = tf.train.ExponentialMovingAverage(decay, num_updates=step)
+    ema.apply(variables)
+    for k, (x, y) in enumerate(_batches(steps, seed), start=1):
+        training.keras_train_step(model, opt, x, y)
+        step.assign(k)
+        ema.apply(variables)
+    return training.get_weights(model), [ema.average(v).numpy() for v in variables]
+
+
+def _ema_variant(make_opt, decay, steps, seed, num_updates=True, init_after_first=False, reset=False):
+    model, opt = training.build_mlp(seed=seed), make_opt()
+    ema = ExponentialMovingAverage(decay)
+    state = opt.init(training.get_weights(model))
+    ema_state = None if init_after_first else ema.init(training.get_weights(model))
+    for k, (x, y) in enumerate(_batches(steps, seed), start=1):
+        _, state = training.train_step(model, opt, state, x, y)
+        if ema_state is None or reset:
+            ema_state = ema.init(training.get_weights(model))
+        else:
+            ema_state = ema.apply(training.get_weights(model), ema_state, num_updates=k if num_updates else None)
+    return ema.average(ema_state)
+
+
+def check_train_with_ema(train_with_ema):
+    """Exercise 3: ``train_with_ema(model, optimizer, ema, batch_list) -> (weights, averaged)``."""
+    cases = [("Adam(CosineDecay(0.003, 20)), decay 0.99", lambda: Adam(CosineDecay(0.003, 20)), 0.99, 8, 0),
+             ("SGD(0.05, momentum=0.9), decay 0.9", lambda: SGD(0.05, momentum=0.9), 0.9, 6, 1)]
+    for label, make_opt, decay, steps, seed in cases:
+        model = training.build_mlp(seed=seed)
+        start = training.get_weights(model)
+        out = _call(train_with_ema, "train_with_ema", model, make_opt(), ExponentialMovingAverage(decay),
+                    _batches(steps, seed))
+        if not isinstance(out, tuple) or len(out) != 2:
+            _fail(f"train_with_ema should return the pair `(weights, averaged)`; it returned {describe(out)}.")
+        weights = _weight_list(out[0], "the first value returned (the weights)", start)
+        averaged = _weight_list(out[1], "the second value returned (the averaged weights)", start)
+        ref_w, ref_avg = _ema_reference(make_opt, decay, steps, seed)
+        _judge(weights, ref_w, [], f"with {label}, after {steps} steps")
+        if _close(averaged, weights) and not _close(ref_avg, ref_w):
+            _fail(f"with {label}: the averaged weights are the weights themselves.",
+                  "keep one EMA state for the whole run: `ema.init` once before the loop, "
+                  "`ema.apply` after every step.")
+        wrong = [(_ema_variant(make_opt, decay, steps, seed, num_updates=False),
+                  "pass the number of updates done so far: `ema.apply(params, ema_state, num_updates=step)`, "
+                  "as `tf.train.ExponentialMovingAverage(decay, num_updates=global_step)` does."),
+                 (_ema_variant(make_opt, decay, steps, seed, init_after_first=True),
+                  "initialise the average with the starting weights (`ema.init` before the first update), "
+                  "as TensorFlow creates the shadow from the variable's initial value."),
+                 (start, "the average never moved: call `ema.apply` after every update and keep its result.")]
+        _judge(averaged, ref_avg, wrong, f"with {label}, the averaged weights after {steps} steps")
+    print("✓ train_with_ema matches Keras's optimizer with tf.train.ExponentialMovingAverage.")
+
+
+# --------------------------------------------------------------------------- exercise 4
+def check_evaluate_with(evaluate_with):
+    """Exercise 4: ``evaluate_with(model, weights, x, y) -> accuracy``, leaving the model's weights alone."""
+    d = _data()
+    cases = [(0, 1, d.x_val, d.y_val), (2, 0, d.x_val[:100], d.y_val[:100]), (1, 3, d.x_train, d.y_train)]
+    import keras
+
+    trained, opt = training.build_mlp(seed=5), keras.optimizers.Adam(0.01)
+    for x, y in _batches(30, 5):
+        training.keras_train_step(trained, opt, x, y)
+    for model_seed, weights_seed, x, y in cases:
+        model = training.build_mlp(seed=model_seed)
+        own = training.get_weights(model)
+        weights = training.get_weights(trained) if weights_seed == 1 else training.get_weights(
+            training.build_mlp(seed=weights_seed))
+        got = _call(evaluate_with, "evaluate_with", model, [w.copy() for w in weights], x, y)
+        after = training.get_weights(model)
+        if not _close(after, own):
+            _fail("after `evaluate_with` the model holds other weights than before.",
+                  "put the model's own weights back at the end (save them with `[v.numpy() for v in "
+                  "model.trainable_variables]` first, assign them again after evaluating).")
+        expected = training.evaluate(model, x, y, weights)[1]
+        if got is None:
+            _fail("evaluate_with returned None. Did you forget the `return` statement?")
+        try:
+            value = float(np.asarray(got.numpy() if hasattr(got, "numpy") else got))
+        except (TypeError, ValueError):
+            _fail(f"evaluate_with should return the accuracy, a number between 0 and 1; got {describe(got)}.")
+        if not np.isclose(value, expected, atol=1e-6):
+            hint = None
+            if np.isclose(value, expected * len(y)):
+                hint = "that is the number of correct answers: divide by the number of examples."
+            elif np.isclose(value, training.evaluate(model, x, y)[1], atol=1e-6):
+                hint = "this is the accuracy of the model's own weights: assign `weights` to the model first."
+            _fail(f"on {len(y)} examples the accuracy is {expected:.6f}; evaluate_with returned {value:.6f}.", hint)
+    print(f"✓ evaluate_with is correct on {len(cases)} inputs and leaves the model's weights alone.")
+
