@@ -1,0 +1,170 @@
+"""Checks for the exercises of lesson 03, learning-rate decay schedules.
+
+The references are :mod:`course_lib.schedules` (float32, like Keras); answers in float64 pass,
+since the comparison allows a relative error of 1e-5.
+"""
+
+import math
+
+import numpy as np
+
+from ..objectives import SEED_LOSS
+from ..optimizers import SGD
+from ..schedules import CosineDecay, ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay
+from . import Mistake, check_function
+
+__all__ = ["check_exponential_decay", "check_inverse_time_decay", "check_warmup_cosine", "check_rates_for_updates",
+           "check_descend_with_schedule"]
+
+
+def _exponential(step, initial_learning_rate, decay_steps, decay_rate, staircase=False):
+    return ExponentialDecay(initial_learning_rate, decay_steps, decay_rate, staircase)(step)
+
+
+def check_exponential_decay(exponential_decay):
+    """Exercise 1: ``initial_learning_rate * decay_rate ** (step / decay_steps)``, floor'ed with staircase."""
+    cases = [(0, 0.1, 10, 0.9), (10, 0.1, 10, 0.9), (7, 0.1, 10, 0.9), (25, 0.5, 10, 0.5),
+             ((12, 0.1, 10, 0.9), {"staircase": True}),
+             ((7, 0.1, 10, 0.9), {"staircase": True}), ((15, 0.1, 10, 0.5), {"staircase": True}),
+             ((19, 1.0, 10, 0.5), {"staircase": True}), ((20, 1.0, 10, 0.5), {"staircase": True}),
+             ((3, 0.1, 1, 0.99), {"staircase": True})]
+
+    def rate(step, lr, ds, dr):
+        return lr * dr ** (step / ds)
+
+    check_function(exponential_decay, _exponential, cases, name="exponential_decay", mistakes=[
+        Mistake(lambda s, lr, ds, dr, staircase=False: lr * dr ** (np.round(s / ds) if staircase else s / ds),
+                "staircase uses floor(step / decay_steps), not rounding: the rate stays flat for the whole "
+                "`decay_steps` steps and drops only when a full period is done."),
+        Mistake(lambda s, lr, ds, dr, staircase=False: rate(s, lr, ds, dr),
+                "`staircase=True` is ignored: it should replace step / decay_steps by floor(step / decay_steps)."),
+        Mistake(lambda s, lr, ds, dr, staircase=False: lr * dr ** (np.ceil(s / ds) if staircase else s / ds),
+                "staircase uses floor(step / decay_steps), not ceil: the first drop comes after decay_steps steps."),
+        Mistake(lambda s, lr, ds, dr, staircase=False: lr * dr ** (np.floor((s + 1) / ds) if staircase
+                                                                    else (s + 1) / ds),
+                "off by one step: the first update is step 0 and uses the initial learning rate unchanged."),
+        Mistake(lambda s, lr, ds, dr, staircase=False: lr * dr ** (np.floor(s) if staircase else s),
+                "the exponent is step / decay_steps: the rate is multiplied by decay_rate once every "
+                "decay_steps steps, not every step."),
+        Mistake(lambda s, lr, ds, dr, staircase=False: lr * dr * (np.floor(s / ds) if staircase else s / ds),
+                "decay_rate is raised to the power step / decay_steps (**), not multiplied by it."),
+    ])
+
+
+def check_inverse_time_decay(inverse_time_decay):
+    """Exercise 2: ``initial_learning_rate / (1 + decay_rate * step / decay_steps)``."""
+    cases = [(0, 0.1, 1, 0.01), (1, 0.1, 1, 0.01), (100, 0.1, 1, 0.01), (30, 0.5, 10, 0.5), (7, 1.0, 4, 2.0)]
+
+    def ref(step, lr, ds, dr):
+        return InverseTimeDecay(lr, ds, dr)(step)
+
+    check_function(inverse_time_decay, ref, cases, name="inverse_time_decay", mistakes=[
+        Mistake(lambda s, lr, ds, dr: lr / (1 + dr * (s + 1) / ds),
+                "off by one step: the first update is step 0 and uses the initial learning rate unchanged."),
+        Mistake(lambda s, lr, ds, dr: lr / (1 + dr * s),
+                "step must be divided by decay_steps: lr / (1 + decay_rate * step / decay_steps)."),
+        Mistake(lambda s, lr, ds, dr: lr / (1 + dr) ** (s / ds),
+                "that is exponential decay with factor 1 / (1 + decay_rate); inverse-time decay divides by "
+                "1 + decay_rate * step / decay_steps, which grows linearly."),
+        Mistake(lambda s, lr, ds, dr: lr * (1 + dr * s / ds),
+                "the rate must be *divided* by 1 + decay_rate * step / decay_steps, so that it shrinks."),
+        Mistake(lambda s, lr, ds, dr: lr / (dr * s / ds) if s else math.inf,
+                "the 1 + is missing from the denominator: at step 0 the rate must be initial_learning_rate."),
+    ])
+
+
+def _warmup_cosine(step, peak, warmup_steps, decay_steps, alpha=0.0):
+    return CosineDecay(0.0, decay_steps, alpha=alpha, warmup_target=peak, warmup_steps=warmup_steps)(step)
+
+
+def check_warmup_cosine(warmup_cosine):
+    """Exercise 3: linear warmup from 0 to ``peak``, then cosine decay to ``alpha * peak``."""
+    cases = [(0, 0.1, 10, 100), (5, 0.1, 10, 100), (10, 0.1, 10, 100), (35, 0.1, 10, 100), (60, 0.1, 10, 100),
+             (110, 0.1, 10, 100), (500, 0.1, 10, 100), ((60, 1.0, 20, 40), {"alpha": 0.1}),
+             ((200, 1.0, 20, 40), {"alpha": 0.1}), ((3, 1.0, 4, 8), {"alpha": 0.5})]
+
+    def cosine(t, peak, decay_steps, alpha):
+        return peak * ((1 - alpha) * 0.5 * (1 + np.cos(np.pi * t / decay_steps)) + alpha)
+
+    def no_clamp(s, peak, w, d, alpha=0.0):
+        return peak * s / w if s < w else cosine(s - w, peak, d, alpha)
+
+    def no_shift(s, peak, w, d, alpha=0.0):
+        return peak * s / w if s < w else cosine(min(s, w + d), peak, d, alpha)
+
+    def warm_off_by_one(s, peak, w, d, alpha=0.0):
+        return peak * (s + 1) / w if s < w else cosine(min(s - w, d), peak, d, alpha)
+
+    def no_alpha(s, peak, w, d, alpha=0.0):
+        return peak * s / w if s < w else cosine(min(s - w, d), peak, d, 0.0)
+
+    def alpha_added(s, peak, w, d, alpha=0.0):
+        return peak * s / w if s < w else peak * (0.5 * (1 + np.cos(np.pi * min(s - w, d) / d)) + alpha)
+
+    check_function(warmup_cosine, _warmup_cosine, cases, name="warmup_cosine", mistakes=[
+        Mistake(warm_off_by_one, "off by one step in the warmup: step 0 uses rate 0 and the rate reaches the "
+                                 "peak at step warmup_steps, so the warmup rate is peak * step / warmup_steps."),
+        Mistake(no_shift, "the cosine must start when the warmup ends: use step - warmup_steps in the cosine."),
+        Mistake(no_clamp, "after decay_steps steps of cosine the rate must stay at alpha * peak: clamp the cosine's "
+                          "step with min(step - warmup_steps, decay_steps), or the cosine climbs back up."),
+        Mistake(no_alpha, "alpha is ignored: the cosine ends at alpha * peak, "
+                          "peak * ((1 - alpha) * 0.5 * (1 + cos(pi * t / decay_steps)) + alpha)."),
+        Mistake(alpha_added, "scale the cosine by (1 - alpha) before adding alpha, or the rate starts above the peak."),
+    ])
+
+
+def _rates_for_updates(schedule, epochs, batches_per_epoch):
+    return [schedule(k) for k in range(epochs * batches_per_epoch)]
+
+
+def check_rates_for_updates(rates_for_updates):
+    """Exercise 4: the rate every update of an ``epochs x batches_per_epoch`` run uses (counted per update)."""
+    schedule = ExponentialDecay(0.1, decay_steps=1, decay_rate=0.9)
+    steps = PiecewiseConstantDecay([3, 7], [1.0, 0.5, 0.25])
+    cases = [(schedule, 3, 4), (schedule, 1, 5), (steps, 4, 3), (steps, 2, 6)]
+    check_function(rates_for_updates, _rates_for_updates, cases, name="rates_for_updates", mistakes=[
+        Mistake(lambda sch, e, b: [sch(epoch) for epoch in range(e) for _ in range(b)],
+                "the decay is applied per epoch: every batch of an epoch got the same rate. The schedule's step "
+                "counts updates (batches), epoch * batches_per_epoch + batch, as optimizer.iterations does."),
+        Mistake(lambda sch, e, b: [sch(k + 1) for k in range(e * b)],
+                "off by one step: the first update is step 0 (optimizer.iterations before the update), "
+                "so it uses schedule(0)."),
+        Mistake(lambda sch, e, b: [sch(batch) for _ in range(e) for batch in range(b)],
+                "the step restarts at 0 every epoch: it must keep counting across epochs."),
+        Mistake(lambda sch, e, b: [sch(epoch + 1) for epoch in range(e) for _ in range(b)],
+                "the decay is applied per epoch and one epoch late: count updates from 0, across epochs."),
+    ])
+
+
+def _descend_with_schedule(schedule, w0, steps):
+    opt = SGD(schedule)
+    w = np.float32(w0)
+    state = opt.init(w)
+    out = [w]
+    for _ in range(steps):
+        w, state = opt.step(w, SEED_LOSS.grad(w), state)
+        out.append(w)
+    return out
+
+
+def check_descend_with_schedule(descend_with_schedule):
+    """Exercise 5: SGD on ``(w + 1)**2`` in float32 whose k-th update (from 0) uses ``schedule(k)``."""
+    seed_schedule = ExponentialDecay(0.1, decay_steps=1, decay_rate=0.99, staircase=True)
+    drop = PiecewiseConstantDecay([0, 2], [0.5, 0.1, 0.01])
+    cases = [(seed_schedule, 5.0, 20), (drop, 5.0, 4), (InverseTimeDecay(0.4, 1, 1.0), -3.0, 6)]
+
+    def shifted(schedule, w0, steps):
+        return _descend_with_schedule(lambda k: schedule(k + 1), w0, steps)
+
+    def constant(schedule, w0, steps):
+        return _descend_with_schedule(lambda k: schedule(0), w0, steps)
+
+    check_function(descend_with_schedule, _descend_with_schedule, cases, name="descend_with_schedule",
+                   rtol=1e-5, atol=1e-6, mistakes=[
+        Mistake(shifted, "off by one step: update k (counting from 0) uses schedule(k); the first update uses "
+                         "schedule(0), the initial rate. (The seed's table prints schedule(k + 1) only because it "
+                         "prints after the update.)"),
+        Mistake(constant, "the rate never changes: call the schedule with the current step count in every update."),
+        Mistake(lambda sch, w0, s: _descend_with_schedule(sch, w0, s)[1:],
+                "the list should start with w0 itself, then hold the weight after each update (steps + 1 values)."),
+    ])
