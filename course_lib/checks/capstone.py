@@ -204,7 +204,12 @@ def check_optimizer_twin(optimizer):
         _fail(f"the learning rate is the constant {optimizer.learning_rate:g}; Keras's decays from "
               f"{keras_rates[0]:g} to {keras_rates[-1]:.4g} at step 400.",
               "pass the schedule itself as `learning_rate`: `SGD(learning_rate=schedules.ExponentialDecay(...))`.")
-    ours = np.array([float(optimizer.learning_rate_at(int(s))) for s in steps])
+    try:
+        ours = np.array([float(optimizer.learning_rate_at(int(s))) for s in steps])
+    except (ValueError, TypeError) as exc:
+        ours = np.full(len(steps), np.inf)
+        if not isinstance(optimizer.learning_rate, ExponentialDecay):
+            _fail(f"the learning rate schedule failed: {exc}")
     if not np.allclose(ours, keras_rates, rtol=1e-6):
         lr = optimizer.learning_rate
         hint = None
@@ -243,17 +248,14 @@ def _ema_reference(make_opt, decay, steps, seed):
     return training.get_weights(model), [ema.average(v).numpy() for v in variables]
 
 
-def _ema_variant(make_opt, decay, steps, seed, num_updates=True, init_after_first=False, reset=False):
+def _ema_variant(make_opt, decay, steps, seed, num_updates=True):
     model, opt = training.build_mlp(seed=seed), make_opt()
     ema = ExponentialMovingAverage(decay)
     state = opt.init(training.get_weights(model))
-    ema_state = None if init_after_first else ema.init(training.get_weights(model))
+    ema_state = ema.init(training.get_weights(model))
     for k, (x, y) in enumerate(_batches(steps, seed), start=1):
         _, state = training.train_step(model, opt, state, x, y)
-        if ema_state is None or reset:
-            ema_state = ema.init(training.get_weights(model))
-        else:
-            ema_state = ema.apply(training.get_weights(model), ema_state, num_updates=k if num_updates else None)
+        ema_state = ema.apply(training.get_weights(model), ema_state, num_updates=k if num_updates else None)
     return ema.average(ema_state)
 
 
@@ -279,9 +281,6 @@ def check_train_with_ema(train_with_ema):
         wrong = [(_ema_variant(make_opt, decay, steps, seed, num_updates=False),
                   "pass the number of updates done so far: `ema.apply(params, ema_state, num_updates=step)`, "
                   "as `tf.train.ExponentialMovingAverage(decay, num_updates=global_step)` does."),
-                 (_ema_variant(make_opt, decay, steps, seed, init_after_first=True),
-                  "initialise the average with the starting weights (`ema.init` before the first update), "
-                  "as TensorFlow creates the shadow from the variable's initial value."),
                  (start, "the average never moved: call `ema.apply` after every update and keep its result.")]
         _judge(averaged, ref_avg, wrong, f"with {label}, the averaged weights after {steps} steps")
     print("✓ train_with_ema matches Keras's optimizer with tf.train.ExponentialMovingAverage.")

@@ -1,0 +1,144 @@
+"""Lesson 07's checks accept right answers and name the mistake in typical wrong ones."""
+
+import numpy as np
+import pytest
+
+import course_lib  # noqa: F401  (before TensorFlow: quiet start-up)
+from course_lib import optimizers, schedules
+from course_lib.checks import CheckFailed, NotAttempted
+from course_lib.checks import capstone as cc
+
+tf = pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+
+def rejects(check, wrong, hint_words):
+    with pytest.raises(CheckFailed) as info:
+        check(wrong)
+    assert info.value.hint is not None, f"no hint: {info.value}"
+    assert hint_words in info.value.hint, f"hint was: {info.value.hint}"
+
+
+def sentence(check, wrong, words):
+    with pytest.raises(CheckFailed) as info:
+        check(wrong)
+    assert words in str(info.value) and "Traceback" not in str(info.value)
+
+
+# --------------------------------------------------------------------------- answers, right and wrong
+def make_step(from_logits=True, reduction="sum_over_batch_size", keep_state=True, assign=True, returns="both"):
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits, reduction=reduction)
+
+    def train_step(model, optimizer, state, x, y):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        grads = tape.gradient(loss, model.trainable_variables)
+        params = [v.numpy() for v in model.trainable_variables]
+        new_params, new_state = optimizer.step(params, [g.numpy() for g in grads], state)
+        if assign:
+            for v, p in zip(model.trainable_variables, new_params):
+                v.assign(p)
+        if returns == "loss":
+            return loss
+        return loss, (new_state if keep_state else state)
+    return train_step
+
+
+RIGHT_STEP = make_step()
+
+
+def make_ema(num_updates=True, init_after_first=False, apply=True, reset=False):
+    def train_with_ema(model, optimizer, ema, batch_list):
+        params = [v.numpy() for v in model.trainable_variables]
+        state = optimizer.init(params)
+        ema_state = None if init_after_first else ema.init(params)
+        for k, (x, y) in enumerate(batch_list, start=1):
+            _, state = RIGHT_STEP(model, optimizer, state, x, y)
+            now = [v.numpy() for v in model.trainable_variables]
+            if ema_state is None or reset:
+                ema_state = ema.init(now)
+            elif apply:
+                ema_state = ema.apply(now, ema_state, num_updates=k if num_updates else None)
+        return [v.numpy() for v in model.trainable_variables], ema.average(ema_state)
+    return train_with_ema
+
+
+def make_eval(restore=True, use_weights=True, fraction=True):
+    def evaluate_with(model, weights, x, y):
+        own = [v.numpy() for v in model.trainable_variables]
+        if use_weights:
+            for v, w in zip(model.trainable_variables, weights):
+                v.assign(w)
+        correct = np.sum(np.argmax(model(x).numpy(), axis=1) == y)
+        if restore:
+            for v, w in zip(model.trainable_variables, own):
+                v.assign(w)
+        return correct / len(y) if fraction else correct
+    return evaluate_with
+
+
+def twin(lr=None, momentum=0.9):
+    lr = lr if lr is not None else schedules.ExponentialDecay(0.05, decay_steps=100, decay_rate=0.5)
+    return optimizers.SGD(learning_rate=lr, momentum=momentum)
+
+
+def test_reference_answers_pass(capsys):
+    cc.check_train_step(RIGHT_STEP)
+    cc.check_optimizer_twin(twin())
+    cc.check_train_with_ema(make_ema())
+    cc.check_evaluate_with(make_eval())
+    assert capsys.readouterr().out.count("✓") == 4
+
+
+# --------------------------------------------------------------------------- exercise 1
+def test_train_step_mistakes():
+    rejects(cc.check_train_step, make_step(assign=False), "assign")
+    rejects(cc.check_train_step, make_step(keep_state=False), "state was not carried")
+    rejects(cc.check_train_step, make_step(reduction="sum"), "summed")
+    rejects(cc.check_train_step, make_step(from_logits=False), "from_logits=True")
+
+
+def test_train_step_bad_returns_get_a_sentence():
+    sentence(cc.check_train_step, make_step(returns="loss"), "should return the pair")
+    sentence(cc.check_train_step, lambda *a: 1 / 0, "raised ZeroDivisionError")
+    sentence(cc.check_train_step, 3.0, "should be a function")
+
+    def unfinished(*args):
+        raise NotImplementedError()
+    with pytest.raises(NotAttempted):
+        cc.check_train_step(unfinished)
+
+
+# --------------------------------------------------------------------------- exercise 2
+def test_optimizer_twin_mistakes():
+    rejects(cc.check_optimizer_twin, twin(lr=0.05), "schedule itself")
+    rejects(cc.check_optimizer_twin, twin(schedules.ExponentialDecay(0.05, 100, 0.5, staircase=True)), "staircase")
+    rejects(cc.check_optimizer_twin, twin(schedules.ExponentialDecay(0.05, 0.5, 100)), "swapped")
+    rejects(cc.check_optimizer_twin, twin(schedules.InverseTimeDecay(0.05, 100, 0.5)), "ExponentialDecay")
+    rejects(cc.check_optimizer_twin, twin(momentum=0.0), "momentum=0.9")
+    rejects(cc.check_optimizer_twin, keras.optimizers.SGD(0.05, momentum=0.9), "course_lib")
+    sentence(cc.check_optimizer_twin, None, "should be a course_lib")
+    with pytest.raises(NotAttempted):
+        cc.check_optimizer_twin(...)
+
+
+# --------------------------------------------------------------------------- exercise 3
+def test_train_with_ema_mistakes():
+    rejects(cc.check_train_with_ema, make_ema(num_updates=False), "num_updates")
+    rejects(cc.check_train_with_ema, make_ema(apply=False), "never moved")
+    rejects(cc.check_train_with_ema, make_ema(reset=True), "one EMA state")
+
+
+def test_train_with_ema_bad_returns_get_a_sentence():
+    sentence(cc.check_train_with_ema, lambda *a: None, "returned None")
+    sentence(cc.check_train_with_ema, lambda m, o, e, b: ([v.numpy() for v in m.trainable_variables], None),
+             "is None")
+    sentence(cc.check_train_with_ema, lambda m, o, e, b: ([np.zeros(3)] * 6, [np.zeros(3)] * 6), "shape")
+
+
+# --------------------------------------------------------------------------- exercise 4
+def test_evaluate_with_mistakes():
+    rejects(cc.check_evaluate_with, make_eval(restore=False), "put the model's own weights back")
+    rejects(cc.check_evaluate_with, make_eval(fraction=False), "divide by the number")
+    rejects(cc.check_evaluate_with, make_eval(use_weights=False), "assign `weights`")
+    sentence(cc.check_evaluate_with, lambda *a: "high", "should return the accuracy")
