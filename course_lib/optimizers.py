@@ -2,17 +2,17 @@
 
 Every optimizer is used the same way, with its state kept explicitly::
 
-    opt = SGD(learning_rate=0.1, momentum=0.9)
+    opt = Adam(learning_rate=0.1)
     state = opt.init(params)                        # a NamedTuple you can print
     params, state = opt.step(params, grads, state)  # returns new objects
 
 ``params`` may be one ndarray, or a list/tuple/dict of ndarrays; ``grads`` must have
 the same structure and shapes.  Nothing passed in is modified.  Arithmetic happens in
 the dtype of each parameter (float32 in, float32 out), with hyperparameters cast to that
-dtype exactly where Keras casts them, so results agree with Keras to the last bit or to
-float32 rounding.
+dtype exactly where Keras casts them, and every formula written in Keras's operation
+order, so results agree with Keras to the last bit or to float32 rounding.
 
-Two details follow Keras rather than textbooks:
+Details that follow Keras rather than textbooks:
 
 * A float ``learning_rate`` is stored by Keras as a float32 variable, so even float64
   parameters see ``float64(float32(learning_rate))``.  We do the same.
@@ -20,16 +20,27 @@ Two details follow Keras rather than textbooks:
   :mod:`course_lib.schedules`, or any ``f(step) -> float``).  The first update uses
   step 0, as Keras's ``optimizer.iterations`` does.  (A plain Keras callable takes no
   argument; a Keras ``LearningRateSchedule`` takes the step, like ours.)
+* A Python hyperparameter such as ``1 - beta_1`` is computed in float64 and then rounded
+  to the parameter's dtype, while ``1 - beta_1`` for a ``beta_1`` already cast to float32
+  is a float32 subtraction.  The two differ in the last bit; each optimizer below uses
+  the one its Keras twin uses.
+* The common arguments act in this order on every step (``BaseOptimizer.apply``):
+  gradients are clipped (``clipnorm`` per tensor, ``global_clipnorm`` over all of them,
+  or ``clipvalue`` element-wise; at most one of the three), then weight decay shrinks
+  every parameter, ``w = w - w * weight_decay * learning_rate``, then the optimizer's
+  own update runs on the decayed parameter.
 """
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from .core import (as_param_tree, check_bool, check_number, check_same_structure,
-                   tree_leaves, tree_map)
+from .core import as_param_tree, check_bool, check_int, check_number, check_same_structure, tree_leaves, tree_map
 
-__all__ = ["Optimizer", "SGD", "SGDState"]
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax", "Nadam",
+           "SGDState", "AdagradState", "RMSpropState", "AdadeltaState", "AdamState", "AdamaxState",
+           "NadamState", "get", "heavy_ball_tuning", "momentum_stable", "race", "RaceResult"]
 
 
 def _unflatten(like, leaves):
@@ -37,21 +48,55 @@ def _unflatten(like, leaves):
     return tree_map(lambda _: next(it), like)
 
 
-class Optimizer:
-    """Shared machinery: the learning rate, input checks and the walk over parameter leaves.
+def _c(value, dtype):
+    """A Python number used directly in a Keras op (``ops.add(v, epsilon)``): rounded to ``dtype``."""
+    return np.asarray(value, dtype=dtype)
 
-    A subclass defines ``State`` (a NamedTuple whose first field is ``iterations``),
-    ``_init_slots(param) -> tuple`` with one array (or None) per remaining state field,
-    and ``_update(param, grad, slots, lr, step) -> (new_param, new_slots)`` for one leaf.
+
+def _cast(value, dtype):
+    """A Python number passed through ``ops.cast(value, dtype)``: TensorFlow makes it a float32
+    tensor first, so float64 parameters see ``float64(float32(value))``."""
+    return np.asarray(np.float32(value), dtype=dtype)
+
+
+def _pow(base, exponent, dtype):
+    """``ops.power`` on two scalars, as TensorFlow computes it on the CPU: the C library's
+    ``pow`` (numpy's own ``np.power`` rounds differently in the last bit), with results
+    below the smallest normal number flushed to zero as TensorFlow does."""
+    out = np.asarray(math.pow(float(base), float(exponent)), dtype=dtype)
+    return out if abs(out) >= np.finfo(dtype).tiny else np.zeros((), dtype)
+
+
+def _optional(name, value, low=0.0, low_open=True):
+    return None if value is None else check_number(name, value, low, None, low_open=low_open)
+
+
+class Optimizer:
+    """Shared machinery: learning rate, clipping, weight decay, input checks, the walk over leaves.
+
+    A subclass defines ``State`` (a NamedTuple whose first field is ``iterations``, then one
+    field per per-parameter slot, then any scalar fields named in ``_globals``),
+    ``_init_slots(param) -> tuple`` with one array (or None) per slot field, and
+    ``_update(param, grad, slots, lr, step) -> (new_param, new_slots)`` for one leaf.
     """
 
     State = None
+    _globals = ()  # names of State fields that hold one scalar, not one array per parameter
 
-    def __init__(self, learning_rate):
+    def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None):
         if callable(learning_rate):
             self.learning_rate = learning_rate
         else:
             self.learning_rate = check_number("learning_rate", learning_rate, 0, None, low_open=True)
+        self.weight_decay = _optional("weight_decay", weight_decay, low_open=False)
+        self.clipnorm = _optional("clipnorm", clipnorm)
+        self.clipvalue = _optional("clipvalue", clipvalue)
+        self.global_clipnorm = _optional("global_clipnorm", global_clipnorm)
+        given = [n for n in ("clipnorm", "clipvalue", "global_clipnorm") if getattr(self, n) is not None]
+        if len(given) > 1:
+            raise ValueError(f"Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set; "
+                             f"got {', '.join(given)}.")
 
     def learning_rate_at(self, step):
         """The learning rate used by update number ``step`` (0 for the first), as float32."""
@@ -67,16 +112,51 @@ class Optimizer:
             lr = self.learning_rate
         return np.float32(lr)
 
+    # ----------------------------------------------------------------- common arguments
+    def _clip(self, grads):
+        """Keras's ``_clip_gradients``: one of clipnorm, global_clipnorm, clipvalue."""
+        if self.clipnorm is not None:
+            out = []
+            for g in grads:
+                l2sum = np.sum(g * g)
+                l2norm = np.sqrt(l2sum) if l2sum > 0 else l2sum
+                out.append(g * _c(self.clipnorm, g.dtype) / np.maximum(l2norm, _c(self.clipnorm, g.dtype)))
+            return out
+        if self.global_clipnorm is not None:
+            dtype = grads[0].dtype
+            norm = np.sqrt(np.sum(np.stack([np.sum(g * g) for g in grads]))).astype(dtype)
+            with np.errstate(divide="ignore"):
+                scale = _c(self.global_clipnorm, dtype) * np.minimum(
+                    dtype.type(1.0) / norm, _c(1.0 / self.global_clipnorm, dtype))
+            scale = scale + (norm - norm)  # NaN when the norm is not finite, as in Keras
+            return [g * scale.astype(g.dtype) for g in grads]
+        if self.clipvalue is not None:
+            return [np.clip(g, -_c(self.clipvalue, g.dtype), _c(self.clipvalue, g.dtype)) for g in grads]
+        return grads
+
+    def _decay(self, w, lr):
+        if self.weight_decay is None:
+            return w
+        return w - w * _cast(self.weight_decay, w.dtype) * lr
+
+    def _next_globals(self, state, leaves):
+        """The new values of the scalar fields in ``_globals`` (Nadam's ``u_product``)."""
+        return {}
+
     # ----------------------------------------------------------------- public API
     def init(self, params):
-        """Build the optimizer state for ``params`` (step count 0, zeroed slots)."""
+        """Build the optimizer state for ``params`` (step count 0, initial slots)."""
         params = as_param_tree("params", params)
         per_leaf = [self._init_slots(p) for p in tree_leaves(params)]
+        n_slots = len(self.State._fields) - 1 - len(self._globals)
         slots = []
-        for k in range(len(self.State._fields) - 1):
+        for k in range(n_slots):
             leaves = [s[k] for s in per_leaf]
             slots.append(None if all(x is None for x in leaves) else _unflatten(params, leaves))
-        return self.State(0, *slots)
+        return self.State(0, *slots, **self._init_globals(tree_leaves(params)))
+
+    def _init_globals(self, leaves):
+        return {}
 
     def step(self, params, grads, state):
         """Apply one update; return ``(new_params, new_state)`` without touching the inputs."""
@@ -86,29 +166,35 @@ class Optimizer:
         if not isinstance(state, self.State):
             raise TypeError(f"`state` must be the {self.State.__name__} returned by "
                             f"{type(self).__name__}.init(params); got {type(state).__name__}.")
-        for name in self.State._fields[1:]:
+        slot_names = [f for f in self.State._fields[1:] if f not in self._globals]
+        for name in slot_names:
             if getattr(state, name) is not None:
                 check_same_structure(f"state.{name}", getattr(state, name), params)
-        step = state.iterations
+        step = check_int("state.iterations", state.iterations, 0)
         lr = self.learning_rate_at(step)
-        slot_leaves = [tree_leaves(s) if s is not None else None for s in state[1:]]
-        new_params, new_slots = [], [[] for _ in slot_leaves]
-        for i, (p, g) in enumerate(zip(tree_leaves(params), tree_leaves(grads))):
-            g = g.astype(p.dtype, copy=False)
+        leaves = tree_leaves(params)
+        grad_leaves = self._clip([g.astype(p.dtype, copy=False) for p, g in zip(leaves, tree_leaves(grads))])
+        new_globals = self._next_globals(state, leaves)
+        shared = {**state._asdict(), **new_globals}
+        slot_leaves = [None if getattr(state, n) is None else tree_leaves(getattr(state, n)) for n in slot_names]
+        new_params, new_slots = [], [[] for _ in slot_names]
+        for i, (p, g) in enumerate(zip(leaves, grad_leaves)):
             slots = tuple(None if s is None else s[i] for s in slot_leaves)
-            p_new, slots_new = self._update(p, g, slots, lr.astype(p.dtype), step)
+            lr_p = lr.astype(p.dtype)
+            p_new, slots_new = self._update(self._decay(p, lr_p), g, slots, lr_p, step, shared)
             new_params.append(p_new)
             for k, s in enumerate(slots_new):
                 new_slots[k].append(s)
-        slot_trees = [None if s is None else _unflatten(params, leaves)
-                      for s, leaves in zip(state[1:], new_slots)]
-        return _unflatten(params, new_params), self.State(step + 1, *slot_trees)
+        slot_trees = {n: None if getattr(state, n) is None else _unflatten(params, s)
+                      for n, s in zip(slot_names, new_slots)}
+        return _unflatten(params, new_params), self.State(step + 1, **slot_trees, **new_globals)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
         return f"{type(self).__name__}({args})"
 
 
+# =========================================================================== SGD
 class SGDState(NamedTuple):
     iterations: int      # how many updates have been applied
     momentums: Any       # velocity per parameter; None when momentum == 0 (as in Keras)
@@ -136,19 +222,430 @@ class SGD(Optimizer):
 
     State = SGDState
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm)
         self.momentum = check_number("momentum", momentum, 0, 1)
         self.nesterov = check_bool("nesterov", nesterov)
 
     def _init_slots(self, p):
         return (np.zeros_like(p) if self.momentum != 0 else None,)
 
-    def _update(self, w, g, slots, lr, step):
+    def _update(self, w, g, slots, lr, step, shared):
         if self.momentum == 0:
             return w - g * lr, (None,)
-        m = np.asarray(self.momentum, dtype=w.dtype)
+        m = _cast(self.momentum, w.dtype)
         velocity = slots[0] * m - g * lr
         if self.nesterov:
             return w + (velocity * m - g * lr), (velocity,)
         return w + velocity, (velocity,)
+
+
+# =========================================================================== Adagrad
+class AdagradState(NamedTuple):
+    iterations: int
+    accumulators: Any    # running sum of squared gradients, starting at initial_accumulator_value
+
+
+class Adagrad(Optimizer):
+    """Per-coordinate step sizes from the sum of all past squared gradients (``tf.keras.optimizers.Adagrad``).
+
+    ::
+
+        accumulator = accumulator + g * g          # starts at initial_accumulator_value
+        w = w - (learning_rate * g) / sqrt(accumulator + epsilon)
+
+    Epsilon sits inside the square root.  The step shrinks like ``1/sqrt(t)`` for a steady
+    gradient, so Adagrad slows down for good; the accumulator's start value 0.1 keeps the
+    first step at ``learning_rate * g / sqrt(0.1 + g**2)`` instead of ``learning_rate``.
+    """
+
+    State = AdagradState
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, weight_decay=None,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm)
+        self.initial_accumulator_value = check_number("initial_accumulator_value", initial_accumulator_value, 0)
+        self.epsilon = check_number("epsilon", epsilon, 0)
+
+    def _init_slots(self, p):
+        return (np.full_like(p, _cast(self.initial_accumulator_value, p.dtype)),)
+
+    def _update(self, w, g, slots, lr, step, shared):
+        acc = slots[0] + g * g
+        return w - (lr * g) / np.sqrt(acc + _c(self.epsilon, w.dtype)), (acc,)
+
+
+# =========================================================================== RMSprop
+class RMSpropState(NamedTuple):
+    iterations: int
+    velocities: Any          # moving average of g**2
+    momentums: Any           # None unless momentum > 0
+    average_gradients: Any   # moving average of g; None unless centered
+
+
+class RMSprop(Optimizer):
+    """Divide by a moving root-mean-square of the gradient (``tf.keras.optimizers.RMSprop``).
+
+    ::
+
+        velocity = rho * velocity + (1 - rho) * (g * g)
+        denominator = velocity + epsilon                        # centered=False
+        denominator = velocity - average_grad**2 + epsilon      # centered=True, where
+        #   average_grad = rho * average_grad + (1 - rho) * g  (a variance estimate)
+        increment = (learning_rate * g) / sqrt(denominator)
+        momentum_buf = momentum * momentum_buf + increment      # only if momentum > 0
+        w = w - momentum_buf                                    # or w - increment
+
+    Epsilon sits inside the square root.  There is no bias correction: the velocity
+    starts at 0, so the first steps are larger than later ones (``1/sqrt(1 - rho)``, about
+    3.16 times ``learning_rate`` for the first step with rho = 0.9).
+    """
+
+    State = RMSpropState
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm)
+        self.rho = check_number("rho", rho, 0, 1)
+        self.momentum = check_number("momentum", momentum, 0, 1)
+        self.epsilon = check_number("epsilon", epsilon, 0)
+        self.centered = check_bool("centered", centered)
+
+    def _init_slots(self, p):
+        z = np.zeros_like
+        return (z(p), z(p) if self.momentum > 0 else None, z(p) if self.centered else None)
+
+    def _update(self, w, g, slots, lr, step, shared):
+        velocity, mom, avg = slots
+        d = w.dtype
+        velocity = _c(self.rho, d) * velocity + _c(1 - self.rho, d) * (g * g)
+        if self.centered:
+            avg = _c(self.rho, d) * avg + _c(1 - self.rho, d) * g
+            denominator = velocity - avg * avg + _c(self.epsilon, d)
+        else:
+            denominator = velocity + _c(self.epsilon, d)
+        increment = (lr * g) / np.sqrt(denominator)
+        if self.momentum > 0:
+            mom = _c(self.momentum, d) * mom + increment
+            return w - mom, (velocity, mom, avg)
+        return w - increment, (velocity, mom, avg)
+
+
+# =========================================================================== Adadelta
+class AdadeltaState(NamedTuple):
+    iterations: int
+    accumulated_grads: Any       # moving average of g**2
+    accumulated_delta_vars: Any  # moving average of (step before learning_rate)**2
+
+
+class Adadelta(Optimizer):
+    """Step sizes in the units of the parameter (``tf.keras.optimizers.Adadelta``).
+
+    ::
+
+        accumulated_grad = rho * accumulated_grad + (1 - rho) * (g * g)
+        delta = -(sqrt(accumulated_delta + epsilon) * g) / sqrt(accumulated_grad + epsilon)
+        accumulated_delta = rho * accumulated_delta + (1 - rho) * (delta * delta)
+        w = w + learning_rate * delta
+
+    The paper (Zeiler 2012) has no learning rate, i.e. ``learning_rate = 1``; Keras's
+    default is 0.001, so with the defaults Adadelta moves very slowly.
+    """
+
+    State = AdadeltaState
+
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, weight_decay=None, clipnorm=None,
+                 clipvalue=None, global_clipnorm=None):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm)
+        self.rho = check_number("rho", rho, 0, 1)
+        self.epsilon = check_number("epsilon", epsilon, 0)
+
+    def _init_slots(self, p):
+        return np.zeros_like(p), np.zeros_like(p)
+
+    def _update(self, w, g, slots, lr, step, shared):
+        acc_g, acc_d = slots
+        d = w.dtype
+        rho, one_minus_rho, eps = _c(self.rho, d), _c(1 - self.rho, d), _c(self.epsilon, d)
+        acc_g = rho * acc_g + one_minus_rho * (g * g)
+        delta = -((np.sqrt(acc_d + eps) * g) / np.sqrt(acc_g + eps))
+        acc_d = rho * acc_d + one_minus_rho * (delta * delta)
+        return w + lr * delta, (acc_g, acc_d)
+
+
+# =========================================================================== Adam, AdamW
+class AdamState(NamedTuple):
+    iterations: int
+    momentums: Any       # m: moving average of g
+    velocities: Any      # v: moving average of g**2
+    velocity_hats: Any   # running maximum of v; None unless amsgrad
+
+
+def _check_beta(name, value):
+    return check_number(name, value, 0, 1, high_open=True)
+
+
+class Adam(Optimizer):
+    """Momentum plus RMSprop plus bias correction (``tf.keras.optimizers.Adam``).
+
+    With ``t = iterations + 1`` (the first update has t = 1)::
+
+        alpha = learning_rate * sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        m = m + (g - m) * (1 - beta_1)          # = beta_1*m + (1-beta_1)*g
+        v = v + (g * g - v) * (1 - beta_2)
+        v_hat = maximum(v_hat, v); v = v_hat    # only if amsgrad
+        w = w - (m * alpha) / (sqrt(v) + epsilon)
+
+    Keras folds both bias corrections into ``alpha`` and adds epsilon *outside* the square
+    root, to the uncorrected ``sqrt(v)``.  The paper's form divides by
+    ``sqrt(v / (1 - beta_2**t)) + epsilon`` instead; the two differ only in how much epsilon
+    weighs (the paper's "epsilon hat" remark), which matters when ``v`` is tiny.
+    """
+
+    State = AdamState
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm)
+        self.beta_1 = _check_beta("beta_1", beta_1)
+        self.beta_2 = _check_beta("beta_2", beta_2)
+        self.epsilon = check_number("epsilon", epsilon, 0)
+        self.amsgrad = check_bool("amsgrad", amsgrad)
+
+    def _init_slots(self, p):
+        return np.zeros_like(p), np.zeros_like(p), (np.zeros_like(p) if self.amsgrad else None)
+
+    def _update(self, w, g, slots, lr, step, shared):
+        m, v, v_hat = slots
+        d = w.dtype
+        beta_1_power = _pow(_cast(self.beta_1, d), step + 1, d)
+        beta_2_power = _pow(_cast(self.beta_2, d), step + 1, d)
+        alpha = lr * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        m = m + (g - m) * _c(1 - self.beta_1, d)
+        v = v + (g * g - v) * _c(1 - self.beta_2, d)
+        denom_v = v
+        if self.amsgrad:
+            v_hat = np.maximum(v_hat, v)
+            denom_v = v_hat
+        return w - (m * alpha) / (np.sqrt(denom_v) + _c(self.epsilon, d)), (m, v, v_hat)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (``tf.keras.optimizers.AdamW``; Loshchilov & Hutter).
+
+    Before every Adam update (see :class:`Adam`), each parameter is shrunk directly::
+
+        w = w - w * weight_decay * learning_rate
+        ... then the Adam update of w with the unchanged gradient g
+
+    This is not L2 regularisation: adding ``weight_decay * w`` to the gradient would pass the
+    decay through Adam's division by ``sqrt(v)``; here every weight shrinks by the same factor.
+    """
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, clipnorm=None, clipvalue=None, global_clipnorm=None):
+        if weight_decay is None:
+            raise ValueError("`weight_decay` must be a float in [0, inf) for AdamW; got None.")
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay, clipnorm, clipvalue,
+                         global_clipnorm)
+
+
+# =========================================================================== Adamax
+class AdamaxState(NamedTuple):
+    iterations: int
+    momentums: Any   # m: moving average of g
+    norms: Any       # u: exponentially weighted infinity norm, max(beta_2*u, |g|)
+
+
+class Adamax(Optimizer):
+    """Adam with the infinity norm in place of the root mean square (``tf.keras.optimizers.Adamax``).
+
+    With ``t = iterations + 1``::
+
+        m = m + (g - m) * (1 - beta_1)
+        u = maximum(beta_2 * u, abs(g))
+        w = w - (learning_rate * m) / ((1 - beta_1**t) * (u + epsilon))
+
+    ``u`` needs no bias correction: a maximum is not pulled towards its zero start.
+    """
+
+    State = AdamaxState
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm)
+        self.beta_1 = _check_beta("beta_1", beta_1)
+        self.beta_2 = _check_beta("beta_2", beta_2)
+        self.epsilon = check_number("epsilon", epsilon, 0)
+
+    def _init_slots(self, p):
+        return np.zeros_like(p), np.zeros_like(p)
+
+    def _update(self, w, g, slots, lr, step, shared):
+        m, u = slots
+        d = w.dtype
+        beta_1_power = _pow(_cast(self.beta_1, d), step + 1, d)
+        m = m + (g - m) * _c(1 - self.beta_1, d)
+        u = np.maximum(_c(self.beta_2, d) * u, np.abs(g))
+        return w - (lr * m) / ((1 - beta_1_power) * (u + _c(self.epsilon, d))), (m, u)
+
+
+# =========================================================================== Nadam
+class NadamState(NamedTuple):
+    iterations: int
+    momentums: Any     # m: moving average of g
+    velocities: Any    # v: moving average of g**2
+    u_product: Any     # product of the momentum schedule u_1 * ... * u_t (one scalar)
+
+
+class Nadam(Optimizer):
+    """Adam with Nesterov momentum and Dozat's momentum schedule (``tf.keras.optimizers.Nadam``).
+
+    With ``t = iterations + 1`` and the schedule ``u_t = beta_1 * (1 - 0.5 * 0.96**t)``::
+
+        u_product = u_product * u_t                # one scalar shared by all parameters
+        m = m + (g - m) * (1 - beta_1)
+        v = v + (g * g - v) * (1 - beta_2)
+        m_hat = (u_{t+1} * m) / (1 - u_product * u_{t+1}) + ((1 - u_t) * g) / (1 - u_product)
+        v_hat = v / (1 - beta_2**t)
+        w = w - (m_hat * learning_rate) / (sqrt(v_hat) + epsilon)
+
+    ``m_hat`` is the Nesterov look-ahead: the next step's momentum plus this step's gradient,
+    each with its own bias correction.  Epsilon sits outside the square root.
+    """
+
+    State = NadamState
+    _globals = ("u_product",)
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm)
+        self.beta_1 = _check_beta("beta_1", beta_1)
+        self.beta_2 = _check_beta("beta_2", beta_2)
+        self.epsilon = check_number("epsilon", epsilon, 0)
+
+    def _init_slots(self, p):
+        return np.zeros_like(p), np.zeros_like(p)
+
+    def _init_globals(self, leaves):
+        return {"u_product": _c(1.0, leaves[0].dtype)}  # Keras keeps it in the first parameter's dtype
+
+    def _next_globals(self, state, leaves):
+        u = np.asarray(state.u_product)
+        d = u.dtype
+        u_t = 1 - _c(0.5, d) * _pow(_c(0.96, d), state.iterations + 1, d)
+        return {"u_product": u * _c(self.beta_1, d) * u_t}
+
+    def _update(self, w, g, slots, lr, step, shared):
+        m, v = slots
+        d = w.dtype
+        decay, beta_1, beta_2 = _cast(0.96, d), _cast(self.beta_1, d), _cast(self.beta_2, d)
+        u_t = beta_1 * (1 - _c(0.5, d) * _pow(decay, step + 1, d))
+        u_t_1 = beta_1 * (1 - _c(0.5, d) * _pow(decay, step + 2, d))
+        u_product_t = np.asarray(shared["u_product"]).astype(d)
+        u_product_t_1 = u_product_t * u_t_1
+        beta_2_power = _pow(beta_2, step + 1, d)
+        m = m + (g - m) * (1 - beta_1)
+        v = v + (g * g - v) * (1 - beta_2)
+        m_hat = (u_t_1 * m) / (1 - u_product_t_1) + ((1 - u_t) * g) / (1 - u_product_t)
+        v_hat = v / (1 - beta_2_power)
+        return w - (m_hat * lr) / (np.sqrt(v_hat) + _c(self.epsilon, d)), (m, v)
+
+
+# =========================================================================== by name
+_BY_NAME = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adadelta": Adadelta, "adam": Adam,
+            "adamw": AdamW, "adamax": Adamax, "nadam": Nadam}
+
+
+def get(identifier):
+    """``get("adam")`` is ``Adam()`` with Keras's defaults, as ``model.compile(optimizer="adam")``."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if not isinstance(identifier, str) or identifier.lower() not in _BY_NAME:
+        raise ValueError(f"`identifier` must be an optimizer or one of {sorted(_BY_NAME)}; got {identifier!r}.")
+    return _BY_NAME[identifier.lower()]()
+
+
+# =========================================================================== momentum theory
+def momentum_stable(learning_rate, momentum, eigenvalue):
+    """Whether heavy-ball momentum converges along a direction of curvature ``eigenvalue``.
+
+    On a quadratic the error along an eigenvector obeys
+    ``e[k+1] = (1 + momentum - learning_rate*eigenvalue) * e[k] - momentum * e[k-1]``,
+    which shrinks exactly when ``0 <= momentum < 1`` and
+    ``0 < learning_rate * eigenvalue < 2 + 2 * momentum``.
+    """
+    learning_rate = check_number("learning_rate", learning_rate, 0, None, low_open=True)
+    momentum = check_number("momentum", momentum, 0, 1)
+    eigenvalue = check_number("eigenvalue", eigenvalue, 0, None, low_open=True)
+    return momentum < 1 and learning_rate * eigenvalue < 2 + 2 * momentum
+
+
+def heavy_ball_tuning(condition_number, largest_eigenvalue=1.0):
+    """The best ``(learning_rate, momentum, rate)`` for heavy-ball momentum on a quadratic.
+
+    With curvatures between ``mu`` and ``L = largest_eigenvalue`` (``kappa = L / mu``)::
+
+        learning_rate = 4 / (sqrt(L) + sqrt(mu))**2
+        momentum = ((sqrt(kappa) - 1) / (sqrt(kappa) + 1))**2
+        rate = sqrt(momentum) = (sqrt(kappa) - 1) / (sqrt(kappa) + 1)   # error factor per step
+
+    Plain gradient descent at its best rate ``2 / (L + mu)`` has rate ``(kappa - 1) / (kappa + 1)``.
+    """
+    kappa = check_number("condition_number", condition_number, 1)
+    big = check_number("largest_eigenvalue", largest_eigenvalue, 0, None, low_open=True)
+    mu = big / kappa
+    root = math.sqrt(kappa)
+    momentum = ((root - 1) / (root + 1)) ** 2
+    return 4 / (math.sqrt(big) + math.sqrt(mu)) ** 2, momentum, (root - 1) / (root + 1)
+
+
+# =========================================================================== optimizer race
+class RaceResult(NamedTuple):
+    objective: Any        # the objective raced on
+    bounds: tuple         # plot window (x_min, x_max, y_min, y_max)
+    paths: dict           # {label: array (steps + 1, 2)}, cut at divergence
+    losses: dict          # {label: array of losses}
+    steps_to_tol: dict    # {label: first step with loss - min < tol, or None}
+    verdict: str          # one sentence: who reached the tolerance first
+
+
+RACE_PROBLEMS = {
+    "ill-conditioned quadratic": ("ILL_CONDITIONED", (-5.5, 5.5, -3.0, 3.0), (-5.0, -2.0)),
+    "Rosenbrock": ("ROSENBROCK", (-2.0, 2.0, -1.0, 3.0), (-1.5, 2.0)),
+}
+
+
+def race(problem, optimizers, steps=200, tol=1e-3, start=None):
+    """Run several optimizers from the same start on a 2-D problem; who gets there first?
+
+    ``problem`` is a key of :data:`RACE_PROBLEMS`; ``optimizers`` maps a label to an
+    optimizer object.  Runs in float64 with :func:`course_lib.descent.minimize`.
+    """
+    from . import objectives
+    from .descent import minimize
+
+    if problem not in RACE_PROBLEMS:
+        raise ValueError(f"`problem` must be one of {sorted(RACE_PROBLEMS)}; got {problem!r}.")
+    if not isinstance(optimizers, dict) or not optimizers:
+        raise TypeError("`optimizers` must be a non-empty dict {label: optimizer}.")
+    steps = check_int("steps", steps, 1)
+    tol = check_number("tol", tol, 0, None, low_open=True)
+    name, bounds, default_start = RACE_PROBLEMS[problem]
+    objective = getattr(objectives, name)
+    x0 = np.asarray(default_start if start is None else start, dtype=np.float64)
+    f_min = float(objective(objective.minimizer))
+    paths, losses, reached = {}, {}, {}
+    for label, opt in optimizers.items():
+        traj = minimize(objective, x0, opt, steps)
+        paths[label], losses[label] = traj.params, traj.loss
+        below = np.nonzero(traj.loss - f_min < tol)[0]
+        reached[label] = int(below[0]) if below.size else None
+    done = {k: v for k, v in reached.items() if v is not None}
+    if done:
+        best = min(done, key=done.get)
+        verdict = f"{best} reached loss within {tol:g} of the minimum first, after {done[best]} steps."
+    else:
+        verdict = f"No optimizer reached loss within {tol:g} of the minimum in {steps} steps."
+    return RaceResult(objective, bounds, paths, losses, reached, verdict)
