@@ -243,12 +243,12 @@ def largest_rise(start_mb, cell_peak_mb):
     return f"[{i + 1}] +{rises[i]:.0f} MB"
 
 
-def bench_notebooks(pattern):
+def bench_notebooks(pattern, timeout=300):
     paths = sorted(glob.glob(str(ROOT / pattern))) if not Path(pattern).is_absolute() else sorted(glob.glob(pattern))
     rows = []
     for p in paths:
         print(f"  running {Path(p).name} ...", flush=True)
-        rows.append(measure_notebook(p))
+        rows.append(measure_notebook(p, timeout))
     return {"pattern": pattern, "rows": rows}
 
 
@@ -636,6 +636,7 @@ def main(argv=None):
                         help=f"comma-separated parts to run (default: all of {','.join(PARTS)})")
     parser.add_argument("--skip", default="", help="comma-separated parts not to run (e.g. tests)")
     parser.add_argument("--notebooks", default="notebooks/*.ipynb", help="glob of notebooks (from the repo root)")
+    parser.add_argument("--cell-timeout", type=float, default=300.0, help="seconds a notebook cell may take")
     parser.add_argument("--test-timeout", type=float, default=900.0, help="seconds before the test command is stopped")
     parser.add_argument("--sweep", type=int, default=30, help="values per explorer slider sweep")
     parser.add_argument("--reps", type=int, default=100, help="timed optimizer steps (after 10 warm-up steps)")
@@ -654,7 +655,7 @@ def main(argv=None):
     results = json.loads(latest.read_text()) if latest.exists() else {"parts": {}}
     results["machine"] = machine()
     results["note"] = args.note
-    runners = {"notebooks": lambda: bench_notebooks(args.notebooks),
+    runners = {"notebooks": lambda: bench_notebooks(args.notebooks, args.cell_timeout),
                "tests": lambda: bench_tests(args.test_timeout),
                "explorers": lambda: bench_explorers(args.sweep),
                "optimizers": lambda: bench_optimizers(reps=args.reps)}
