@@ -40,7 +40,8 @@ from .core import as_param_tree, check_bool, check_int, check_number, check_same
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax", "Nadam",
            "SGDState", "AdagradState", "RMSpropState", "AdadeltaState", "AdamState", "AdamaxState",
-           "NadamState", "get", "heavy_ball_tuning", "momentum_stable", "race", "RaceResult"]
+           "NadamState", "get", "heavy_ball_tuning", "momentum_stable", "race", "RaceResult", "race_by_name",
+           "race_optimizer", "RACE_RATES", "RACE_PROBLEMS"]
 
 
 def _unflatten(like, leaves):
@@ -649,3 +650,42 @@ def race(problem, optimizers, steps=200, tol=1e-3, start=None):
     else:
         verdict = f"No optimizer reached loss within {tol:g} of the minimum in {steps} steps."
     return RaceResult(objective, bounds, paths, losses, reached, verdict)
+
+
+#: Learning rates that suit each optimizer on each race problem (the explorer scales them).
+RACE_RATES = {
+    "ill-conditioned quadratic": {"SGD": 0.4, "Nesterov": 0.2, "Adagrad": 1.0, "RMSprop": 0.1, "Adadelta": 10.0,
+                                  "Adam": 0.3, "AdamW": 0.3, "Adamax": 0.3, "Nadam": 0.3},
+    "Rosenbrock": {"SGD": 0.0005, "Nesterov": 0.0005, "Adagrad": 0.5, "RMSprop": 0.005, "Adadelta": 10.0,
+                   "Adam": 0.05, "AdamW": 0.05, "Adamax": 0.05, "Nadam": 0.05},
+}
+
+
+def race_optimizer(name, learning_rate, momentum=0.9, rho=0.9, beta_1=0.9):
+    """One racer by name: "SGD" uses ``momentum`` (0 is plain descent), "Nesterov" is SGD with
+    ``nesterov=True``, RMSprop and Adadelta use ``rho``, the Adam family ``beta_1``; every other
+    argument keeps its Keras default."""
+    if name == "SGD":
+        return SGD(learning_rate, momentum=momentum)
+    if name == "Nesterov":
+        return SGD(learning_rate, momentum=momentum, nesterov=True)
+    if name in ("RMSprop", "Adadelta"):
+        return _BY_NAME[name.lower()](learning_rate, rho=rho)
+    if name in ("Adam", "AdamW", "Adamax", "Nadam"):
+        return _BY_NAME[name.lower()](learning_rate, beta_1=beta_1)
+    if name == "Adagrad":
+        return Adagrad(learning_rate)
+    raise ValueError(f"`name` must be one of {sorted(RACE_RATES['Rosenbrock'])}; got {name!r}.")
+
+
+def race_by_name(problem="ill-conditioned quadratic", names=("SGD", "Nesterov", "Adam"), lr_scale=1.0,
+                 momentum=0.9, rho=0.9, beta_1=0.9, steps=200, tol=1e-3):
+    """The optimizer-race explorer's compute function: :func:`race` the named optimizers, each at
+    its :data:`RACE_RATES` learning rate times ``lr_scale``."""
+    if problem not in RACE_RATES:
+        raise ValueError(f"`problem` must be one of {sorted(RACE_RATES)}; got {problem!r}.")
+    if isinstance(names, str) or not names:
+        raise TypeError("`names` must be a non-empty list of optimizer names.")
+    lr_scale = check_number("lr_scale", lr_scale, 0, None, low_open=True)
+    opts = {n: race_optimizer(n, RACE_RATES[problem].get(n, 0.1) * lr_scale, momentum, rho, beta_1) for n in names}
+    return race(problem, opts, steps, tol)

@@ -135,9 +135,10 @@ def exploration(result, fig):
         ax.set_xlabel("x1")
         ax.set_ylabel("x2")
     ax.set_title(f"{r.objective}, learning rate {r.learning_rate:.3g}", fontsize=10)
-    # Log scale over at most 20 decades below the largest value: ticks stay few and cheap.
+    # Log scale from a decade below the smallest positive value; few ticks keep it cheap.
     top = max(float(r.gap.max()), 1e-300)
-    floor = max(top * 1e-20, 1e-300)
+    positive = r.gap[r.gap > 0]
+    floor = max(float(positive.min()) / 10 if positive.size else top * 1e-3, 1e-300)
     ax_loss.plot(np.arange(len(r.gap)), np.maximum(r.gap, floor), color="C1", marker="o", markersize=2,
                  linewidth=1)
     ax_loss.set_yscale("log")
@@ -180,3 +181,20 @@ def train_val_curves(axes, curves, ylabel="loss", log=True):
 
 
 __all__ += ["train_val_curves"]
+
+
+# ----------------------------------------------------------------------------- lesson 06: optimizer race
+def race_paths(ax, result, log=True, title=None):
+    """Contours of a race's objective with every racer's path (``optimizers.race``'s result)."""
+    contour(ax, result.objective, result.bounds, levels=25, log=log)
+    for label, points in result.paths.items():
+        reached = result.steps_to_tol.get(label)
+        tag = f"{label} ({reached} steps)" if reached is not None else f"{label} (not reached)"
+        ax.plot(points[:, 0], points[:, 1], linewidth=1.2, label=tag)
+        ax.plot(*points[0], marker="s", color="k", markersize=5)
+    ax.set_title(title or result.objective.name, fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    return ax
+
+
+__all__ += ["race_paths"]

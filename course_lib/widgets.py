@@ -170,3 +170,51 @@ def decay_schedule_explorer(kind="ExponentialDecay", initial_learning_rate=0.5, 
         return decay_explorer(kind, initial_learning_rate, decay_steps, decay_rate, n_steps, noise, seed)
 
     return explorer(controls, compute, draw)
+
+
+# ----------------------------------------------------------------------------- lesson 06: optimizer race
+def optimizer_race_explorer(problem="ill-conditioned quadratic", names=("SGD", "Nesterov", "RMSprop", "Adam"),
+                            steps=200):
+    """Race optimizers on a 2-D function: paths on the contours and loss curves.
+
+    Each optimizer starts at its usual learning rate for the problem
+    (``optimizers.RACE_RATES``), times the multiplier slider.  All numbers come from
+    :func:`course_lib.optimizers.race_by_name`.
+    """
+    import ipywidgets as w
+    import numpy as np
+
+    from .optimizers import RACE_RATES, race_by_name
+    from .plots import race_paths
+
+    def slider(label, value, low, high, step):
+        return w.FloatSlider(value=value, min=low, max=high, step=step, description=label,
+                             continuous_update=True, layout=w.Layout(width="320px"))
+
+    controls = {
+        "problem": w.Dropdown(options=list(RACE_RATES), value=problem, description="function"),
+        "names": w.SelectMultiple(options=list(RACE_RATES[problem]), value=tuple(names), rows=5,
+                                  description="optimizers"),
+        "lr_scale": log_slider("learning rate ×", 1.0, 0.1, 10.0),
+        "momentum": slider("SGD momentum", 0.9, 0.0, 0.99, 0.01),
+        "rho": slider("rho", 0.9, 0.0, 0.99, 0.01),
+        "beta_1": slider("beta_1", 0.9, 0.0, 0.99, 0.01),
+        "steps": w.IntSlider(value=steps, min=10, max=2000, step=10, description="steps",
+                             continuous_update=False, layout=w.Layout(width="320px")),
+    }
+
+    def compute(problem, names, lr_scale, momentum, rho, beta_1, steps):
+        return race_by_name(problem, list(names) or ["SGD"], lr_scale, momentum, rho, beta_1, steps)
+
+    def draw(r, fig):
+        ax1, ax2 = fig.subplots(1, 2)
+        race_paths(ax1, r)
+        f_min = float(r.objective(r.objective.minimizer))
+        for label, loss in r.losses.items():
+            ax2.semilogy(np.maximum(loss - f_min, 1e-16), label=label)
+        ax2.set_xlabel("step"), ax2.set_ylabel("loss - minimum"), ax2.legend(fontsize=7)
+
+    return explorer(controls, compute, draw, figsize=(11, 4.5))
+
+
+__all__ += ["optimizer_race_explorer"]

@@ -433,3 +433,18 @@ def test_race_reports_divergence_and_no_winner():
         O.race("Himmelblau", {"a": O.SGD()})
     with pytest.raises(TypeError, match="optimizers"):
         O.race("Rosenbrock", {})
+
+
+def test_race_by_name_builds_the_named_racers():
+    res = O.race_by_name("Rosenbrock", ["SGD", "Nesterov", "Adam"], lr_scale=2.0, momentum=0.5, steps=20)
+    assert list(res.paths) == ["SGD", "Nesterov", "Adam"]
+    direct = O.race("Rosenbrock", {"Adam": O.Adam(2.0 * O.RACE_RATES["Rosenbrock"]["Adam"])}, steps=20)
+    np.testing.assert_array_equal(res.paths["Adam"], direct.paths["Adam"])
+    nesterov = O.race_optimizer("Nesterov", 0.1, momentum=0.5)
+    assert nesterov.nesterov and nesterov.momentum == 0.5
+    assert O.race_optimizer("RMSprop", 0.1, rho=0.7).rho == 0.7
+    assert O.race_optimizer("Nadam", 0.1, beta_1=0.8).beta_1 == 0.8
+    with pytest.raises(ValueError, match="name"):
+        O.race_optimizer("Lion", 0.1)
+    with pytest.raises(ValueError, match="lr_scale"):
+        O.race_by_name("Rosenbrock", ["SGD"], lr_scale=-1.0)
