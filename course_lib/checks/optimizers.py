@@ -1,0 +1,183 @@
+"""Checks for the exercises of lesson 06: momentum, Nesterov, RMSProp and Adam steps.
+
+Every reference answer is one step of the course_lib optimizer (the Keras twin), started
+from the state the exercise describes, so a correct answer also agrees with Keras.
+"""
+
+import numpy as np
+
+from ..optimizers import SGD, Adam, AdamState, RMSprop, RMSpropState, SGDState
+from . import Mistake, check_function
+
+__all__ = ["check_momentum_step", "check_nesterov_step", "check_rmsprop_step", "check_adam_step"]
+
+_W = np.array([1.0, -2.0, 0.5])
+_G = np.array([0.3, -1.2, 2.0])
+_V = np.array([0.05, -0.4, 0.1])
+
+
+# --------------------------------------------------------------------------- momentum
+def _momentum_reference(w, v, g, learning_rate, momentum, nesterov=False):
+    opt = SGD(learning_rate, momentum=momentum, nesterov=nesterov)
+    w_new, state = opt.step(w, g, SGDState(0, v))
+    return w_new, state.momentums
+
+
+_MOMENTUM_CASES = [
+    (5.0, 0.0, 12.0, 0.1, 0.9),
+    (_W, _V, _G, 0.1, 0.9),
+    (_W, _V, _G, 0.5, 0.5),
+    (np.array([2.0, 3.0]), np.array([-0.5, 0.25]), np.array([1.0, -1.0]), 0.25, 0.75),
+]
+
+
+def check_momentum_step(momentum_step):
+    """Exercise 1: ``v = momentum*v - learning_rate*g; w = w + v``, returning ``(w, v)``."""
+    check_function(momentum_step, _momentum_reference, _MOMENTUM_CASES, name="momentum_step", mistakes=[
+        Mistake(lambda w, v, g, lr, m: (w - (m * v - lr * g), m * v - lr * g),
+                "the momentum sign convention is mixed up: Keras's velocity v = m*v - lr*g already points "
+                "downhill, so the weight update is w = w + v, not w - v."),
+        Mistake(lambda w, v, g, lr, m: (w - (m * v + lr * g), m * v + lr * g),
+                "the momentum sign convention is mixed up: you used v = m*v + lr*g and w = w - v. That moves the "
+                "weight correctly, but the velocity you return has the opposite sign: use v = m*v - lr*g, "
+                "w = w + v as Keras does."),
+        Mistake(lambda w, v, g, lr, m: (w - lr * (m * v + (1 - m) * g), m * v + (1 - m) * g),
+                "that is the moving-average form v = m*v + (1-m)*g, w = w - lr*v. It is the same method with a "
+                "different scale; the exercise asks for Keras's velocity form v = m*v - lr*g, w = w + v."),
+        Mistake(lambda w, v, g, lr, m: (w + lr * (m * v - lr * g), m * v - lr * g),
+                "the learning rate is applied twice: it is already inside v = m*v - lr*g, so the update is "
+                "w = w + v."),
+        Mistake(lambda w, v, g, lr, m: (w + m * v - lr * g, v),
+                "you moved the weight but returned the old velocity: return the new v as well."),
+        Mistake(lambda w, v, g, lr, m: (w + v, m * v - lr * g),
+                "the weight moved by the old velocity: compute the new v first, then w = w + v (new v)."),
+    ])
+
+
+def check_nesterov_step(nesterov_step):
+    """Exercise 2: Keras's Nesterov, ``v = m*v - lr*g; w = w + m*v - lr*g`` (with the new v)."""
+    check_function(nesterov_step, lambda w, v, g, lr, m: _momentum_reference(w, v, g, lr, m, True),
+                   _MOMENTUM_CASES, name="nesterov_step", mistakes=[
+        Mistake(lambda w, v, g, lr, m: _momentum_reference(w, v, g, lr, m, False),
+                "that is classical momentum (w = w + v, which is also w + m*v_old - lr*g). Nesterov's step is "
+                "w = w + m*v - lr*g with the NEW v: the velocity's next move plus this gradient step."),
+        Mistake(lambda w, v, g, lr, m: (w - (m * (m * v - lr * g) - lr * g), m * v - lr * g),
+                "the momentum sign convention is mixed up: with v = m*v - lr*g the update adds, "
+                "w = w + m*v - lr*g."),
+        Mistake(lambda w, v, g, lr, m: (w + m * (m * v - lr * g) - lr * lr * g, m * v - lr * g),
+                "the learning rate is applied twice to the gradient term: the step is w + m*v - lr*g."),
+    ])
+
+
+# --------------------------------------------------------------------------- RMSprop
+def _rmsprop_reference(w, s, g, learning_rate, rho=0.9, epsilon=1e-7):
+    opt = RMSprop(learning_rate, rho=rho, epsilon=epsilon)
+    w_new, state = opt.step(w, g, RMSpropState(0, s, None, None))
+    return w_new, state.velocities
+
+
+_RMS_CASES = [
+    ((_W, np.zeros(3), _G, 0.01), {}),
+    ((_W, np.array([0.2, 1.0, 0.01]), _G, 0.1), {"rho": 0.8}),
+    ((np.array([1.0, 1.0]), np.array([1e-6, 4.0]), np.array([1e-4, 3.0]), 0.01), {"epsilon": 1e-3}),
+]
+
+
+def check_rmsprop_step(rmsprop_step):
+    """Exercise 3: ``s = rho*s + (1-rho)*g*g; w = w - lr*g / sqrt(s + epsilon)``, returning ``(w, s)``."""
+    def rms(w, s, g, lr, rho=0.9, epsilon=1e-7, outside=False, square=True, root=True, swap=False, lr2=False):
+        s = (1 - rho) * s + rho * g * g if swap else rho * s + (1 - rho) * (g * g if square else g)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a wrong s may be negative
+            denom = (np.sqrt(s) + epsilon if outside else np.sqrt(s + epsilon)) if root else s + epsilon
+            return w - (lr * lr if lr2 else lr) * g / denom, s
+
+    check_function(rmsprop_step, _rmsprop_reference, _RMS_CASES, name="rmsprop_step", rtol=1e-5, atol=1e-8,
+                   mistakes=[
+        Mistake(lambda *a, **k: rms(*a, **k, outside=True),
+                "epsilon is outside the square root: Keras's RMSprop divides by sqrt(s + epsilon)."),
+        Mistake(lambda *a, **k: rms(*a, **k, square=False),
+                "the running average must be of the squared gradient, (1 - rho) * g * g."),
+        Mistake(lambda *a, **k: rms(*a, **k, root=False),
+                "the square root is missing: divide by sqrt(s + epsilon), the root mean square of the gradient."),
+        Mistake(lambda *a, **k: rms(*a, **k, swap=True),
+                "rho and 1 - rho are swapped: s = rho*s + (1 - rho)*g*g keeps most of the old average."),
+        Mistake(lambda *a, **k: rms(*a, **k, lr2=True),
+                "the learning rate is applied twice."),
+    ])
+
+
+# --------------------------------------------------------------------------- Adam
+def adam_in_float64(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    """Keras's Adam step in exact float64 arithmetic (course_lib's ``Adam``, like Keras, rounds
+    ``beta_1`` and ``beta_2`` to float32 inside ``beta**t``; the tests check the two agree)."""
+    return _adam(w, m, v, g, t, learning_rate, beta_1, beta_2, epsilon, "keras")
+
+
+def adam_reference_course_lib(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    """The same step taken by ``course_lib.optimizers.Adam`` from state ``(t - 1, m, v)``."""
+    opt = Adam(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+    w_new, state = opt.step(w, g, AdamState(t - 1, m, v, None))
+    return w_new, state.momentums, state.velocities
+
+
+def _adam(w, m, v, g, t, lr=0.001, b1=0.9, b2=0.999, eps=1e-7, form="keras"):
+    m = b1 * m + (1 - b1) * g
+    v = b2 * v + (1 - b2) * g * g
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if form == "no correction":
+            step = lr * m / (np.sqrt(v) + eps)
+        elif form == "t from 0":
+            step = lr * np.sqrt(1 - b2 ** (t - 1)) / (1 - b1 ** (t - 1)) * m / (np.sqrt(v) + eps)
+        elif form == "seed 004":
+            step = lr / (np.sqrt(v) + eps) * m / np.sqrt(1 - b1 ** t)
+        elif form == "no v correction":
+            step = lr * m / (1 - b1 ** t) / (np.sqrt(v) + eps)
+        elif form == "paper":
+            step = lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+        elif form == "eps inside":
+            step = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / np.sqrt(v + eps)
+        elif form == "lr twice":
+            step = lr * lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / (np.sqrt(v) + eps)
+        else:
+            step = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / (np.sqrt(v) + eps)
+    return w - step, m, v
+
+
+_ADAM_CASES = [
+    (_W, np.zeros(3), np.zeros(3), _G, 1),
+    ((_W, np.array([0.1, -0.2, 0.3]), np.array([0.01, 0.2, 0.5]), _G, 2), {"learning_rate": 0.01}),
+    ((_W, np.array([0.1, -0.2, 0.3]), np.array([0.01, 0.2, 0.5]), _G, 10), {"learning_rate": 0.1}),
+    ((np.array([1.0, 2.0]), np.zeros(2), np.zeros(2), np.array([1e-5, 2e-5]), 1), {"epsilon": 1e-4}),
+    ((np.array([1.0, 2.0]), np.array([1e-6, 1e-6]), np.array([1e-12, 4e-12]), np.array([1e-5, 2e-5]), 3),
+     {"epsilon": 1e-4, "beta_2": 0.9}),
+]
+
+
+def check_adam_step(adam_step):
+    """Exercise 4: one Adam step with step number ``t`` (1 for the first), returning ``(w, m, v)``."""
+    def mistake(form):
+        def fn(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+            return _adam(w, m, v, g, t, learning_rate, beta_1, beta_2, epsilon, form)
+        return fn
+
+    check_function(adam_step, adam_in_float64, _ADAM_CASES, name="adam_step", rtol=1e-5, atol=1e-9, mistakes=[
+        Mistake(mistake("no correction"),
+                "the bias correction is missing: m and v start at zero, so divide the step by (1 - beta_1**t) and "
+                "multiply by sqrt(1 - beta_2**t) (Keras folds both into alpha)."),
+        Mistake(mistake("t from 0"),
+                "the bias correction uses t counting from 0: the first step has t = 1, so 1 - beta_1**t is 0.1, "
+                "not 0."),
+        Mistake(mistake("seed 004"),
+                "that is seed 004's printed formula, which corrects m by sqrt(1 - beta_1**t) and leaves v "
+                "uncorrected: use m / (1 - beta_1**t) and v / (1 - beta_2**t)."),
+        Mistake(mistake("no v correction"),
+                "the correction of v is missing: the step also needs the factor sqrt(1 - beta_2**t)."),
+        Mistake(mistake("paper"),
+                "that is the paper's form, epsilon added to sqrt(v_hat). Keras adds epsilon to the uncorrected "
+                "sqrt(v) and folds both corrections into alpha = lr*sqrt(1 - beta_2**t)/(1 - beta_1**t); "
+                "the two differ when v is tiny."),
+        Mistake(mistake("eps inside"),
+                "epsilon is inside the square root: Adam adds it outside, sqrt(v) + epsilon."),
+        Mistake(mistake("lr twice"),
+                "the learning rate is applied twice."),
+    ])

@@ -1,0 +1,171 @@
+"""The lesson 06 checks accept right answers, name the typical mistakes, and never crash."""
+
+import numpy as np
+import pytest
+
+from course_lib.checks import CheckFailed, NotAttempted
+from course_lib.checks import optimizers as checks
+
+
+# --------------------------------------------------------------------------- right answers
+def momentum_step(w, v, g, learning_rate, momentum):
+    v = momentum * v - learning_rate * g
+    return w + v, v
+
+
+def nesterov_step(w, v, g, learning_rate, momentum):
+    v = momentum * v - learning_rate * g
+    return w + momentum * v - learning_rate * g, v
+
+
+def rmsprop_step(w, s, g, learning_rate, rho=0.9, epsilon=1e-7):
+    s = rho * s + (1 - rho) * g * g
+    return w - learning_rate * g / np.sqrt(s + epsilon), s
+
+
+def adam_step(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    m = beta_1 * m + (1 - beta_1) * g
+    v = beta_2 * v + (1 - beta_2) * g * g
+    alpha = learning_rate * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+    return w - alpha * m / (np.sqrt(v) + epsilon), m, v
+
+
+def test_right_answers_pass(capsys):
+    checks.check_momentum_step(momentum_step)
+    checks.check_nesterov_step(nesterov_step)
+    checks.check_rmsprop_step(rmsprop_step)
+    checks.check_adam_step(adam_step)
+    assert capsys.readouterr().out.count("✓") == 4
+
+
+def test_the_float64_adam_reference_is_keras_adam():
+    rng = np.random.default_rng(0)
+    w, m, v, g = rng.normal(size=5), rng.normal(size=5) * 0.1, rng.random(5) * 0.1, rng.normal(size=5)
+    for t in (1, 2, 50):
+        ours = checks.adam_in_float64(w, m, v, g, t, learning_rate=0.01)
+        lib = checks.adam_reference_course_lib(w, m, v, g, t, learning_rate=0.01)
+        for a, b in zip(ours, lib):
+            # float32 rounding: course_lib, like Keras, rounds beta_1 and beta_2 to float32 in beta**t
+            np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-9)
+
+
+# --------------------------------------------------------------------------- mistakes get their hint
+def hint_of(check, fn):
+    with pytest.raises(CheckFailed) as info:
+        check(fn)
+    return info.value.hint or ""
+
+
+def test_momentum_mistakes():
+    c = checks.check_momentum_step
+    assert "w = w + v, not w - v" in hint_of(c, lambda w, v, g, lr, m: (w - (m * v - lr * g), m * v - lr * g))
+    assert "opposite sign" in hint_of(c, lambda w, v, g, lr, m: (w - (m * v + lr * g), m * v + lr * g))
+    assert "moving-average form" in hint_of(
+        c, lambda w, v, g, lr, m: (w - lr * (m * v + (1 - m) * g), m * v + (1 - m) * g))
+    assert "applied twice" in hint_of(c, lambda w, v, g, lr, m: (w + lr * (m * v - lr * g), m * v - lr * g))
+    assert "old velocity" in hint_of(c, lambda w, v, g, lr, m: (w + v, m * v - lr * g))
+
+
+def test_nesterov_mistakes():
+    c = checks.check_nesterov_step
+    assert "classical momentum" in hint_of(c, momentum_step)
+    assert "classical momentum" in hint_of(c, lambda w, v, g, lr, m: (w + m * v - lr * g, m * v - lr * g))
+    assert "sign convention" in hint_of(
+        c, lambda w, v, g, lr, m: (w - (m * (m * v - lr * g) - lr * g), m * v - lr * g))
+    assert "applied twice" in hint_of(
+        c, lambda w, v, g, lr, m: (w + m * (m * v - lr * g) - lr * lr * g, m * v - lr * g))
+
+
+def test_rmsprop_mistakes():
+    c = checks.check_rmsprop_step
+
+    def eps_outside(w, s, g, lr, rho=0.9, epsilon=1e-7):
+        s = rho * s + (1 - rho) * g * g
+        return w - lr * g / (np.sqrt(s) + epsilon), s
+
+    def no_square(w, s, g, lr, rho=0.9, epsilon=1e-7):
+        s = rho * s + (1 - rho) * g
+        with np.errstate(invalid="ignore"):
+            return w - lr * g / np.sqrt(s + epsilon), s
+
+    def no_root(w, s, g, lr, rho=0.9, epsilon=1e-7):
+        s = rho * s + (1 - rho) * g * g
+        return w - lr * g / (s + epsilon), s
+
+    def lr_twice(w, s, g, lr, rho=0.9, epsilon=1e-7):
+        s = rho * s + (1 - rho) * g * g
+        return w - lr * lr * g / np.sqrt(s + epsilon), s
+
+    assert "epsilon is outside" in hint_of(c, eps_outside)
+    assert "squared gradient" in hint_of(c, no_square)
+    assert "square root is missing" in hint_of(c, no_root)
+    assert "applied twice" in hint_of(c, lr_twice)
+
+
+def _adam_variant(form):
+    def fn(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g * g
+        if form == "no correction":
+            return w - learning_rate * m / (np.sqrt(v) + epsilon), m, v
+        if form == "t from 0":
+            s = t - 1
+            with np.errstate(divide="ignore", invalid="ignore"):
+                alpha = learning_rate * np.sqrt(1 - beta_2 ** s) / (1 - beta_1 ** s)
+                return w - alpha * m / (np.sqrt(v) + epsilon), m, v
+        if form == "eps inside":
+            alpha = learning_rate * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+            return w - alpha * m / np.sqrt(v + epsilon), m, v
+        if form == "paper":
+            m_hat, v_hat = m / (1 - beta_1 ** t), v / (1 - beta_2 ** t)
+            return w - learning_rate * m_hat / (np.sqrt(v_hat) + epsilon), m, v
+        if form == "seed 004":
+            return w - learning_rate / (np.sqrt(v) + epsilon) * m / np.sqrt(1 - beta_1 ** t), m, v
+        alpha = learning_rate * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+        return w - learning_rate * alpha * m / (np.sqrt(v) + epsilon), m, v
+    return fn
+
+
+@pytest.mark.parametrize("form,hint", [
+    ("no correction", "bias correction is missing"),
+    ("t from 0", "t counting from 0"),
+    ("eps inside", "epsilon is inside"),
+    ("paper", "paper's form"),
+    ("seed 004", "seed 004"),
+    ("lr twice", "applied twice"),
+])
+def test_adam_mistakes(form, hint):
+    assert hint in hint_of(checks.check_adam_step, _adam_variant(form))
+
+
+# --------------------------------------------------------------------------- robustness
+ALL = [(checks.check_momentum_step, 5), (checks.check_nesterov_step, 5), (checks.check_rmsprop_step, 6),
+       (checks.check_adam_step, 9)]
+
+
+@pytest.mark.parametrize("check,n_args", ALL)
+def test_not_attempted(check, n_args):
+    def todo(*args, **kwargs):
+        raise NotImplementedError()
+    with pytest.raises(NotAttempted):
+        check(todo)
+
+
+@pytest.mark.parametrize("check,n_args", ALL)
+def test_none_wrong_shape_and_crash_give_sentences(check, n_args):
+    for fn, words in ((lambda *a, **k: None, "returned None"),
+                      (lambda *a, **k: (np.zeros(7), np.zeros(7), np.zeros(7))[:2 if n_args < 9 else 3], "shape"),
+                      (lambda *a, **k: 1 / 0, "ZeroDivisionError"),
+                      ("not a function", "should be a function")):
+        with pytest.raises(CheckFailed, match=words):
+            check(fn)
+
+
+def test_in_place_update_is_refused():
+    def in_place(w, v, g, learning_rate, momentum):
+        v *= momentum
+        v -= learning_rate * g
+        w += v
+        return w, v
+    with pytest.raises(CheckFailed, match="in place"):
+        checks.check_momentum_step(in_place)
