@@ -41,8 +41,8 @@ def check_versions(tf_version, keras_version):
 
 
 try:
-    import tensorflow as tf  # noqa: E402
     import keras  # noqa: E402
+    import tensorflow as tf  # noqa: E402
 except ImportError as exc:  # pragma: no cover - depends on the machine
     raise ImportError(f"TensorFlow could not be imported ({exc}). Install the course's packages with "
                       "`pip install -r requirements.txt`.") from exc

@@ -5,8 +5,15 @@ import math
 import numpy as np
 import pytest
 
-from course_lib.core import (as_param_tree, check_bool, check_int, check_number, check_same_structure,
-                             tree_leaves, tree_map)
+from course_lib.core import (
+    as_param_tree,
+    check_bool,
+    check_int,
+    check_number,
+    check_same_structure,
+    tree_leaves,
+    tree_map,
+)
 
 
 def test_tree_map_keeps_structure_and_order():
@@ -32,7 +39,8 @@ def test_as_param_tree_converts_and_rejects():
 @pytest.mark.parametrize("tree, message", [
     (np.ones(3), "array of shape \\(3,\\)"),
     ({"w": np.ones((2, 2))}, "keys \\['w'\\]"),
-    ({"w": np.ones((2, 2)), "b": np.ones(3)}, "got array of shape \\(3,\\) at grads\\['b'\\], expected array of shape \\(2,\\)"),
+    ({"w": np.ones((2, 2)), "b": np.ones(3)},
+     "got array of shape \\(3,\\) at grads\\['b'\\], expected array of shape \\(2,\\)"),
     ([np.ones((2, 2)), np.ones(2)], "list of 2"),
 ])
 def test_check_same_structure_names_the_difference(tree, message):

@@ -83,8 +83,27 @@ def test_unsolved_exercise_fails_only_with_not_implemented(path):
     for i, cell in enumerate(code):
         for out in cell.get("outputs", []):
             if out.output_type == "error":
-                assert i in allowed, f"cell {i} failed but is not an exercise:\n{cell.source}\n{out.ename}: {out.evalue}"
+                assert i in allowed, (
+                    f"cell {i} failed but is not an exercise:\n{cell.source}\n{out.ename}: {out.evalue}")
                 assert out.ename in ("NotImplementedError", "NotAttempted"), (
                     f"cell {i} failed with {out.ename}: {out.evalue}")
                 failures += 1
     assert failures >= sum(_is_exercise(c) for c in code) > 0
+
+
+def test_navigation_and_lesson_table_are_up_to_date():
+    assert build.stale_navigation() == [], "run `python -m course_lib.build nav`"
+    for folder in ("notebooks", "solutions", "exercises"):
+        for path in sorted((ROOT / folder).glob("*.ipynb")):
+            cells = nbformat.read(path, as_version=4).cells
+            for cell in (cells[0], cells[-1]):
+                assert build.NAV_TAG in cell.metadata.get("tags", []), f"{path.name} lacks navigation"
+                assert "[Contents](../README.md#lessons)" in cell.source
+
+
+def test_navigation_links_point_to_existing_notebooks():
+    titles = build.lesson_titles()
+    for stem in titles:
+        for kind in ("notebooks", "exercises", "solutions"):
+            for target in re.findall(r"\]\(([^)#]+)", build.nav_text(kind, stem, titles)):
+                assert (ROOT / kind / target).resolve().exists(), f"{kind}/{stem}: broken link {target}"

@@ -114,7 +114,8 @@ def _problem(got, expected, rtol, atol):
         return None if got == expected else f"it returned {describe(got)}; expected {describe(expected)}."
     if not isinstance(got, np.ndarray) or got.dtype == object or not (
             np.issubdtype(got.dtype, np.number) or got.dtype == bool):
-        return f"it returned {type(got).__name__} {describe(got)}; expected a number or array like {describe(expected)}."
+        return (f"it returned {type(got).__name__} {describe(got)}; "
+                f"expected a number or array like {describe(expected)}.")
     if got.shape != expected.shape:
         if got.size == expected.size and got.size > 1:
             return (f"it returned shape {got.shape}; expected shape {expected.shape}. "
