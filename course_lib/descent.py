@@ -308,7 +308,7 @@ class Exploration(NamedTuple):
     gap: np.ndarray           # loss minus the global minimum value (>= 0): what the loss plot shows
     min_loss: float
     minimizer: np.ndarray     # the global minimiser, shape (dim,)
-    shown: int                # how many points of `path` are drawn (the rest are far outside the view)
+    shown: int                # how many points of `path` are drawn (at least 2; the rest are far outside the view)
     bounds: tuple             # (lo, hi) for 1-D, (x_lo, x_hi, y_lo, y_hi) for 2-D
     surface: tuple            # 1-D: (w, f(w)); 2-D: (x1 grid, x2 grid, f - min_loss)
     levels: np.ndarray        # contour levels (2-D) for the loss-above-minimum surface
@@ -350,11 +350,12 @@ def explore(objective, learning_rate, x1, x2=0.0, steps=50, grid_points=80):
     for i in range(objective.dim):  # make sure the start point is in view
         lo, hi = view[2 * i], view[2 * i + 1]
         pad = 0.1 * (hi - lo)
-        view[2 * i], view[2 * i + 1] = min(lo, start[i] - pad), max(hi, start[i] + pad)
+        if not lo <= start[i] <= hi:
+            view[2 * i], view[2 * i + 1] = min(lo, start[i] - pad), max(hi, start[i] + pad)
     lo_b, hi_b = np.array(view[0::2]), np.array(view[1::2])
     reach = 10 * (hi_b - lo_b)
     inside = np.all((path > lo_b - reach) & (path < hi_b + reach), axis=1)
-    shown = int(np.argmin(inside)) if not inside.all() else len(path)
+    shown = max(int(np.argmin(inside)), min(2, len(path))) if not inside.all() else len(path)
     if objective.dim == 1:
         ws = np.linspace(view[0], view[1], 4 * grid_points)
         surface, levels = (ws, objective(ws)), np.array([])

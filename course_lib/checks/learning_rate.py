@@ -10,7 +10,8 @@ __all__ = ["check_stability_limit", "check_classify_learning_rate", "check_steps
            "check_best_learning_rate"]
 
 _HESSIANS = [np.array([[2.0]]), np.diag([0.2, 4.0]), np.array([[3.0, 1.0], [1.0, 3.0]]),
-             np.array([[10.0, -4.0], [-4.0, 2.0]]), np.diag([1.0, 2.0, 10.0])]
+             np.array([[10.0, -4.0], [-4.0, 2.0]]), np.diag([1.0, 2.0, 10.0]),
+             np.array([[4.0, 1.0, 0.0], [1.0, 2.0, 1.0], [0.0, 1.0, 1.0]])]
 
 
 def _eig(h):
@@ -101,32 +102,34 @@ _STEPS_CASES = [(0.2, 2.0, 6.0, 1e-6), (0.001, 2.0, 6.0, 0.1), (0.9, 2.0, 6.0, 1
                 (0.3, 4.0, -2.0, 1e-4), (1.0, 2.0, 6.0, 1e-3), (1.2, 2.0, 6.0, 1e-3), (0.2, 2.0, 1e-4, 1e-3)]
 
 
+def _steps_variant(lr, c, d, tol, rounding=math.ceil, power=1, half=False, distance=True, one_at_zero=True):
+    """The formula a student writes, with one ingredient changed (for the mistake catalogue)."""
+    factor = abs(1.0 - lr * c / (2 if half else 1)) ** power
+    if abs(d) <= tol:
+        return 0
+    if factor >= 1:
+        return math.inf
+    if factor == 0:
+        return 1 if one_at_zero else 0
+    return rounding(math.log(tol / (abs(d) if distance else 1.0)) / math.log(factor))
+
+
 def check_steps_to_tolerance(steps_to_tolerance):
     """Exercise 3: the number of steps until ``|w - w*| <= tol`` on a 1-D quadratic."""
-
-    def formula(lr, c, d, tol, rounding=math.ceil, factor=None, dist=True):
-        f = abs(1.0 - lr * c) if factor is None else factor
-        if abs(d) <= tol:
-            return 0
-        if f >= 1:
-            return math.inf
-        with np.errstate(divide="ignore"):
-            return rounding(float(np.log(tol / (abs(d) if dist else 1.0)) / np.log(f)))
-
     check_function(steps_to_tolerance, _steps_to_tolerance, _STEPS_CASES, name="steps_to_tolerance",
                    mistakes=[
-        Mistake(lambda lr, c, d, t: 1 if abs(1 - lr * c) == 0 and abs(d) > t else formula(lr, c, d, t, math.floor),
+        Mistake(lambda *a: _steps_variant(*a, rounding=math.floor),
                 "round up, not down: after floor(...) steps the error is still just above the tolerance "
                 "(use math.ceil)."),
-        Mistake(lambda lr, c, d, t: 0 if abs(1 - lr * c) == 0 and abs(d) > t else formula(lr, c, d, t),
+        Mistake(lambda *a: _steps_variant(*a, one_at_zero=False),
                 "with lr = 1/L the factor is 0 and log(0) = -inf, so the formula gives 0 steps; in fact "
                 "exactly one step lands on the minimum."),
-        Mistake(lambda lr, c, d, t: formula(lr, c, d, t, dist=False) if abs(1 - lr * c) else 1,
+        Mistake(lambda *a: _steps_variant(*a, distance=False),
                 "the starting distance is missing: the error after k steps is distance * |1 - lr*L|**k, "
                 "so solve distance * factor**k <= tol."),
-        Mistake(lambda lr, c, d, t: formula(lr, c, d, t, factor=abs(1 - lr * c / 2)) if abs(1 - lr * c) else 1,
+        Mistake(lambda *a: _steps_variant(*a, half=True),
                 "the factor per step is 1 - lr*L with L the curvature (second derivative) itself, not L/2."),
-        Mistake(lambda lr, c, d, t: formula(lr, c, d, t, factor=abs(1 - lr * c) ** 2) if abs(1 - lr * c) else 1,
+        Mistake(lambda *a: _steps_variant(*a, power=2),
                 "you counted steps until the *loss* (which shrinks by factor**2) is below tol; the exercise asks "
                 "for the distance |w - w*|."),
     ])

@@ -1,0 +1,158 @@
+"""Lesson 02's checks accept right answers and name the mistake in typical wrong ones."""
+
+import math
+
+import numpy as np
+import pytest
+
+from course_lib.checks import CheckFailed, NotAttempted
+from course_lib.checks import learning_rate as lr_checks
+
+
+def rejects(check, wrong, hint_words):
+    with pytest.raises(CheckFailed) as info:
+        check(wrong)
+    assert info.value.hint is not None, f"no hint for {wrong}: {info.value}"
+    assert hint_words in info.value.hint, f"hint was: {info.value.hint}"
+
+
+def sentence(check, wrong, words):
+    with pytest.raises(CheckFailed) as info:
+        check(wrong)
+    assert words in str(info.value) and "Traceback" not in str(info.value)
+
+
+def eig(h):
+    return np.linalg.eigvalsh(np.asarray(h, float))
+
+
+# --------------------------------------------------------------------------- right answers
+def stability_limit(h):
+    return 2 / eig(h).max()
+
+
+def classify(lr, h):
+    factor = np.max(np.abs(1 - lr * eig(h)))
+    return "oscillating" if abs(factor - 1) <= 1e-12 else "converging" if factor < 1 else "diverging"
+
+
+def steps(lr, c, d, tol):
+    factor, d = abs(1 - lr * c), abs(d)
+    if d <= tol:
+        return 0
+    if factor >= 1:
+        return math.inf
+    return 1 if factor == 0 else math.ceil(math.log(tol / d) / math.log(factor))
+
+
+def best(h):
+    e = eig(h)
+    return 2 / (e.min() + e.max())
+
+
+def test_reference_answers_pass(capsys):
+    lr_checks.check_stability_limit(stability_limit)
+    lr_checks.check_classify_learning_rate(classify)
+    lr_checks.check_steps_to_tolerance(steps)
+    lr_checks.check_best_learning_rate(best)
+    out = capsys.readouterr().out
+    assert out.count("✓") == 4
+
+
+def test_steps_by_simulation_also_passes():
+    def simulate(lr, c, d, tol):  # a loop instead of the formula: also right
+        factor, d, k = 1 - lr * c, abs(d), 0
+        if abs(factor) >= 1 and d > tol:
+            return math.inf
+        while d > tol:
+            d, k = d * abs(factor), k + 1
+        return k
+    lr_checks.check_steps_to_tolerance(simulate)
+
+
+# --------------------------------------------------------------------------- typical mistakes
+def test_stability_limit_mistakes():
+    check = lr_checks.check_stability_limit
+    rejects(check, lambda h: 1 / eig(h).max(), "1/L")
+    rejects(check, lambda h: 2 / eig(h).min(), "smallest eigenvalue")
+    rejects(check, lambda h: 2 / np.max(np.diag(h)), "diagonal")
+    rejects(check, lambda h: 2 / np.trace(h), "trace")
+    rejects(check, lambda h: 2 / np.linalg.norm(h), "Frobenius")
+
+
+def test_classify_mistakes():
+    check = lr_checks.check_classify_learning_rate
+
+    def rule(lam_fn, at_limit):
+        def f(lr, h):
+            limit = 2 / lam_fn(h)
+            return at_limit if np.isclose(lr, limit) else "converging" if lr < limit else "diverging"
+        return f
+
+    rejects(check, rule(lambda h: eig(h).min(), "oscillating"), "smallest eigenvalue")
+    rejects(check, rule(lambda h: eig(h).max(), "converging"), "oscillates forever")
+    rejects(check, rule(lambda h: eig(h).max(), "diverging"), "it diverges only above")
+    rejects(check, rule(lambda h: np.max(np.diag(h)), "oscillating"), "diagonal")
+    rejects(check, lambda lr, h: ("converging" if lr < 1 / eig(h).max() else
+                                  "oscillating" if lr < 2 / eig(h).max() else "diverging"), "between 1/L and 2/L")
+
+
+def test_steps_mistakes():
+    check = lr_checks.check_steps_to_tolerance
+
+    def formula(rounding=math.ceil, dist=True, half=False, squared=False):
+        def f(lr, c, d, tol):
+            factor = abs(1 - lr * c / (2 if half else 1)) ** (2 if squared else 1)
+            if abs(d) <= tol:
+                return 0
+            if factor >= 1:
+                return math.inf
+            if factor == 0:
+                return 1
+            return rounding(math.log(tol / (abs(d) if dist else 1)) / math.log(factor))
+        return f
+
+    rejects(check, formula(rounding=math.floor), "round up")
+    rejects(check, formula(dist=False), "starting distance")
+    rejects(check, formula(half=True), "not L/2")
+    rejects(check, formula(squared=True), "loss")
+
+    def zero_at_one_over_l(lr, c, d, tol):
+        return 0 if abs(1 - lr * c) == 0 else steps(lr, c, d, tol)
+    rejects(check, zero_at_one_over_l, "exactly one step")
+
+
+def test_best_learning_rate_mistakes():
+    check = lr_checks.check_best_learning_rate
+    rejects(check, lambda h: 2 / eig(h).max(), "stability limit")
+    rejects(check, lambda h: 1 / eig(h).max(), "1/L is safe")
+    rejects(check, lambda h: 1 / eig(h).min(), "1/λmin")
+    rejects(check, lambda h: 1 / np.mean(eig(h)), "mean")
+    rejects(check, lambda h: 2 / (np.min(np.diag(h)) + np.max(np.diag(h))), "diagonal")
+
+
+# --------------------------------------------------------------------------- bad answers get a sentence
+@pytest.mark.parametrize("check", [lr_checks.check_stability_limit, lr_checks.check_best_learning_rate])
+def test_none_shape_exception_not_attempted(check):
+    sentence(check, lambda h: None, "returned None")
+    sentence(check, lambda h: np.array([1.0, 2.0]), "shape")
+    sentence(check, lambda h: 1 / 0, "ZeroDivisionError")
+    sentence(check, 0.5, "should be a function")
+
+    def todo(h):
+        raise NotImplementedError()
+    with pytest.raises(NotAttempted):
+        check(todo)
+
+
+def test_classify_and_steps_bad_answers():
+    sentence(lr_checks.check_classify_learning_rate, lambda lr, h: None, "returned None")
+    sentence(lr_checks.check_classify_learning_rate, lambda lr, h: "converges", "expected")
+    sentence(lr_checks.check_steps_to_tolerance, lambda lr, c, d, t: float("nan"), "nan")
+    sentence(lr_checks.check_steps_to_tolerance, lambda lr, c, d, t: [1, 2], "shape")
+
+    def todo(*args):
+        raise NotImplementedError()
+    for check in (lr_checks.check_classify_learning_rate, lr_checks.check_steps_to_tolerance):
+        with pytest.raises(NotAttempted):
+            check(todo)
