@@ -33,7 +33,7 @@ from .core import check_bool, check_int, check_number
 
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay",
            "PolynomialDecay", "CosineDecay", "CosineDecayRestarts", "SCHEDULES", "make_schedule",
-           "decay_explorer", "ExplorerResult", "SEED_001_TABLE"]
+           "decay_explorer", "ExplorerResult"]
 
 f32 = np.float32
 _TINY = np.finfo(np.float32).tiny
@@ -386,30 +386,3 @@ def decay_explorer(kind="ExponentialDecay", initial_learning_rate=0.5, decay_ste
         verdict = (f"{kind}: final rate {float(rates[-1]):.3g}; mean loss over the last quarter {ours:.3g} "
                    f"vs {const:.3g} with the constant rate {float(initial_learning_rate):.3g}")
     return ExplorerResult(kind, steps, rates, loss, constant, verdict)
-
-
-#: Seed 001's table, verbatim: ``exponential_decay(0.1, global_step, 1, 0.99, staircase=True)`` with
-#: ``GradientDescentOptimizer`` on ``(w + 1)**2`` from ``w0 = 5``, 20 rows.  (The last row lost its
-#: final digit when the tutorial was copied: TensorFlow prints ``0.011561``.)  Kept here until it
-#: moves to :mod:`course_lib.seeds` with the other tables.
-SEED_001_TABLE = """\
-After 0 steps: global_step is 1.000000, w is 3.800000, learning rate is 0.099000, loss is 23.040001
-After 1 steps: global_step is 2.000000, w is 2.849600, learning rate is 0.098010, loss is 14.819419
-After 2 steps: global_step is 3.000000, w is 2.095001, learning rate is 0.097030, loss is 9.579033
-After 3 steps: global_step is 4.000000, w is 1.494386, learning rate is 0.096060, loss is 6.221961
-After 4 steps: global_step is 5.000000, w is 1.015167, learning rate is 0.095099, loss is 4.060896
-After 5 steps: global_step is 6.000000, w is 0.631886, learning rate is 0.094148, loss is 2.663051
-After 6 steps: global_step is 7.000000, w is 0.324608, learning rate is 0.093207, loss is 1.754587
-After 7 steps: global_step is 8.000000, w is 0.077684, learning rate is 0.092274, loss is 1.161403
-After 8 steps: global_step is 9.000000, w is -0.121202, learning rate is 0.091352, loss is 0.772287
-After 9 steps: global_step is 10.000000, w is -0.281761, learning rate is 0.090438, loss is 0.515867
-After 10 steps: global_step is 11.000000, w is -0.411674, learning rate is 0.089534, loss is 0.346128
-After 11 steps: global_step is 12.000000, w is -0.517024, learning rate is 0.088638, loss is 0.233266
-After 12 steps: global_step is 13.000000, w is -0.602644, learning rate is 0.087752, loss is 0.157891
-After 13 steps: global_step is 14.000000, w is -0.672382, learning rate is 0.086875, loss is 0.107334
-After 14 steps: global_step is 15.000000, w is -0.729305, learning rate is 0.086006, loss is 0.073276
-After 15 steps: global_step is 16.000000, w is -0.775868, learning rate is 0.085146, loss is 0.050235
-After 16 steps: global_step is 17.000000, w is -0.814036, learning rate is 0.084294, loss is 0.034583
-After 17 steps: global_step is 18.000000, w is -0.845387, learning rate is 0.083451, loss is 0.023905
-After 18 steps: global_step is 19.000000, w is -0.871193, learning rate is 0.082617, loss is 0.016591
-After 19 steps: global_step is 20.000000, w is -0.892476, learning rate is 0.081791, loss is 0.01156"""

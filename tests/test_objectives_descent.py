@@ -145,3 +145,15 @@ def test_data_is_seeded_and_batches_cover_every_example():
         data.batch_indices(10, 11)
     with pytest.raises(ValueError, match="`noise`"):
         data.linear_regression(noise=-1)
+
+
+@pytest.mark.parametrize("learning_rate, table", [(1.0, seeds.GD_LR_1), (0.001, seeds.GD_LR_0_001)])
+def test_seed_tables_for_other_learning_rates(learning_rate, table):
+    run = descent.minimize(SEED_LOSS, np.float32(5), SGD(learning_rate), 18)
+    lines = ["After %s steps: w is %f, loss is %f" % (i, w, loss)
+             for i, (w, loss) in enumerate(zip(run.params[1:], run.loss[1:]))]
+    assert seeds.compare(lines, table) == "18 of 18 lines match the seed digit for digit"
+    if learning_rate == 0.001:  # the tutorial's label, 0.0001, does not produce its table
+        wrong = descent.minimize(SEED_LOSS, np.float32(5), SGD(0.0001), 1)
+        assert "line 1 differs" in seeds.compare(["After 0 steps: w is %f, loss is %f" % (wrong.params[1],
+                                                                                        wrong.loss[1])], table)
