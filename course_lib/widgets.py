@@ -31,37 +31,45 @@ def log_slider(description, value, low, high, steps=200, readout_format=".3g"):
                             layout=w.Layout(width="480px"))
 
 
-def explorer(controls, compute, draw, figsize=(10, 4)):
+def explorer(controls, compute, draw, figsize=(10, 4), dpi=80):
     """Build the explorer widget; return it (display it as the last line of a cell).
 
     The returned ``ipywidgets.VBox`` has extra attributes: ``controls``, ``verdict`` (the
-    text line), ``update()`` (redraw now) and ``update_times`` (seconds per redraw).
-    """
-    import ipywidgets as w
-    import matplotlib.pyplot as plt
-    from IPython.display import display
+    text line), ``image`` (the plot), ``update()`` (redraw now) and ``update_times``
+    (seconds per redraw).
 
-    out = w.Output()
+    For speed, one matplotlib figure is kept and cleared on every redraw (no pyplot state,
+    no inline-backend round trip), and its PNG is encoded with light compression straight
+    into an ``ipywidgets.Image``.
+    """
+    import io
+
+    import ipywidgets as w
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)
+    image = w.Image(format="png", layout=w.Layout(width=f"{int(figsize[0] * dpi)}px"))
     verdict = w.HTML(layout=w.Layout(min_height="1.6em"))
 
     def update(change=None):
         start = time.perf_counter()
         values = {k: c.value for k, c in controls.items()}
         result = compute(**values)
-        fig = plt.figure(figsize=figsize)
+        fig.clear()
         draw(result, fig)
         text = getattr(result, "verdict", None) or (result.get("verdict") if isinstance(result, dict) else None)
         verdict.value = f"<b>{text}</b>" if text else ""
-        with out:
-            out.clear_output(wait=True)
-            display(fig)
-        plt.close(fig)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
+        image.value = buffer.getvalue()
         ui.update_times.append(time.perf_counter() - start)
 
     for c in controls.values():
         c.observe(update, names="value")
-    ui = w.VBox([w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap")), verdict, out])
-    ui.controls, ui.verdict, ui.update, ui.update_times = controls, verdict, update, []
+    ui = w.VBox([w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap")), verdict, image])
+    ui.controls, ui.verdict, ui.image, ui.update, ui.update_times = controls, verdict, image, update, []
     update()
     return ui
 
