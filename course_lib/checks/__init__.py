@@ -110,8 +110,13 @@ def _problem(got, expected, rtol, atol):
             if p:
                 return f"value {i} of {len(expected)}: {p}"
         return None
-    if isinstance(expected, (bool, np.bool_)) or isinstance(expected, str):
-        return None if got == expected else f"it returned {describe(got)}; expected {describe(expected)}."
+    if isinstance(expected, str):
+        if isinstance(got, str) and got == expected:
+            return None
+        return f"it returned {describe(got)}; expected {describe(expected)}."
+    if isinstance(expected, (bool, np.bool_)):
+        same = isinstance(got, (bool, np.bool_)) and bool(got) == bool(expected)
+        return None if same else f"it returned {describe(got)}; expected {describe(expected)}."
     if not isinstance(got, np.ndarray) or got.dtype == object or not (
             np.issubdtype(got.dtype, np.number) or got.dtype == bool):
         return (f"it returned {type(got).__name__} {describe(got)}; "
