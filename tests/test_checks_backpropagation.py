@@ -2,25 +2,11 @@
 
 import numpy as np
 import pytest
+from check_helpers import rejects, sentence
 
 from course_lib import backprop as bp
-from course_lib.checks import CheckFailed, NotAttempted
+from course_lib.checks import NotAttempted
 from course_lib.checks import backpropagation as ch
-
-
-def rejects(check, wrong, hint_words):
-    with pytest.raises(CheckFailed) as info:
-        check(wrong)
-    assert info.value.hint is not None, f"no hint for {wrong}: {info.value}"
-    assert hint_words in info.value.hint, f"hint was: {info.value.hint}"
-    return str(info.value)
-
-
-def sentence(check, wrong, words):
-    with pytest.raises(CheckFailed) as info:
-        check(wrong)
-    assert words in str(info.value), str(info.value)
-    assert "Traceback" not in str(info.value)
 
 
 def sig(z):

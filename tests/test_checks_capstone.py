@@ -2,27 +2,15 @@
 
 import numpy as np
 import pytest
+from check_helpers import rejects, sentence
 
 import course_lib  # noqa: F401  (before TensorFlow: quiet start-up)
 from course_lib import optimizers, schedules
-from course_lib.checks import CheckFailed, NotAttempted
+from course_lib.checks import NotAttempted
 from course_lib.checks import capstone as cc
 
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
-
-
-def rejects(check, wrong, hint_words):
-    with pytest.raises(CheckFailed) as info:
-        check(wrong)
-    assert info.value.hint is not None, f"no hint: {info.value}"
-    assert hint_words in info.value.hint, f"hint was: {info.value.hint}"
-
-
-def sentence(check, wrong, words):
-    with pytest.raises(CheckFailed) as info:
-        check(wrong)
-    assert words in str(info.value) and "Traceback" not in str(info.value)
 
 
 # --------------------------------------------------------------------------- answers, right and wrong

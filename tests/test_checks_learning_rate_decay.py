@@ -4,24 +4,10 @@ import math
 
 import numpy as np
 import pytest
+from check_helpers import rejects, sentence
 
-from course_lib.checks import CheckFailed, NotAttempted
+from course_lib.checks import NotAttempted
 from course_lib.checks import learning_rate_decay as lrd
-
-
-def rejects(check, wrong, hint_words):
-    with pytest.raises(CheckFailed) as info:
-        check(wrong)
-    assert info.value.hint is not None, f"no hint for {wrong}: {info.value}"
-    assert hint_words in info.value.hint, f"hint was: {info.value.hint}"
-    return str(info.value)
-
-
-def sentence_without_hint(check, wrong, words):
-    with pytest.raises(CheckFailed) as info:
-        check(wrong)
-    assert words in str(info.value), str(info.value)
-    assert "Traceback" not in str(info.value)
 
 
 # --------------------------------------------------------------------------- right answers
@@ -135,13 +121,13 @@ def test_descend_with_schedule_mistakes():
     (lrd.check_exponential_decay, 5), (lrd.check_inverse_time_decay, 4), (lrd.check_warmup_cosine, 5),
     (lrd.check_rates_for_updates, 3), (lrd.check_descend_with_schedule, 3)])
 def test_none_crash_shape_and_not_attempted(check, args):
-    sentence_without_hint(check, lambda *a, **k: None, "returned None")
+    sentence(check, lambda *a, **k: None, "returned None")
 
     def crashes(*a, **k):
         raise ZeroDivisionError("division by zero")
-    sentence_without_hint(check, crashes, "raised ZeroDivisionError: division by zero")
-    sentence_without_hint(check, lambda *a, **k: "0.1", "expected a number or array")
-    sentence_without_hint(check, 0.1, "should be a function")
+    sentence(check, crashes, "raised ZeroDivisionError: division by zero")
+    sentence(check, lambda *a, **k: "0.1", "expected a number or array")
+    sentence(check, 0.1, "should be a function")
 
     def not_written(*a, **k):
         raise NotImplementedError()
@@ -150,7 +136,7 @@ def test_none_crash_shape_and_not_attempted(check, args):
 
 
 def test_wrong_shape_is_named():
-    sentence_without_hint(lrd.check_rates_for_updates, lambda sch, e, b: [sch(k) for k in range(e * b + 1)],
+    sentence(lrd.check_rates_for_updates, lambda sch, e, b: [sch(k) for k in range(e * b + 1)],
                           "expected shape")
-    sentence_without_hint(lrd.check_descend_with_schedule,
+    sentence(lrd.check_descend_with_schedule,
                           lambda sch, w0, s: np.array(descend(sch, w0, s))[:, None], "expected shape")
