@@ -159,10 +159,13 @@ def machine():
         memory_gb = None
     versions = {"python": platform.python_version()}
     for package in ("numpy", "tensorflow", "keras", "matplotlib", "ipywidgets", "nbclient", "pytest"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = None
+        versions[package] = None
+        for dist in (package, f"{package}-cpu"):  # TensorFlow's CPU wheel is "tensorflow-cpu"
+            try:
+                versions[package] = metadata.version(dist)
+                break
+            except metadata.PackageNotFoundError:
+                pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {"cpu": cpu, "cores": cores, "memory_gb": memory_gb, "os": platform.platform(),
             "versions": versions, "date": now()}
@@ -302,7 +305,7 @@ def bench_tests(timeout):
     lines = [ln.strip("= ").strip() for ln in output.splitlines() if ln.strip()]
     summary = next((ln for ln in reversed(lines) if re.search(r"\b(passed|failed|error|skipped)\b", ln)),
                    "timed out" if code is None else "")
-    failed = [ln.split(" - ")[0] for ln in lines if ln.startswith(("FAILED ", "ERROR "))]
+    failed = [ln.split(" - ")[0].split(" ", 1)[1] for ln in lines if ln.startswith(("FAILED ", "ERROR "))]
     return {"command": ".venv/bin/python -m pytest", "seconds": round(seconds, 1), "exit_code": code, "failed": failed,
             "summary": summary, "target_s": TEST_SECONDS, "timed_out": code is None,
             "cpu_s": round(cpu, 1)}
@@ -662,10 +665,14 @@ def main(argv=None):
     if args.render:
         if not latest.exists():
             parser.error("no bench/results/latest.json yet: run the benchmarks first")
+        if args.note is not None:
+            results["note"] = args.note
+            latest.write_text(json.dumps(results, indent=1) + "\n")
         MARKDOWN.write_text(render_markdown(results))
         print(f"wrote {MARKDOWN.name} from {latest.relative_to(ROOT)}")
         return 0
-    results["machine"] = machine()
+    if not args.render:
+        results["machine"] = machine()
     results["note"] = args.note
     runners = {"notebooks": lambda: bench_notebooks(args.notebooks, args.cell_timeout),
                "tests": lambda: bench_tests(args.test_timeout),
