@@ -104,6 +104,8 @@ def as_param_tree(name, tree):
         raise TypeError(f"`{name}` is empty: give an array, or a list or dict of arrays.")
 
     def convert(leaf):
+        if type(leaf) is np.ndarray and leaf.dtype.kind == "f":  # the common case, kept fast
+            return leaf
         if hasattr(leaf, "numpy") and not isinstance(leaf, np.ndarray):
             leaf = leaf.numpy()  # a tf.Tensor or tf.Variable
         arr = np.asarray(leaf)

@@ -102,47 +102,37 @@ __all__ += ["computational_graph", "decision_boundary"]
 
 
 # --------------------------------------------------------------------------- lesson 02
-def exploration(result, fig):
-    """Draw a :class:`course_lib.descent.Exploration` on ``fig``: the path, and the loss per step.
+def exploration_static(result, fig):
+    """The parts of the learning-rate explorer's figure that only change with the objective.
 
-    Left: the 1-D loss curve, or contours of the 2-D loss, with the points visited (a
-    diverging path is drawn until it leaves the view far behind).  Right: loss minus the
-    minimum on a log scale, so convergence is a falling straight line and divergence a
-    rising one.  Everything drawn comes from ``result``; nothing is computed here.
+    Left: the 1-D loss curve, or contours of the 2-D loss, with the minimum starred.  Right:
+    empty axes for the loss minus its minimum, on a fixed log scale (from 1e-10 to far above
+    the largest value on the surface), so convergence is a falling straight line and
+    divergence a rising one.  Returns the two axes for :func:`exploration_dynamic`.
     """
     r = result
     ax, ax_loss = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
-    p = r.path[:r.shown]
     if r.dim == 1:
         ws, fs = r.surface
         ax.plot(ws, fs, color="0.3", linewidth=1)
-        ax.plot(p[:, 0], r.loss[:r.shown], color="C1", linewidth=0.8, marker="o", markersize=3)
         ax.plot(r.minimizer[0], r.min_loss, marker="*", color="k", markersize=12, linestyle="none")
-        ax.plot(p[0, 0], r.loss[0], marker="s", color="C1", markersize=6)
         pad = 0.05 * (fs.max() - fs.min())
         ax.set_xlim(r.bounds[0], r.bounds[1])
         ax.set_ylim(fs.min() - pad, fs.max() + pad)
         ax.set_xlabel("w")
         ax.set_ylabel("loss")
+        top = float(fs.max() - r.min_loss)
     else:
         xs, ys, z = r.surface
         ax.contour(xs, ys, z, levels=r.levels, cmap="viridis", linewidths=0.7)
-        ax.plot(p[:, 0], p[:, 1], color="C1", linewidth=1, marker="o", markersize=3)
-        ax.plot(p[0, 0], p[0, 1], marker="s", color="C1", markersize=6)
         ax.plot(*r.minimizer, marker="*", color="k", markersize=12, linestyle="none")
         ax.set_xlim(r.bounds[0], r.bounds[1])
         ax.set_ylim(r.bounds[2], r.bounds[3])
         ax.set_xlabel("x1")
         ax.set_ylabel("x2")
-    ax.set_title(f"{r.objective}, learning rate {r.learning_rate:.3g}", fontsize=10)
-    # Log scale from a decade below the smallest positive value; few ticks keep it cheap.
-    top = max(float(r.gap.max()), 1e-300)
-    positive = r.gap[r.gap > 0]
-    floor = max(float(positive.min()) / 10 if positive.size else top * 1e-3, 1e-300)
-    ax_loss.plot(np.arange(len(r.gap)), np.maximum(r.gap, floor), color="C1", marker="o", markersize=2,
-                 linewidth=1)
+        top = float(z.max())
     ax_loss.set_yscale("log")
-    ax_loss.set_ylim(floor, top * 10)
+    ax_loss.set_ylim(EXPLORATION_FLOOR, max(top, 1.0) * 1e4)
     # Plain "1e-05" labels and no minor ticks: mathtext labels cost more than the whole plot.
     from matplotlib import ticker
     ax_loss.yaxis.set_major_locator(ticker.LogLocator(numticks=6))
@@ -151,12 +141,46 @@ def exploration(result, fig):
     ax_loss.set_xlim(0, len(r.gap))
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("loss − minimum")
-    ax_loss.set_title(f"stability limit {r.limit_text}", fontsize=10)
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.9, wspace=0.25)
+    return ax, ax_loss
+
+
+#: Values of "loss − minimum" below this are drawn on the explorer's floor.
+EXPLORATION_FLOOR = 1e-10
+
+
+def exploration_dynamic(result, axes):
+    """The parts that move with the sliders: the path, the start, the loss curve and the titles.
+
+    A diverging path is drawn until it leaves the view far behind; the loss curve is
+    clipped to the panel.  Everything drawn comes from ``result``; nothing is computed here.
+    Returns the new artists.
+    """
+    r, (ax, ax_loss) = result, axes
+    p = r.path[:r.shown]
+    if r.dim == 1:
+        artists = ax.plot(p[:, 0], r.loss[:r.shown], color="C1", linewidth=0.8, marker="o", markersize=3)
+        artists += ax.plot(p[0, 0], r.loss[0], marker="s", color="C1", markersize=6)
+    else:
+        artists = ax.plot(p[:, 0], p[:, 1], color="C1", linewidth=1, marker="o", markersize=3)
+        artists += ax.plot(p[0, 0], p[0, 1], marker="s", color="C1", markersize=6)
+    artists += ax_loss.plot(np.arange(len(r.gap)), np.maximum(r.gap, EXPLORATION_FLOOR), color="C1", marker="o",
+                            markersize=2, linewidth=1)
+    artists.append(ax.text(0.5, 1.02, f"{r.objective}, learning rate {r.learning_rate:.3g}", fontsize=10,
+                           ha="center", va="bottom", transform=ax.transAxes))
+    artists.append(ax_loss.text(0.5, 1.02, f"stability limit {r.limit_text}", fontsize=10, ha="center",
+                                va="bottom", transform=ax_loss.transAxes))
+    return artists
+
+
+def exploration(result, fig):
+    """The whole learning-rate explorer figure for one result (static and moving parts)."""
+    axes = exploration_static(result, fig)
+    exploration_dynamic(result, axes)
     return fig
 
 
-__all__ += ["exploration"]
+__all__ += ["exploration", "exploration_static", "exploration_dynamic", "EXPLORATION_FLOOR"]
 
 
 # --------------------------------------------------------------------------- lesson 07
@@ -184,17 +208,23 @@ __all__ += ["train_val_curves"]
 
 
 # ----------------------------------------------------------------------------- lesson 06: optimizer race
-def race_paths(ax, result, log=True, title=None):
-    """Contours of a race's objective with every racer's path (``optimizers.race``'s result)."""
-    contour(ax, result.objective, result.bounds, levels=25, log=log)
-    for label, points in result.paths.items():
+def race_paths(ax, result, log=True, title=None, contours=True):
+    """Every racer's path (``optimizers.race``'s result) on the contours of its objective.
+
+    Returns the artists drawn for the paths (``contours=False`` draws the paths alone, for an
+    explorer that keeps the contours in its cached background).
+    """
+    if contours:
+        contour(ax, result.objective, result.bounds, levels=25, log=log)
+    artists = []
+    for i, (label, points) in enumerate(result.paths.items()):
         reached = result.steps_to_tol.get(label)
         tag = f"{label} ({reached} steps)" if reached is not None else f"{label} (not reached)"
-        ax.plot(points[:, 0], points[:, 1], linewidth=1.2, label=tag)
-        ax.plot(*points[0], marker="s", color="k", markersize=5)
-    ax.set_title(title or result.objective.name, fontsize=10)
-    ax.legend(fontsize=7, loc="lower right")
-    return ax
+        artists += ax.plot(points[:, 0], points[:, 1], color=f"C{i}", linewidth=1.2, label=tag)
+        artists += ax.plot(*points[0], marker="s", color="k", markersize=5)
+    artists.append(ax.set_title(title or result.objective.name, fontsize=10))
+    artists.append(ax.legend(fontsize=7, loc="lower right"))
+    return artists
 
 
 __all__ += ["race_paths"]

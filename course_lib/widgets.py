@@ -1,14 +1,18 @@
 """Explorers: thin ipywidgets layers over pure functions that compute what they draw.
 
-Every explorer is built by :func:`explorer` from three parts:
+Every explorer is built by :func:`explorer` from four parts:
 
 * ``controls``: a dict of ipywidgets (sliders, dropdowns) keyed by argument name;
 * ``compute(**values) -> result``: a pure function in a numpy module (tested on its own);
-* ``draw(result, fig)``: draws ``result`` on a fresh matplotlib figure.
+* ``static(result, fig) -> axes``: draws what only changes with the controls named in
+  ``static_keys`` (contours, fixed axis limits, labels) and returns the axes;
+* ``dynamic(result, axes) -> artists``: draws what moves with every slider (paths, curves,
+  titles) and returns the new artists.
 
-Moving a control calls ``compute`` then ``draw``, and shows the new figure plus the
-result's ``verdict`` (if it has one) in a text line.  The kernel-side time of every
-redraw is kept in ``ui.update_times`` so the benchmark can report it.
+Moving a control calls ``compute``, then redraws only the moving parts over a cached
+picture of the static ones (matplotlib "blitting"), and shows the PNG and the result's
+``verdict`` (if it has one).  The kernel-side time of every redraw is kept in
+``ui.update_times`` so the benchmark can report it.
 
 ipywidgets and matplotlib are imported inside the functions, so ``import course_lib``
 stays fast and the numpy modules never need a display.
@@ -17,6 +21,9 @@ stays fast and the numpy modules never need a display.
 import time
 
 __all__ = ["explorer", "log_slider"]
+
+#: Losses below this are drawn on the explorers' floor (their log axes are fixed).
+LOSS_FLOOR = 1e-12
 
 
 def log_slider(description, value, low, high, steps=200, readout_format=".3g"):
@@ -31,38 +38,53 @@ def log_slider(description, value, low, high, steps=200, readout_format=".3g"):
                             layout=w.Layout(width="480px"))
 
 
-def explorer(controls, compute, draw, figsize=(10, 4), dpi=80):
+def explorer(controls, compute, static, dynamic, static_keys=(), figsize=(10, 4), dpi=80):
     """Build the explorer widget; return it (display it as the last line of a cell).
 
     The returned ``ipywidgets.VBox`` has extra attributes: ``controls``, ``verdict`` (the
     text line), ``image`` (the plot), ``update()`` (redraw now) and ``update_times``
-    (seconds per redraw).
-
-    For speed, one matplotlib figure is kept and cleared on every redraw (no pyplot state,
-    no inline-backend round trip), and its PNG is encoded with light compression straight
-    into an ``ipywidgets.Image``.
+    (seconds per redraw).  ``static`` must fix every axis's limits: autoscaling is turned
+    off once it has drawn, since the cached axes cannot follow the moving parts.
     """
     import io
 
     import ipywidgets as w
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from PIL import Image
 
     fig = Figure(figsize=figsize, dpi=dpi)
-    FigureCanvasAgg(fig)
+    canvas = FigureCanvasAgg(fig)
     image = w.Image(format="png", layout=w.Layout(width=f"{int(figsize[0] * dpi)}px"))
     verdict = w.HTML(layout=w.Layout(min_height="1.6em"))
+    cache = {"key": None, "axes": None, "background": None, "artists": []}
 
     def update(change=None):
         start = time.perf_counter()
         values = {k: c.value for k, c in controls.items()}
         result = compute(**values)
-        fig.clear()
-        draw(result, fig)
+        key = tuple(values[k] for k in static_keys)
+        if cache["background"] is None or key != cache["key"]:
+            fig.clear()
+            cache["axes"], cache["key"], cache["artists"] = static(result, fig), key, []
+            for ax in fig.axes:
+                ax.set_autoscale_on(False)
+            canvas.draw()
+            cache["background"] = canvas.copy_from_bbox(fig.bbox)
+        for artist in cache["artists"]:
+            try:
+                artist.remove()
+            except NotImplementedError:  # an axes title: dynamic() sets its text again
+                pass
+        cache["artists"] = list(dynamic(result, cache["axes"]))
+        canvas.restore_region(cache["background"])
+        for artist in cache["artists"]:
+            fig.draw_artist(artist)
         text = getattr(result, "verdict", None) or (result.get("verdict") if isinstance(result, dict) else None)
         verdict.value = f"<b>{text}</b>" if text else ""
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
+        Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).save(
+            buffer, format="png", compress_level=1)
         image.value = buffer.getvalue()
         ui.update_times.append(time.perf_counter() - start)
 
@@ -93,18 +115,25 @@ def moving_average_explorer(decay=0.9, noise=1.0, n=200, seed=0):
                                continuous_update=True, layout=w.Layout(width="320px")),
     }
 
-    def draw(r, fig):
+    def static(r, fig):  # the series only changes with the noise
         ax = fig.add_subplot(1, 1, 1)
         ax.plot(r.steps, r.series, color="0.75", linewidth=0.8, label="noisy series")
         ax.plot(r.steps, r.signal, "k--", linewidth=1, label="signal")
-        ax.plot(r.steps, r.ema, label="EMA from 0")
-        ax.plot(r.steps, r.ema_corrected, label="EMA from 0, bias-corrected")
-        ax.plot(r.steps, r.ema_tf, label="EMA from first value (TensorFlow)")
+        low, high = min(float(r.series.min()), 0.0), max(float(r.series.max()), 0.0)
+        ax.set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
+        ax.set_xlim(r.steps[0], r.steps[-1])
         ax.set_xlabel("step t")
-        ax.set_title(f"decay {1 - 1 / r.window:.3f}: window 1/(1-decay) = {r.window:.4g} steps")
-        ax.legend(loc="lower right", fontsize=8)
+        return ax
 
-    return explorer(controls, lambda decay, noise: explore_decay(decay, noise, n, seed), draw)
+    def dynamic(r, ax):
+        lines = ax.plot(r.steps, r.ema, color="C0", label="EMA from 0")
+        lines += ax.plot(r.steps, r.ema_corrected, color="C1", label="EMA from 0, bias-corrected")
+        lines += ax.plot(r.steps, r.ema_tf, color="C2", label="EMA from first value (TensorFlow)")
+        title = ax.set_title(f"decay {1 - 1 / r.window:.3f}: window 1/(1-decay) = {r.window:.4g} steps")
+        return lines + [title, ax.legend(loc="lower right", fontsize=8)]
+
+    return explorer(controls, lambda decay, noise: explore_decay(decay, noise, n, seed), static, dynamic,
+                    static_keys=("noise",))
 
 
 # --------------------------------------------------------------------------- lesson 02
@@ -119,7 +148,7 @@ def learning_rate_explorer(objective="0.1*x1**2 + 2*x2**2", learning_rate=0.3, x
     import ipywidgets as w
 
     from .descent import EXPLORER_OBJECTIVES, explore
-    from .plots import exploration
+    from .plots import exploration_dynamic, exploration_static
 
     def slider(name, value, low, high):
         return w.FloatSlider(value=value, min=low, max=high, step=0.1, description=name,
@@ -138,7 +167,8 @@ def learning_rate_explorer(objective="0.1*x1**2 + 2*x2**2", learning_rate=0.3, x
 
     controls["objective"].observe(grey_out, names="value")
     grey_out()
-    ui = explorer(controls, lambda **v: explore(steps=steps, **v), exploration, figsize=(10, 4))
+    ui = explorer(controls, lambda **v: explore(steps=steps, **v), exploration_static, exploration_dynamic,
+                  static_keys=("objective",), figsize=(10, 4))
     ui.verdict.add_class("lr-explorer-verdict")
     ui.add_class("lr-explorer")
     return ui
@@ -152,6 +182,7 @@ def decay_schedule_explorer(kind="ExponentialDecay", initial_learning_rate=0.5, 
     constant rate).  All numbers come from :func:`course_lib.schedules.decay_explorer`.
     """
     import ipywidgets as w
+    import numpy as np
 
     from .schedules import SCHEDULES, decay_explorer
 
@@ -165,19 +196,30 @@ def decay_schedule_explorer(kind="ExponentialDecay", initial_learning_rate=0.5, 
                                     continuous_update=True, layout=w.Layout(width="420px")),
     }
 
-    def draw(r, fig):
+    def static(r, fig):  # fixed axes: the rate relative to its start, the loss on a log scale
         ax1, ax2 = fig.subplots(1, 2)
-        ax1.plot(r.steps, r.rates, drawstyle="steps-post", label=r.kind)
-        ax1.axhline(r.rates[0], color="0.6", linestyle="--", linewidth=1, label="constant")
-        ax1.set_xlabel("step"), ax1.set_ylabel("learning rate"), ax1.legend(fontsize=8)
-        ax2.semilogy(r.constant_loss, color="0.6", linewidth=1, label="constant rate")
-        ax2.semilogy(r.loss, label=r.kind)
-        ax2.set_xlabel("step"), ax2.set_ylabel("loss (noisy gradients)"), ax2.legend(fontsize=8)
+        ax1.axhline(1.0, color="0.6", linestyle="--", linewidth=1)
+        ax1.set_xlim(0, n_steps), ax1.set_ylim(0, 1.05)
+        ax1.set_xlabel("step"), ax1.set_ylabel("learning rate / initial rate (dashed: constant)")
+        ax2.set_yscale("log")
+        ax2.set_xlim(0, n_steps), ax2.set_ylim(LOSS_FLOOR, 1e4)
+        ax2.set_xlabel("step"), ax2.set_ylabel("loss (noisy gradients)")
+        fig.subplots_adjust(wspace=0.3)
+        return ax1, ax2
+
+    def dynamic(r, axes):
+        ax1, ax2 = axes
+        artists = ax1.plot(r.steps, r.rates / r.rates[0], color="C0", drawstyle="steps-post", label=r.kind)
+        artists += ax2.plot(np.maximum(r.constant_loss, LOSS_FLOOR), color="0.6", linewidth=1, label="constant rate")
+        artists += ax2.plot(np.maximum(r.loss, LOSS_FLOOR), color="C0", label=r.kind)
+        artists.append(ax1.set_title(f"initial rate {float(r.rates[0]):.3g}, final {float(r.rates[-1]):.3g}",
+                                     fontsize=10))
+        return artists + [ax1.legend(fontsize=8, loc="lower left"), ax2.legend(fontsize=8, loc="upper right")]
 
     def compute(kind, initial_learning_rate, decay_steps, decay_rate):
         return decay_explorer(kind, initial_learning_rate, decay_steps, decay_rate, n_steps, noise, seed)
 
-    return explorer(controls, compute, draw)
+    return explorer(controls, compute, static, dynamic)
 
 
 # ----------------------------------------------------------------------------- lesson 06: optimizer race
@@ -193,7 +235,7 @@ def optimizer_race_explorer(problem="ill-conditioned quadratic", names=("SGD", "
     import numpy as np
 
     from .optimizers import RACE_RATES, race_by_name
-    from .plots import race_paths
+    from .plots import contour, race_paths
 
     def slider(label, value, low, high, step):
         return w.FloatSlider(value=value, min=low, max=high, step=step, description=label,
@@ -214,15 +256,23 @@ def optimizer_race_explorer(problem="ill-conditioned quadratic", names=("SGD", "
     def compute(problem, names, lr_scale, momentum, rho, beta_1, steps):
         return race_by_name(problem, list(names) or ["SGD"], lr_scale, momentum, rho, beta_1, steps)
 
-    def draw(r, fig):
+    def static(r, fig):  # contours change with the function, the loss axis with the number of steps
         ax1, ax2 = fig.subplots(1, 2)
-        race_paths(ax1, r)
+        contour(ax1, r.objective, r.bounds, levels=25, log=True)
+        ax2.set_yscale("log")
+        ax2.set_xlim(0, len(next(iter(r.losses.values())))), ax2.set_ylim(LOSS_FLOOR, 1e4)
+        ax2.set_xlabel("step"), ax2.set_ylabel("loss - minimum")
+        return ax1, ax2
+
+    def dynamic(r, axes):
+        ax1, ax2 = axes
+        artists = race_paths(ax1, r, contours=False)
         f_min = float(r.objective(r.objective.minimizer))
         for label, loss in r.losses.items():
-            ax2.semilogy(np.maximum(loss - f_min, 1e-16), label=label)
-        ax2.set_xlabel("step"), ax2.set_ylabel("loss - minimum"), ax2.legend(fontsize=7)
+            artists += ax2.plot(np.maximum(loss - f_min, LOSS_FLOOR), label=label)
+        return artists + [ax2.legend(fontsize=7, loc="upper right")]
 
-    return explorer(controls, compute, draw, figsize=(11, 4.5))
+    return explorer(controls, compute, static, dynamic, static_keys=("problem", "steps"), figsize=(11, 4.5))
 
 
 __all__ += ["optimizer_race_explorer"]
