@@ -20,8 +20,8 @@ TensorFlow and scikit-learn are imported inside the functions that need them, so
 :func:`results_table`) use numpy only.
 """
 
+import gc
 import time
-import weakref
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -132,19 +132,21 @@ def set_weights(model, weights):
         v.assign(np.asarray(w, dtype=v.dtype))
 
 
-_COMPILED = weakref.WeakKeyDictionary()  # model -> {name: tf.function}, built on first use
+def _compiled(owner, name, build):
+    """The traced function ``name`` for ``owner`` (a model or a Keras optimizer), built on first use.
 
-
-def _compiled(model, name, build):
-    per_model = _COMPILED.setdefault(model, {})
-    if name not in per_model:
+    It is kept in the owner's own ``__dict__`` (not in a module-level cache, which would keep
+    every model and its graphs alive for the whole session), so it goes when the owner goes.
+    """
+    per_owner = owner.__dict__.setdefault("_course_lib_compiled", {})
+    if name not in per_owner:
         fn = build()
         # One tf.function per model (and per Keras optimizer) is deliberate here: each is traced
         # once and then reused.  TensorFlow's "frequent retracing" warning counts all functions
         # built from the same code together, so a study of several models would trip it.
         fn._omit_frequent_tracing_warning = True
-        per_model[name] = fn
-    return per_model[name]
+        per_owner[name] = fn
+    return per_owner[name]
 
 
 def loss_and_grads(model, x, y):
@@ -294,10 +296,12 @@ def train(optimizer, data, steps=300, batch_size=32, eval_every=10, ema=None, se
             progress.add(1, values=[("loss", loss)])
     arr = {k: np.asarray(v) for k, v in curves.items()}
     with_ema = ema is not None
-    return Run(label, arr["step"], arr["tl"], arr["vl"], arr["va"],
-               arr["etl"] if with_ema else None, arr["evl"] if with_ema else None,
-               arr["eva"] if with_ema else None, np.asarray(rates), get_weights(model),
-               ema.average(ema_state) if with_ema else None, time.perf_counter() - start)
+    run = Run(label, arr["step"], arr["tl"], arr["vl"], arr["va"],
+              arr["etl"] if with_ema else None, arr["evl"] if with_ema else None,
+              arr["eva"] if with_ema else None, np.asarray(rates), get_weights(model),
+              ema.average(ema_state) if with_ema else None, time.perf_counter() - start)
+    gc.collect()  # the model and its traced functions form a cycle: free them now, not later
+    return run
 
 
 def steps_to_target(eval_steps, losses, target):
