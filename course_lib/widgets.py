@@ -97,6 +97,9 @@ def explorer(controls, compute, static, dynamic, static_keys=(), figsize=(10, 4)
 
 
 # --------------------------------------------------------------------------- lesson 04
+EMA_LINES = (("C0", "EMA from 0"), ("C1", "EMA from 0, bias-corrected"), ("C2", "EMA from first value (TensorFlow)"))
+
+
 def moving_average_explorer(decay=0.9, noise=1.0, n=200, seed=0):
     """Lesson 04: a decay slider over a noisy series, drawing the raw series, the EMA started
     at zero, its bias-corrected form and TensorFlow's (started at the first value).
@@ -123,14 +126,18 @@ def moving_average_explorer(decay=0.9, noise=1.0, n=200, seed=0):
         ax.set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
         ax.set_xlim(r.steps[0], r.steps[-1])
         ax.set_xlabel("step t")
+        # The legend never changes, so it is drawn once, with empty stand-ins for the moving lines.
+        for colour, label in EMA_LINES:
+            ax.plot([], [], color=colour, label=label)
+        ax.legend(loc="lower right", fontsize=8)
         return ax
 
     def dynamic(r, ax):
-        lines = ax.plot(r.steps, r.ema, color="C0", label="EMA from 0")
-        lines += ax.plot(r.steps, r.ema_corrected, color="C1", label="EMA from 0, bias-corrected")
-        lines += ax.plot(r.steps, r.ema_tf, color="C2", label="EMA from first value (TensorFlow)")
+        lines = []
+        for (colour, _), values in zip(EMA_LINES, (r.ema, r.ema_corrected, r.ema_tf)):
+            lines += ax.plot(r.steps, values, color=colour)
         title = ax.set_title(f"decay {1 - 1 / r.window:.3f}: window 1/(1-decay) = {r.window:.4g} steps")
-        return lines + [title, ax.legend(loc="lower right", fontsize=8)]
+        return lines + [title]
 
     return explorer(controls, lambda decay, noise: explore_decay(decay, noise, n, seed), static, dynamic,
                     static_keys=("noise",))
