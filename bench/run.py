@@ -308,16 +308,33 @@ def bench_tests(timeout):
     failed = [ln.split(" - ")[0].split(" ", 1)[1] for ln in lines if ln.startswith(("FAILED ", "ERROR "))]
     return {"command": ".venv/bin/python -m pytest", "seconds": round(seconds, 1), "exit_code": code, "failed": failed,
             "summary": summary, "target_s": TEST_SECONDS, "timed_out": code is None,
-            "cpu_s": round(cpu, 1)}
+            "cpu_s": round(cpu, 1), "browser_ms": browser_slider_to_plot_ms(since=time.time() - seconds)}
+
+
+BROWSER_TIMING = ROOT / "tests" / "artifacts" / "lesson02_browser_timing.txt"
+
+
+def browser_slider_to_plot_ms(since, path=BROWSER_TIMING):
+    """The browser test's key-press-to-new-plot time, if that test wrote it after ``since`` (epoch s)."""
+    if not path.exists() or path.stat().st_mtime < since:
+        return None
+    found = re.search(r"new plot image in (\d+(?:\.\d+)?) ms", path.read_text())
+    return float(found.group(1)) if found else None
 
 
 def tests_table(part):
     status = "timed out" if part["timed_out"] else f"exit {part['exit_code']}"
     cpu = part.get("cpu_s")
-    return format_table(["command", "total s", "CPU s, all processes", "target s", "", "result"],
-                        [[f"`{part['command']}`", f"{part['seconds']:.0f}", "–" if cpu is None else f"{cpu:.0f}",
-                          f"≤ {part['target_s']:.0f}",
-                          verdict(part["seconds"], part["target_s"]), f"{status}: {part['summary']}"]])
+    table = format_table(["command", "total s", "CPU s, all processes", "target s", "", "result"],
+                         [[f"`{part['command']}`", f"{part['seconds']:.0f}", "–" if cpu is None else f"{cpu:.0f}",
+                           f"≤ {part['target_s']:.0f}",
+                           verdict(part["seconds"], part["target_s"]), f"{status}: {part['summary']}"]])
+    browser = part.get("browser_ms")
+    table += "\n\nDuring this run the browser test (lesson 02 in headless Chromium) measured the time from a " \
+             "slider key press to the new plot image: " + (
+                 f"**{browser:.0f} ms** (budget ≤ {SLIDER_TO_PLOT_MS:.0f} ms {verdict(browser, SLIDER_TO_PLOT_MS)})."
+                 if browser is not None else "not measured (the browser test was skipped or failed).")
+    return table
 
 
 # =========================================================================== explorers
@@ -622,6 +639,8 @@ def misses(results):
     t = parts.get("tests")
     if t and (t["timed_out"] or t["seconds"] > t["target_s"]):
         out.append(f"test command: {t['seconds']:.0f} s > {t['target_s']:.0f} s")
+    if t and t.get("browser_ms") is not None and t["browser_ms"] > SLIDER_TO_PLOT_MS:
+        out.append(f"browser slider-to-plot: {t['browser_ms']:.0f} ms > {SLIDER_TO_PLOT_MS:.0f} ms")
     if t and t["exit_code"] not in (0, None):
         out.append(f"test command: exit code {t['exit_code']} ({t['summary']})")
     for r in parts.get("explorers", {}).get("rows", []):

@@ -184,3 +184,15 @@ def test_report_shows_machine_figures_and_misses():
 def test_report_says_when_the_machine_was_busy():
     text = bench.render_markdown(_results(load=3.5))
     assert "shared with other jobs" in text and "3.5 on 2 cores" in text
+
+
+def test_browser_timing_is_read_only_when_fresh(tmp_path):
+    import time
+
+    from bench import run
+
+    path = tmp_path / "timing.txt"
+    assert run.browser_slider_to_plot_ms(0, path) is None
+    path.write_text("browser: slider key press -> new plot image in 84 ms; learning rate now 10.0\n")
+    assert run.browser_slider_to_plot_ms(time.time() - 60, path) == 84.0
+    assert run.browser_slider_to_plot_ms(time.time() + 60, path) is None  # written before the run: stale
