@@ -69,6 +69,8 @@ def _describe(structure):
 
 def check_same_structure(name, tree, like, like_name="params"):
     """Raise ``ValueError`` unless ``tree`` nests like ``like`` with the same leaf shapes."""
+    if type(tree) is np.ndarray and type(like) is np.ndarray and tree.shape == like.shape:
+        return  # the common case, kept fast
     s, t = tree_structure(tree), tree_structure(like)
     if s == t:
         return

@@ -14,6 +14,8 @@ __all__ = ["Objective", "Quadratic", "Rosenbrock", "SEED_LOSS", "ILL_CONDITIONED
 
 
 def _as_point(x):
+    if type(x) is np.ndarray and x.dtype.kind == "f":  # the common case, kept fast
+        return x
     x = np.asarray(x)
     return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
 

@@ -208,23 +208,17 @@ __all__ += ["train_val_curves"]
 
 
 # ----------------------------------------------------------------------------- lesson 06: optimizer race
-def race_paths(ax, result, log=True, title=None, contours=True):
-    """Every racer's path (``optimizers.race``'s result) on the contours of its objective.
-
-    Returns the artists drawn for the paths (``contours=False`` draws the paths alone, for an
-    explorer that keeps the contours in its cached background).
-    """
-    if contours:
-        contour(ax, result.objective, result.bounds, levels=25, log=log)
-    artists = []
-    for i, (label, points) in enumerate(result.paths.items()):
+def race_paths(ax, result, log=True, title=None):
+    """Contours of a race's objective with every racer's path (``optimizers.race``'s result)."""
+    contour(ax, result.objective, result.bounds, levels=25, log=log)
+    for label, points in result.paths.items():
         reached = result.steps_to_tol.get(label)
         tag = f"{label} ({reached} steps)" if reached is not None else f"{label} (not reached)"
-        artists += ax.plot(points[:, 0], points[:, 1], color=f"C{i}", linewidth=1.2, label=tag)
-        artists += ax.plot(*points[0], marker="s", color="k", markersize=5)
-    artists.append(ax.set_title(title or result.objective.name, fontsize=10))
-    artists.append(ax.legend(fontsize=7, loc="lower right"))
-    return artists
+        ax.plot(points[:, 0], points[:, 1], linewidth=1.2, label=tag)
+        ax.plot(*points[0], marker="s", color="k", markersize=5)
+    ax.set_title(title or result.objective.name, fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    return ax
 
 
 __all__ += ["race_paths"]

@@ -242,7 +242,7 @@ def optimizer_race_explorer(problem="ill-conditioned quadratic", names=("SGD", "
     import numpy as np
 
     from .optimizers import RACE_RATES, race_by_name
-    from .plots import contour, race_paths
+    from .plots import contour
 
     def slider(label, value, low, high, step):
         return w.FloatSlider(value=value, min=low, max=high, step=step, description=label,
@@ -261,11 +261,19 @@ def optimizer_race_explorer(problem="ill-conditioned quadratic", names=("SGD", "
     }
 
     def compute(problem, names, lr_scale, momentum, rho, beta_1, steps):
-        return race_by_name(problem, list(names) or ["SGD"], lr_scale, momentum, rho, beta_1, steps)
+        r = race_by_name(problem, list(names) or ["SGD"], lr_scale, momentum, rho, beta_1, steps)
+        reached = ", ".join(f"{k} {'—' if v is None else v}" for k, v in r.steps_to_tol.items())
+        return r._replace(verdict=f"{r.verdict} Steps to the tolerance: {reached}.")
 
-    def static(r, fig):  # contours change with the function, the loss axis with the number of steps
+    def static(r, fig):  # what only changes with the function, the racers and the number of steps
         ax1, ax2 = fig.subplots(1, 2)
         contour(ax1, r.objective, r.bounds, levels=25, log=True)
+        start = next(iter(r.paths.values()))[0]
+        ax1.plot(*start, marker="s", color="k", markersize=5)
+        ax1.set_title(r.objective.name, fontsize=10)
+        for i, label in enumerate(r.paths):  # the legend is fixed: empty stand-ins for the moving lines
+            ax1.plot([], [], color=f"C{i}", label=label)
+        ax1.legend(fontsize=7, loc="lower right")
         ax2.set_yscale("log")
         ax2.set_xlim(0, len(next(iter(r.losses.values())))), ax2.set_ylim(LOSS_FLOOR, 1e4)
         ax2.set_xlabel("step"), ax2.set_ylabel("loss - minimum")
@@ -273,13 +281,15 @@ def optimizer_race_explorer(problem="ill-conditioned quadratic", names=("SGD", "
 
     def dynamic(r, axes):
         ax1, ax2 = axes
-        artists = race_paths(ax1, r, contours=False)
         f_min = float(r.objective(r.objective.minimizer))
-        for label, loss in r.losses.items():
-            artists += ax2.plot(np.maximum(loss - f_min, LOSS_FLOOR), label=label)
-        return artists + [ax2.legend(fontsize=7, loc="upper right")]
+        artists = []
+        for i, label in enumerate(r.paths):
+            artists += ax1.plot(r.paths[label][:, 0], r.paths[label][:, 1], color=f"C{i}", linewidth=1.2)
+            artists += ax2.plot(np.maximum(r.losses[label] - f_min, LOSS_FLOOR), color=f"C{i}")
+        return artists
 
-    return explorer(controls, compute, static, dynamic, static_keys=("problem", "steps"), figsize=(11, 4.5))
+    return explorer(controls, compute, static, dynamic, static_keys=("problem", "names", "steps"),
+                    figsize=(11, 4.5))
 
 
 __all__ += ["optimizer_race_explorer"]
