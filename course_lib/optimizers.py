@@ -144,6 +144,13 @@ class Optimizer:
         """The new values of the scalar fields in ``_globals`` (Nadam's ``u_product``)."""
         return {}
 
+    @classmethod
+    def _slot_names(cls):
+        """State fields holding one array per parameter (all but ``iterations`` and ``_globals``)."""
+        if "_slot_fields" not in cls.__dict__:
+            cls._slot_fields = tuple(f for f in cls.State._fields[1:] if f not in cls._globals)
+        return cls._slot_fields
+
     # ----------------------------------------------------------------- public API
     def init(self, params):
         """Build the optimizer state for ``params`` (step count 0, initial slots)."""
@@ -167,16 +174,18 @@ class Optimizer:
         if not isinstance(state, self.State):
             raise TypeError(f"`state` must be the {self.State.__name__} returned by "
                             f"{type(self).__name__}.init(params); got {type(state).__name__}.")
-        slot_names = [f for f in self.State._fields[1:] if f not in self._globals]
+        slot_names = self._slot_names()
         for name in slot_names:
             if getattr(state, name) is not None:
                 check_same_structure(f"state.{name}", getattr(state, name), params)
-        step = check_int("state.iterations", state.iterations, 0)
+        step = state.iterations
+        if type(step) is not int or step < 0:  # noqa: E721  (the common case skips the full check)
+            step = check_int("state.iterations", step, 0)
         lr = self.learning_rate_at(step)
         leaves = tree_leaves(params)
         grad_leaves = self._clip([g.astype(p.dtype, copy=False) for p, g in zip(leaves, tree_leaves(grads))])
         new_globals = self._next_globals(state, leaves)
-        shared = {**state._asdict(), **new_globals}
+        shared = {**state._asdict(), **new_globals} if self._globals else {}
         slot_leaves = [None if getattr(state, n) is None else tree_leaves(getattr(state, n)) for n in slot_names]
         new_params, new_slots = [], [[] for _ in slot_names]
         for i, (p, g) in enumerate(zip(leaves, grad_leaves)):
