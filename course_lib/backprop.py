@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .core import as_param_tree, check_int, check_number, check_same_structure, tree_leaves, tree_map
+from .core import as_param_tree, check_int, check_number, check_same_structure, tree_leaves, tree_map, tree_unflatten
 
 __all__ = [
     "Value", "topological_order", "graph_layout", "GraphLayout",
@@ -519,8 +519,7 @@ def numerical_gradient(f, params, epsilon=1e-6):
             flat[j] = saved
             gflat[j] = (plus - minus) / (2 * epsilon)
         result.append(g)
-    it = iter(result)
-    return tree_map(lambda _: next(it), params)
+    return tree_unflatten(params, result)
 
 
 def relative_error(a, b):

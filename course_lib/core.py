@@ -16,6 +16,9 @@ __all__ = [
     "tree_map",
     "tree_leaves",
     "tree_structure",
+    "tree_unflatten",
+    "tree_stack",
+    "tree_index",
     "check_same_structure",
     "as_param_tree",
     "check_number",
@@ -47,6 +50,22 @@ def tree_leaves(tree):
     if isinstance(tree, (list, tuple)):
         return [leaf for t in tree for leaf in tree_leaves(t)]
     return [tree]
+
+
+def tree_unflatten(like, leaves):
+    """A tree shaped like ``like`` whose leaves are ``leaves``, in :func:`tree_leaves` order."""
+    it = iter(leaves)
+    return tree_map(lambda _: next(it), like)
+
+
+def tree_stack(trees):
+    """Trees of the same structure stacked leaf by leaf on a new leading axis (e.g. one per step)."""
+    return tree_map(lambda *leaves: np.stack(leaves), *trees)
+
+
+def tree_index(tree, i):
+    """Entry ``i`` of every leaf: the inverse of :func:`tree_stack` for one position."""
+    return tree_map(lambda a: a[i], tree)
 
 
 def tree_structure(tree):

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
-from .core import as_param_tree, check_int, tree_leaves, tree_map
+from .core import as_param_tree, check_int, tree_index, tree_leaves, tree_stack
 from .data import batch_indices
 
 __all__ = ["Trajectory", "minimize", "fit", "linear_model", "linear_mse", "divergence_message"]
@@ -29,7 +29,7 @@ class Trajectory(NamedTuple):
     @property
     def final(self):
         """The last finite parameters."""
-        return tree_map(lambda a: a[-1], self.params)
+        return tree_index(self.params, -1)
 
 
 def divergence_message(step, optimizer=None, objective=None):
@@ -48,8 +48,7 @@ def _finite(tree, loss):
 
 
 def _record(history, losses, diverged_at, message):
-    stacked = tree_map(lambda *leaves: np.stack(leaves), *history)
-    return Trajectory(stacked, np.asarray(losses), diverged_at, message)
+    return Trajectory(tree_stack(history), np.asarray(losses), diverged_at, message)
 
 
 def minimize(objective, x0, optimizer, steps):

@@ -38,27 +38,17 @@ from .core import (
     check_int,
     check_number,
     check_same_structure,
+    tree_index,
     tree_leaves,
     tree_map,
+    tree_stack,
+    tree_unflatten,
 )
 
 __all__ = ["effective_decay", "ema_step", "ExponentialMovingAverage", "EMAState",
            "average_trajectory", "keras_ema_update", "apply_gradients_with_ema",
            "moving_average", "effective_window", "noisy_series", "explore_decay",
            "DecayExploration"]
-
-
-def _unflatten(like, leaves):
-    it = iter(leaves)
-    return tree_map(lambda _: next(it), like)
-
-
-def _stack(trees):
-    return tree_map(lambda *leaves: np.stack(leaves), *trees)
-
-
-def _index(tree, i):
-    return tree_map(lambda a: a[i], tree)
 
 
 # --------------------------------------------------------------------------- one step
@@ -162,8 +152,8 @@ class ExponentialMovingAverage:
             bias_factor = 1 - (1 - one_minus) ** b.dtype.type(count)
             biased_leaves.append(b)
             shadow_leaves.append(b / bias_factor)
-        return EMAState(count, _unflatten(state.shadow, shadow_leaves),
-                        _unflatten(state.shadow, biased_leaves))
+        return EMAState(count, tree_unflatten(state.shadow, shadow_leaves),
+                        tree_unflatten(state.shadow, biased_leaves))
 
     def average(self, state):
         """The moving averages held by ``state`` (TensorFlow: ``ema.average(var)``)."""
@@ -190,12 +180,12 @@ def average_trajectory(ema, params, num_updates=None):
         if len(num_updates) != n - 1:
             raise ValueError(f"`num_updates` must give one count per update ({n - 1}); "
                              f"got {len(num_updates)}.")
-    state = ema.init(_index(params, 0))
+    state = ema.init(tree_index(params, 0))
     shadows = [ema.average(state)]
     for k in range(1, n):
-        state = ema.apply(_index(params, k), state, None if num_updates is None else num_updates[k - 1])
+        state = ema.apply(tree_index(params, k), state, None if num_updates is None else num_updates[k - 1])
         shadows.append(ema.average(state))
-    return _stack(shadows)
+    return tree_stack(shadows)
 
 
 # --------------------------------------------------------------------------- Keras's use_ema
@@ -247,7 +237,7 @@ def apply_gradients_with_ema(optimizer, params0, grad_fn, steps, ema_momentum=0.
             params = tree_map(np.copy, average)
         history.append(params)
         averages.append(average)
-    return _stack(history), _stack(averages)
+    return tree_stack(history), tree_stack(averages)
 
 
 # --------------------------------------------------------------------------- series

@@ -36,17 +36,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .core import as_param_tree, check_bool, check_int, check_number, check_same_structure, tree_leaves, tree_map
+from .core import as_param_tree, check_bool, check_int, check_number, check_same_structure, tree_leaves, tree_unflatten
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax", "Nadam",
            "SGDState", "AdagradState", "RMSpropState", "AdadeltaState", "AdamState", "AdamaxState",
            "NadamState", "get", "heavy_ball_tuning", "momentum_stable", "race", "RaceResult", "race_by_name",
            "race_optimizer", "RACE_RATES", "RACE_PROBLEMS"]
-
-
-def _unflatten(like, leaves):
-    it = iter(leaves)
-    return tree_map(lambda _: next(it), like)
 
 
 def _c(value, dtype):
@@ -160,7 +155,7 @@ class Optimizer:
         slots = []
         for k in range(n_slots):
             leaves = [s[k] for s in per_leaf]
-            slots.append(None if all(x is None for x in leaves) else _unflatten(params, leaves))
+            slots.append(None if all(x is None for x in leaves) else tree_unflatten(params, leaves))
         return self.State(0, *slots, **self._init_globals(tree_leaves(params)))
 
     def _init_globals(self, leaves):
@@ -195,9 +190,9 @@ class Optimizer:
             new_params.append(p_new)
             for k, s in enumerate(slots_new):
                 new_slots[k].append(s)
-        slot_trees = {n: None if getattr(state, n) is None else _unflatten(params, s)
+        slot_trees = {n: None if getattr(state, n) is None else tree_unflatten(params, s)
                       for n, s in zip(slot_names, new_slots)}
-        return _unflatten(params, new_params), self.State(step + 1, **slot_trees, **new_globals)
+        return tree_unflatten(params, new_params), self.State(step + 1, **slot_trees, **new_globals)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())

@@ -173,14 +173,7 @@ def exploration_dynamic(result, axes):
     return artists
 
 
-def exploration(result, fig):
-    """The whole learning-rate explorer figure for one result (static and moving parts)."""
-    axes = exploration_static(result, fig)
-    exploration_dynamic(result, axes)
-    return fig
-
-
-__all__ += ["exploration", "exploration_static", "exploration_dynamic", "EXPLORATION_FLOOR"]
+__all__ += ["exploration_static", "exploration_dynamic", "EXPLORATION_FLOOR"]
 
 
 # --------------------------------------------------------------------------- lesson 07

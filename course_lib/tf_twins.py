@@ -49,7 +49,7 @@ except ImportError as exc:  # pragma: no cover - depends on the machine
 
 check_versions(tf.__version__, keras.__version__)
 
-from .core import as_param_tree, check_int, tree_leaves, tree_map  # noqa: E402
+from .core import as_param_tree, check_int, tree_leaves, tree_stack, tree_unflatten  # noqa: E402
 from .descent import Trajectory  # noqa: E402
 from .objectives import Quadratic, Rosenbrock  # noqa: E402
 
@@ -119,15 +119,14 @@ def apply_gradients(optimizer, params0, grad_fn, steps):
     variables = [tf.Variable(leaf) for leaf in tree_leaves(params0)]
 
     def current():
-        it = iter(v.numpy() for v in variables)
-        return tree_map(lambda _: next(it), params0)
+        return tree_unflatten(params0, [v.numpy() for v in variables])
 
     history = [current()]
     for _ in range(steps):
         grads = tree_leaves(as_param_tree("grads", grad_fn(history[-1])))
         optimizer.apply_gradients([(tf.constant(g, dtype=v.dtype), v) for g, v in zip(grads, variables)])
         history.append(current())
-    return tree_map(lambda *leaves: np.stack(leaves), *history)
+    return tree_stack(history)
 
 
 def fit_linear(x, y, batches, optimizer, kernel0, bias0):
@@ -151,7 +150,6 @@ def fit_linear(x, y, batches, optimizer, kernel0, bias0):
         order = np.concatenate(epoch)
         model.fit(x[order], y[order], batch_size=len(epoch[0]), epochs=1, shuffle=False, verbose=0,
                   callbacks=[Record()])
-    stacked = tree_map(lambda *leaves: np.stack(leaves), *history)
-    losses = np.array([np.mean((x @ p["kernel"] + p["bias"] - y) ** 2) for p in
-                       (tree_map(lambda a, i=i: a[i], stacked) for i in range(len(history)))])
+    stacked = tree_stack(history)
+    losses = np.array([np.mean((x @ p["kernel"] + p["bias"] - y) ** 2) for p in history])
     return Trajectory(stacked, losses, None, f"finished {len(history) - 1} updates")

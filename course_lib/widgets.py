@@ -150,7 +150,8 @@ def learning_rate_explorer(objective="0.1*x1**2 + 2*x2**2", learning_rate=0.3, x
     Draws the path on the loss surface and the loss per step, with the stability limit
     and a plain-words verdict ("converges", "oscillates", "diverges at step 7").  All
     numbers come from :func:`course_lib.descent.explore`; drawing is
-    :func:`course_lib.plots.exploration`.  ``x2`` is greyed out for 1-D objectives.
+    :func:`course_lib.plots.exploration_static` and ``exploration_dynamic``.  ``x2`` is greyed
+    out for 1-D objectives.
     """
     import ipywidgets as w
 

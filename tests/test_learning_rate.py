@@ -6,13 +6,12 @@ import math
 import numpy as np
 import pytest
 
-from course_lib import descent
+from course_lib import descent, seeds
 from course_lib.objectives import ILL_CONDITIONED, ROSENBROCK, SEED_LOSS, WAVY, Quadratic, WavyBowl
 from course_lib.optimizers import SGD
 
 # The seed's (001) table labelled "learning rate 0.0001", first and last printed rows: known values.
-SEED_FIRST = "After 0 steps: w is 4.988000, loss is 35.856144"
-SEED_LAST = "After 17 steps: w is 4.787634, loss is 33.496712"
+SEED_FIRST, SEED_LAST = seeds.GD_LR_0_001.splitlines()[0], seeds.GD_LR_0_001.splitlines()[-1]
 
 
 # --------------------------------------------------------------------------- the seed's mislabelled table
