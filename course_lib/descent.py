@@ -44,7 +44,11 @@ def divergence_message(step, optimizer=None, objective=None):
 
 
 def _finite(tree, loss):
-    return np.isfinite(loss) and all(np.all(np.isfinite(leaf)) for leaf in tree_leaves(tree))
+    if not np.isfinite(loss):
+        return False
+    if type(tree) is np.ndarray:  # the common case, kept fast
+        return bool(np.isfinite(tree).all())
+    return all(np.isfinite(leaf).all() for leaf in tree_leaves(tree))
 
 
 def _record(history, losses, diverged_at, message):

@@ -82,7 +82,7 @@ class Quadratic(Objective):
             raise ValueError(f"`minimum` must be a number for a 1-D quadratic; got shape {m.shape}.")
         if not np.all(np.isfinite(m)):
             raise ValueError("`minimum` must be finite.")
-        self.h, self.minimizer = h, m
+        self.h, self.minimizer, self._by_dtype = h, m, {}
         self.name = name or f"quadratic with Hessian eigenvalues {np.round(self.eigenvalues, 4).tolist()}"
 
     @property
@@ -95,25 +95,30 @@ class Quadratic(Objective):
         """``largest / smallest eigenvalue``: how much slower the flattest direction converges."""
         return self.eigenvalues[-1] / self.eigenvalues[0] if self.eigenvalues[0] > 0 else np.inf
 
-    def _h(self, dtype):
-        return self.h.astype(dtype)
+    def _in(self, dtype):
+        """The minimum and the Hessian cast to ``dtype``, cast once per dtype (read-only)."""
+        cached = self._by_dtype.get(dtype)
+        if cached is None:
+            cached = self.minimizer.astype(dtype), self.h.astype(dtype)
+            for a in cached:
+                a.flags.writeable = False
+            self._by_dtype[dtype] = cached
+        return cached
 
     def value(self, x):
         x = self._check_point(x)
-        d = x - self.minimizer.astype(x.dtype)
-        h = self._h(x.dtype)
-        if self.h.ndim == 0:
+        m, h = self._in(x.dtype)
+        d = x - m
+        if h.ndim == 0:
             return (h * 0.5) * d * d
-        hd = d * h if self.h.ndim == 1 else d @ h.T
-        return np.sum(d * hd, axis=-1) * x.dtype.type(0.5)
+        hd = d * h if h.ndim == 1 else d @ h.T
+        return (d * hd).sum(axis=-1) * x.dtype.type(0.5)
 
     def grad(self, x):
         x = self._check_point(x)
-        d = x - self.minimizer.astype(x.dtype)
-        h = self._h(x.dtype)
-        if self.h.ndim == 2:
-            return d @ h.T
-        return h * d
+        m, h = self._in(x.dtype)
+        d = x - m
+        return d @ h.T if h.ndim == 2 else h * d
 
     def hessian(self, x=None):
         if self.h.ndim == 0:

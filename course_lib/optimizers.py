@@ -31,6 +31,7 @@ Details that follow Keras rather than textbooks:
   own update runs on the decayed parameter.
 """
 
+import functools
 import math
 from typing import Any, NamedTuple
 
@@ -44,15 +45,27 @@ __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW"
            "race_optimizer", "RACE_RATES", "RACE_PROBLEMS"]
 
 
+@functools.lru_cache(maxsize=None)
 def _c(value, dtype):
-    """A Python number used directly in a Keras op (``ops.add(v, epsilon)``): rounded to ``dtype``."""
-    return np.asarray(value, dtype=dtype)
+    """A Python number used directly in a Keras op (``ops.add(v, epsilon)``): rounded to ``dtype``.
+    (Cached, as every optimizer asks for the same few constants on every step; read-only.)"""
+    out = np.asarray(value, dtype=dtype)
+    out.flags.writeable = False
+    return out
 
 
+@functools.lru_cache(maxsize=None)
 def _cast(value, dtype):
     """A Python number passed through ``ops.cast(value, dtype)``: TensorFlow makes it a float32
-    tensor first, so float64 parameters see ``float64(float32(value))``."""
-    return np.asarray(np.float32(value), dtype=dtype)
+    tensor first, so float64 parameters see ``float64(float32(value))``.  (Cached; read-only.)"""
+    out = np.asarray(np.float32(value), dtype=dtype)
+    out.flags.writeable = False
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _tiny(dtype):
+    return np.finfo(dtype).tiny
 
 
 def _pow(base, exponent, dtype):
@@ -60,7 +73,7 @@ def _pow(base, exponent, dtype):
     ``pow`` (numpy's own ``np.power`` rounds differently in the last bit), with results
     below the smallest normal number flushed to zero as TensorFlow does."""
     out = np.asarray(math.pow(float(base), float(exponent)), dtype=dtype)
-    return out if abs(out) >= np.finfo(dtype).tiny else np.zeros((), dtype)
+    return out if abs(out) >= _tiny(dtype) else np.zeros((), dtype)
 
 
 def _optional(name, value, low=0.0, low_open=True):
@@ -163,6 +176,19 @@ class Optimizer:
 
     def step(self, params, grads, state):
         """Apply one update; return ``(new_params, new_state)`` without touching the inputs."""
+        n_slots = len(self._slot_names())
+        if (type(params) is np.ndarray and type(grads) is np.ndarray and type(state) is self.State
+                and params.dtype.kind == "f" and grads.shape == params.shape and type(state.iterations) is int
+                and state.iterations >= 0 and all(s is None or (type(s) is np.ndarray and s.shape == params.shape)
+                                                  for s in state[1:1 + n_slots])):
+            # One float ndarray with a well-formed state (the descent loops' case): no tree to walk.
+            step, slots = state.iterations, state[1:1 + n_slots]
+            lr, (g,), new_globals, shared = self._prepare(state, step, [params], [grads])
+            lr = lr.astype(params.dtype)
+            w, slots_new = self._update(self._decay(params, lr), g, slots, lr, step, shared)
+            slots_new = (None if old is None else s for old, s in zip(slots, slots_new))
+            return w, self.State(step + 1, *slots_new, **new_globals)
+
         params = as_param_tree("params", params)
         grads = as_param_tree("grads", grads)
         check_same_structure("grads", grads, params)
@@ -173,14 +199,9 @@ class Optimizer:
         for name in slot_names:
             if getattr(state, name) is not None:
                 check_same_structure(f"state.{name}", getattr(state, name), params)
-        step = state.iterations
-        if type(step) is not int or step < 0:  # noqa: E721  (the common case skips the full check)
-            step = check_int("state.iterations", step, 0)
-        lr = self.learning_rate_at(step)
+        step = check_int("state.iterations", state.iterations, 0)
         leaves = tree_leaves(params)
-        grad_leaves = self._clip([g.astype(p.dtype, copy=False) for p, g in zip(leaves, tree_leaves(grads))])
-        new_globals = self._next_globals(state, leaves)
-        shared = {**state._asdict(), **new_globals} if self._globals else {}
+        lr, grad_leaves, new_globals, shared = self._prepare(state, step, leaves, tree_leaves(grads))
         slot_leaves = [None if getattr(state, n) is None else tree_leaves(getattr(state, n)) for n in slot_names]
         new_params, new_slots = [], [[] for _ in slot_names]
         for i, (p, g) in enumerate(zip(leaves, grad_leaves)):
@@ -193,6 +214,15 @@ class Optimizer:
         slot_trees = {n: None if getattr(state, n) is None else tree_unflatten(params, s)
                       for n, s in zip(slot_names, new_slots)}
         return tree_unflatten(params, new_params), self.State(step + 1, **slot_trees, **new_globals)
+
+    def _prepare(self, state, step, leaves, grad_leaves):
+        """What every leaf's update needs: the float32 learning rate, the gradients cast to their
+        parameters' dtypes and clipped, the new scalar fields, and the ``shared`` dict for ``_update``."""
+        lr = self.learning_rate_at(step)
+        grad_leaves = self._clip([g.astype(p.dtype, copy=False) for p, g in zip(leaves, grad_leaves)])
+        new_globals = self._next_globals(state, leaves)
+        shared = {**state._asdict(), **new_globals} if self._globals else {}
+        return lr, grad_leaves, new_globals, shared
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())

@@ -18,9 +18,11 @@ ipywidgets and matplotlib are imported inside the functions, so ``import course_
 stays fast and the numpy modules never need a display.
 """
 
+import struct
 import time
+import zlib
 
-__all__ = ["explorer", "log_slider"]
+__all__ = ["explorer", "log_slider", "png_bytes"]
 
 #: Losses below this are drawn on the explorers' floor (their log axes are fixed).
 LOSS_FLOOR = 1e-12
@@ -38,6 +40,33 @@ def log_slider(description, value, low, high, steps=200, readout_format=".3g"):
                             layout=w.Layout(width="480px"))
 
 
+def png_bytes(rgba):
+    """An RGBA image (``height x width x 4`` uint8, e.g. an Agg canvas's buffer) as PNG file bytes.
+
+    The rows are stored as RGB without a PNG filter and compressed by zlib at level 1: a
+    plot is mostly runs of one colour, which zlib packs well on its own.  Pillow's encoder
+    tries every filter on every row, which took about 10 ms of each explorer redraw; this
+    takes about 3 ms and gives a smaller file.  Transparency is dropped (the explorers'
+    figures are opaque).
+    """
+    import numpy as np
+
+    pixels = np.asarray(rgba)
+    if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 4:
+        raise ValueError(f"`rgba` must be a height x width x 4 uint8 array; got {pixels.dtype} "
+                         f"of shape {pixels.shape}.")
+    height, width = pixels.shape[:2]
+    rows = np.zeros((height, 1 + 3 * width), np.uint8)  # each row: filter type 0, then R G B ...
+    np.reshape(rows[:, 1:], (height, width, 3), copy=False)[...] = pixels[..., :3]
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits per channel, RGB
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows.tobytes(), 1))
+            + chunk(b"IEND", b""))
+
+
 def explorer(controls, compute, static, dynamic, static_keys=(), figsize=(10, 4), dpi=80):
     """Build the explorer widget; return it (display it as the last line of a cell).
 
@@ -46,12 +75,9 @@ def explorer(controls, compute, static, dynamic, static_keys=(), figsize=(10, 4)
     (seconds per redraw).  ``static`` must fix every axis's limits: autoscaling is turned
     off once it has drawn, since the cached axes cannot follow the moving parts.
     """
-    import io
-
     import ipywidgets as w
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from PIL import Image
 
     fig = Figure(figsize=figsize, dpi=dpi)
     canvas = FigureCanvasAgg(fig)
@@ -82,10 +108,7 @@ def explorer(controls, compute, static, dynamic, static_keys=(), figsize=(10, 4)
             fig.draw_artist(artist)
         text = getattr(result, "verdict", None) or (result.get("verdict") if isinstance(result, dict) else None)
         verdict.value = f"<b>{text}</b>" if text else ""
-        buffer = io.BytesIO()
-        Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).save(
-            buffer, format="png", compress_level=1)
-        image.value = buffer.getvalue()
+        image.value = png_bytes(canvas.buffer_rgba())
         ui.update_times.append(time.perf_counter() - start)
 
     for c in controls.values():

@@ -390,3 +390,24 @@ def test_explorer_widget_redraws_from_the_pure_function():
     ui.controls["decay"].value = 0.99
     assert ui.verdict.value == f"<b>{ma.explore_decay(0.99, 1.0).verdict}</b>"
     assert len(ui.update_times) == 2
+
+
+def test_explorer_images_are_pngs_of_the_canvas_pixels():
+    import io
+
+    from PIL import Image
+
+    from course_lib import widgets
+
+    rgba = np.random.default_rng(0).integers(0, 256, size=(37, 53, 4), dtype=np.uint8)
+    decoded = Image.open(io.BytesIO(widgets.png_bytes(rgba)))
+    assert decoded.mode == "RGB" and decoded.size == (53, 37)
+    np.testing.assert_array_equal(np.asarray(decoded), rgba[..., :3])
+
+    ui = widgets.moving_average_explorer()
+    shown = Image.open(io.BytesIO(ui.image.value))
+    assert shown.size == (800, 320)  # figsize (10, 4) at 80 dpi
+    assert len(np.unique(np.asarray(shown).reshape(-1, 3), axis=0)) > 10  # a drawn plot, not a blank
+
+    with pytest.raises(ValueError, match="`rgba` must be a height x width x 4 uint8 array"):
+        widgets.png_bytes(np.zeros((4, 4, 3), np.uint8))
