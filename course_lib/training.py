@@ -132,21 +132,21 @@ def set_weights(model, weights):
         v.assign(np.asarray(w, dtype=v.dtype))
 
 
-def _compiled(owner, name, build):
-    """The traced function ``name`` for ``owner`` (a model or a Keras optimizer), built on first use.
+def _compiled(model, name, build):
+    """The traced function ``name`` for ``model``, built on first use.
 
-    It is kept in the owner's own ``__dict__`` (not in a module-level cache, which would keep
-    every model and its graphs alive for the whole session), so it goes when the owner goes.
+    It is kept in the model's own ``__dict__`` (not in a module-level cache, which would keep
+    every model and its graphs alive for the whole session), so it goes when the model goes.
     """
-    per_owner = owner.__dict__.setdefault("_course_lib_compiled", {})
-    if name not in per_owner:
+    per_model = model.__dict__.setdefault("_course_lib_compiled", {})
+    if name not in per_model:
         fn = build()
-        # One tf.function per model (and per Keras optimizer) is deliberate here: each is traced
-        # once and then reused.  TensorFlow's "frequent retracing" warning counts all functions
-        # built from the same code together, so a study of several models would trip it.
+        # One tf.function per model is deliberate here: each is traced once and then reused.
+        # TensorFlow's "frequent retracing" warning counts all functions built from the same
+        # code together, so a study of several models would trip it.
         fn._omit_frequent_tracing_warning = True
-        per_owner[name] = fn
-    return per_owner[name]
+        per_model[name] = fn
+    return per_model[name]
 
 
 def loss_and_grads(model, x, y):
@@ -186,21 +186,14 @@ def keras_train_step(model, optimizer, x, y):
     """One update of ``model`` by a ``tf.keras.optimizers`` optimizer; returns the batch loss.
 
     The gradients come from :func:`loss_and_grads`, exactly as in :func:`train_step`; the
-    update runs inside a ``tf.function`` (as in ``model.fit``), traced once per optimizer.
+    update is Keras's own ``apply_gradients``, run eagerly: TensorFlow executes Keras's update
+    formulas op by op as they are written, which is what the course_lib optimizers copy, and
+    the two agree to the last bit.  (Inside a ``tf.function``, as ``model.fit`` runs it,
+    TensorFlow's graph optimiser may regroup a formula, and a few weights then differ by one
+    float32 rounding.  Eager execution also keeps no traced graph per optimizer in memory.)
     """
-    import tensorflow as tf
-
-    if not optimizer.built:
-        optimizer.build(model.trainable_variables)
-
-    def build():
-        @tf.function(reduce_retracing=True)
-        def apply(grads):
-            optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        return apply
-
     loss, grads = loss_and_grads(model, x, y)
-    _compiled(optimizer, f"apply_gradients:{id(model)}", build)(grads)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
     return float(loss)
 
 

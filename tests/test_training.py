@@ -125,11 +125,12 @@ def test_course_optimizer_and_keras_reach_the_same_weights(digits, name):
     for idx in training.batches(len(digits.x_train), 32, steps=25, seed=0):
         loss, state = training.train_step(m_ours, ours, state, digits.x_train[idx], digits.y_train[idx])
         keras_loss = training.keras_train_step(m_keras, theirs, digits.x_train[idx], digits.y_train[idx])
-        assert loss == pytest.approx(keras_loss, rel=1e-5)
+        assert loss == keras_loss  # same weights so far, so the same batch loss
     assert state.iterations == 25 == int(theirs.iterations.numpy())
     moved = training.max_difference(training.get_weights(m_ours), start)
     assert moved > 1e-2, "the weights hardly moved: the comparison would be empty"
-    assert training.max_difference(training.get_weights(m_ours), training.get_weights(m_keras)) < 1e-5
+    # Keras's apply_gradients runs eagerly, op by op in the order our numpy code copies: bit for bit.
+    assert training.max_difference(training.get_weights(m_ours), training.get_weights(m_keras)) == 0
 
 
 def test_train_step_leaves_its_state_argument_alone(digits):
