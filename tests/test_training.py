@@ -18,18 +18,31 @@ def digits():
 
 
 # --------------------------------------------------------------------------- data
-def test_digits_split_is_seeded_complete_and_standardised(digits):
-    from sklearn.datasets import load_digits
+def test_the_shipped_digits_are_the_uci_test_set():
+    with np.load(training.DIGITS_FILE) as raw:
+        pixels, labels = raw["pixels"], raw["labels"]
+    assert pixels.shape == (1797, 64) and pixels.dtype == np.uint8 and pixels.max() == 16
+    assert labels.shape == (1797,) and labels.dtype == np.uint8
+    # the published class sizes of the 1797 test images, digits 0 to 9
+    assert np.bincount(labels).tolist() == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+    assert labels[:10].tolist() == list(range(10))  # the file starts 0, 1, ..., 9
+    # every image is drawn on the 8x8 grid with ink somewhere, and no two classes share a mean image
+    assert (pixels.sum(axis=1) > 0).all()
+    means = np.stack([pixels[labels == k].mean(axis=0) for k in range(10)])
+    assert np.min(np.linalg.norm(means[:, None] - means[None], axis=-1) + np.eye(10) * 1e9) > 5
 
-    raw = load_digits()
-    assert len(digits.x_train) + len(digits.x_val) == len(raw.data) == 1797
+
+def test_digits_split_is_seeded_complete_and_standardised(digits):
+    with np.load(training.DIGITS_FILE) as raw:
+        pixels = raw["pixels"].astype(np.float64)
+    assert len(digits.x_train) + len(digits.x_val) == len(pixels) == 1797
     assert len(digits.x_val) == round(0.25 * 1797)
     assert digits.x_train.dtype == np.float32 and digits.x_train.shape[1] == 64
     assert sorted(np.unique(digits.y_train)) == list(range(10))
     # the two sets together are a permutation of the raw images (undo the scaling)
     back = np.concatenate([digits.x_train, digits.x_val]) * digits.std + digits.mean
-    assert np.allclose(np.sort(back.sum(axis=1)), np.sort(raw.data.sum(axis=1)), atol=1e-3)
-    varying = raw.data.std(axis=0) > 0
+    assert np.allclose(np.sort(back.sum(axis=1)), np.sort(pixels.sum(axis=1)), atol=1e-3)
+    varying = pixels.std(axis=0) > 0
     assert np.allclose(digits.x_train.mean(axis=0), 0, atol=1e-5)
     moving = digits.x_train.std(axis=0)[digits.std != 1.0]
     assert np.allclose(moving, 1, atol=1e-4) and varying.sum() >= moving.size
