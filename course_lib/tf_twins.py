@@ -53,8 +53,8 @@ from .core import as_param_tree, check_int, tree_leaves, tree_stack, tree_unflat
 from .descent import Trajectory  # noqa: E402
 from .objectives import Quadratic, Rosenbrock  # noqa: E402
 
-__all__ = ["tf", "keras", "set_seed", "objective_fn", "minimize", "apply_gradients", "fit_linear",
-           "check_versions"]
+__all__ = ["tf", "keras", "set_seed", "objective_fn", "minimize", "apply_gradients", "linear_model", "batch_dataset",
+           "fit_linear", "check_versions"]
 
 
 def set_seed(seed=0):
@@ -129,27 +129,49 @@ def apply_gradients(optimizer, params0, grad_fn, steps):
     return tree_stack(history)
 
 
-def fit_linear(x, y, batches, optimizer, kernel0, bias0):
-    """Keras's ``model.fit`` on a ``Dense(1)`` model, fed the given batches in the given order.
+def linear_model(kernel0, bias0):
+    """A Keras ``Dense`` model without activation (``x @ kernel + bias``) holding the given weights."""
+    kernel0, bias0 = np.asarray(kernel0, np.float32), np.asarray(bias0, np.float32)
+    if kernel0.ndim != 2 or bias0.shape != (kernel0.shape[1],):
+        raise ValueError(f"`kernel0` must have shape (inputs, units) and `bias0` shape (units,); "
+                         f"got {kernel0.shape} and {bias0.shape}.")
+    model = keras.Sequential([keras.Input(shape=(kernel0.shape[0],)), keras.layers.Dense(kernel0.shape[1])])
+    model.layers[0].set_weights([kernel0, bias0])
+    return model
 
-    ``batches`` comes from :func:`course_lib.data.batch_indices`.  Each epoch calls
-    ``model.fit`` once on the examples in that epoch's order with ``shuffle=False``, so Keras
-    sees exactly the batches the hand-rolled :func:`course_lib.descent.fit` saw.  Returns the
-    kernel and bias after every update, like :class:`course_lib.descent.Trajectory`.
+
+def batch_dataset(x, y, batches):
+    """The given batches of ``(x, y)``, in the given order, as one ``tf.data`` stream.
+
+    ``batches`` comes from :func:`course_lib.data.batch_indices` (a list of epochs, each a
+    list of index arrays).  One ``model.fit(dataset, epochs=1, shuffle=False)`` then makes
+    exactly the updates the hand-rolled :func:`course_lib.descent.fit` made, batch for batch,
+    however the epochs were shuffled and whatever size each batch has.
     """
-    model = keras.Sequential([keras.Input(shape=(x.shape[1],)), keras.layers.Dense(1)])
-    model.layers[0].set_weights([np.asarray(kernel0, np.float32), np.asarray(bias0, np.float32)])
+    order = [idx for epoch in batches for idx in epoch]
+    spec = (tf.TensorSpec((None,) + x.shape[1:], x.dtype), tf.TensorSpec((None,) + y.shape[1:], y.dtype))
+    stream = tf.data.Dataset.from_generator(lambda: ((x[i], y[i]) for i in order), output_signature=spec)
+    return stream.apply(tf.data.experimental.assert_cardinality(len(order)))
+
+
+def fit_linear(x, y, batches, optimizer, kernel0, bias0):
+    """Keras's ``model.fit`` on a :func:`linear_model` started from ``kernel0`` and ``bias0``,
+    fed the given batches in the given order.
+
+    One ``model.fit`` call over :func:`batch_dataset` sees exactly the batches the
+    hand-rolled :func:`course_lib.descent.fit` saw.  ``optimizer`` is a Keras optimizer or
+    its name.  Returns the kernel and bias after every update, like
+    :class:`course_lib.descent.Trajectory`.
+    """
+    model = linear_model(kernel0, bias0)
     model.compile(optimizer=optimizer, loss="mean_squared_error")
-    history = [{"kernel": model.layers[0].kernel.numpy(), "bias": model.layers[0].bias.numpy()}]
+    layer = model.layers[0]
+    history = [{"kernel": layer.kernel.numpy(), "bias": layer.bias.numpy()}]
 
     class Record(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            history.append({"kernel": model.layers[0].kernel.numpy(), "bias": model.layers[0].bias.numpy()})
+            history.append({"kernel": layer.kernel.numpy(), "bias": layer.bias.numpy()})
 
-    for epoch in batches:
-        order = np.concatenate(epoch)
-        model.fit(x[order], y[order], batch_size=len(epoch[0]), epochs=1, shuffle=False, verbose=0,
-                  callbacks=[Record()])
-    stacked = tree_stack(history)
+    model.fit(batch_dataset(x, y, batches), epochs=1, shuffle=False, verbose=0, callbacks=[Record()])
     losses = np.array([np.mean((x @ p["kernel"] + p["bias"] - y) ** 2) for p in history])
-    return Trajectory(stacked, losses, None, f"finished {len(history) - 1} updates")
+    return Trajectory(tree_stack(history), losses, None, f"finished {len(history) - 1} updates")

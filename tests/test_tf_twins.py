@@ -5,7 +5,7 @@ import pytest
 
 from course_lib import data, descent, seeds, tf_twins
 from course_lib.objectives import ILL_CONDITIONED, ROSENBROCK, SEED_LOSS
-from course_lib.optimizers import SGD
+from course_lib.optimizers import SGD, Adam
 
 tf = tf_twins.tf
 
@@ -60,6 +60,28 @@ def test_keras_fit_ends_at_the_hand_rolled_weights():
     for name in ("kernel", "bias"):
         np.testing.assert_allclose(theirs.params[name], ours.params[name], rtol=0, atol=2e-5)
     assert abs(ours.loss[-1] - theirs.loss[-1]) < 1e-5
+
+
+def test_batch_dataset_lets_a_recompiled_model_continue_with_the_same_batches():
+    # Seed 004's pattern: fit with SGD, compile the same model with "adam", fit again.
+    x, y = data.linear_regression(50, slope=3.0, intercept=2.0, noise=0.1, seed=3)
+    first, second = data.batch_indices(50, 16, epochs=3, seed=0), data.batch_indices(50, 8, epochs=2, seed=1)
+    p0 = {"kernel": np.full((1, 1), 0.5, np.float32), "bias": np.zeros(1, np.float32)}
+    model = tf_twins.linear_model(p0["kernel"], p0["bias"])
+    model.compile(optimizer=tf.keras.optimizers.SGD(0.01), loss="mean_squared_error")
+    model.fit(tf_twins.batch_dataset(x, y, first), epochs=1, shuffle=False, verbose=0)
+    after_sgd = model.get_weights()
+    model.compile(optimizer="adam", loss="mean_squared_error")
+    model.fit(tf_twins.batch_dataset(x, y, second), epochs=1, shuffle=False, verbose=0)
+    ours_sgd = descent.fit(descent.linear_mse, p0, x, y, SGD(0.01), batches=first)
+    ours_adam = descent.fit(descent.linear_mse, ours_sgd.final, x, y, Adam(), batches=second)
+    assert len(ours_sgd.loss) == 1 + 3 * 4 and len(ours_adam.loss) == 1 + 2 * 7  # every batch, the last short
+    assert int(model.optimizer.iterations.numpy()) == 2 * 7  # Keras made one update per batch too
+    for keras_w, ours in ((after_sgd, ours_sgd.final), (model.get_weights(), ours_adam.final)):
+        np.testing.assert_array_equal(keras_w[0], ours["kernel"])
+        np.testing.assert_array_equal(keras_w[1], ours["bias"])
+    with pytest.raises(ValueError, match="`kernel0` must have shape"):
+        tf_twins.linear_model(np.zeros(3), np.zeros(1))
 
 
 def test_version_check_gives_install_advice():
