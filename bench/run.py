@@ -339,14 +339,13 @@ def tests_table(part):
 
 # =========================================================================== explorers
 def discover_explorers():
-    """Every public function of course_lib.widgets except the scaffolding, in file order."""
+    """Every explorer of course_lib.widgets (its public ``*_explorer`` functions), in file order."""
     import inspect
 
     from course_lib import widgets
 
     found = [(fn.__code__.co_firstlineno, name) for name, fn in vars(widgets).items()
-             if inspect.isfunction(fn) and fn.__module__ == widgets.__name__ and not name.startswith("_")
-             and name not in ("explorer", "log_slider")]
+             if inspect.isfunction(fn) and fn.__module__ == widgets.__name__ and name.endswith("_explorer")]
     return [name for _, name in sorted(found)]
 
 
