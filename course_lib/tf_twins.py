@@ -148,7 +148,19 @@ def batch_dataset(x, y, batches):
     exactly the updates the hand-rolled :func:`course_lib.descent.fit` made, batch for batch,
     however the epochs were shuffled and whatever size each batch has.
     """
-    order = [idx for epoch in batches for idx in epoch]
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
+        raise ValueError(f"`x` and `y` must hold one row per example, the same number of rows; "
+                         f"got shapes {x.shape} and {y.shape}.")
+    try:
+        order = [np.asarray(idx) for epoch in batches for idx in epoch]
+    except TypeError:
+        raise TypeError("`batches` must be a list of epochs, each a list of index arrays "
+                        "(as data.batch_indices returns).") from None
+    for idx in order:
+        if idx.ndim != 1 or idx.size == 0 or idx.dtype.kind not in "iu" or idx.min() < 0 or idx.max() >= len(x):
+            raise ValueError(f"`batches` must hold non-empty 1-D integer index arrays with values in "
+                             f"[0, {len(x) - 1}]; got {idx!r}.")
     spec = (tf.TensorSpec((None,) + x.shape[1:], x.dtype), tf.TensorSpec((None,) + y.shape[1:], y.dtype))
     stream = tf.data.Dataset.from_generator(lambda: ((x[i], y[i]) for i in order), output_signature=spec)
     return stream.apply(tf.data.experimental.assert_cardinality(len(order)))

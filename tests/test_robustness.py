@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from course_lib import backprop, data, descent, moving_averages, optimizers, schedules
+from course_lib import backprop, data, descent, moving_averages, optimizers, schedules, widgets
 from course_lib.objectives import SEED_LOSS, Quadratic, Rosenbrock
 
 P = {"kernel": np.ones((2, 1)), "bias": np.zeros(1)}
@@ -67,7 +67,22 @@ BAD_CALLS = [
     ("MLP one layer", lambda: backprop.MLP((2,)), "units"),
     ("MLP unknown activation", lambda: backprop.MLP((2, 3, 1), activation="swish"), "activation"),
     ("MLP unknown loss", lambda: backprop.MLP((2, 1), loss="hinge"), "loss"),
+    # widgets and TensorFlow twins
+    ("png_bytes RGB image", lambda: widgets.png_bytes(np.zeros((4, 4, 3), np.uint8)), "rgba"),
+    ("png_bytes floats", lambda: widgets.png_bytes(np.zeros((4, 4, 4))), "rgba"),
+    ("linear_model bias shape", lambda: _tf_twins().linear_model(np.ones((2, 1)), np.zeros(2)), "kernel0"),
+    ("batch_dataset lengths", lambda: _tf_twins().batch_dataset(np.ones((5, 1)), np.ones((4, 1)), [[[0]]]), "x"),
+    ("batch_dataset index out of range", lambda: _tf_twins().batch_dataset(
+        np.ones((5, 1)), np.ones((5, 1)), [[np.array([0, 5])]]), "batches"),
+    ("batch_dataset flat list", lambda: _tf_twins().batch_dataset(np.ones((5, 1)), np.ones((5, 1)), [0, 1]),
+     "batches"),
 ]
+
+
+def _tf_twins():
+    from course_lib import tf_twins  # imports TensorFlow: only for the rows that need it
+
+    return tf_twins
 
 
 @pytest.mark.parametrize("call, argument", [pytest.param(c, a, id=i) for i, c, a in BAD_CALLS])
