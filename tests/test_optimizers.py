@@ -396,6 +396,26 @@ def test_grads_must_match_params(name):
         opt.step(params, params, (0,))
 
 
+@pytest.mark.parametrize("name,kwargs", OPTIONS + [(n, {}) for n in ALL],
+                         ids=[f"{n}-{'-'.join(k)}" for n, k in OPTIONS] + ALL)
+def test_one_array_takes_the_same_steps_as_a_list_holding_it(name, kwargs):
+    # step() has a short path for a single ndarray; it must agree with the general tree walk.
+    opt = getattr(O, name)(**kwargs)
+    x = np.array([-5.0, 2.0], np.float32)
+    one, many = (x, opt.init(x)), ([x], opt.init([x]))
+    for _ in range(30):
+        one = opt.step(one[0], ILL_CONDITIONED.grad(one[0]), one[1])
+        many = opt.step(many[0], [ILL_CONDITIONED.grad(many[0][0])], many[1])
+    assert not np.array_equal(one[0], x)  # it moved
+    assert type(one[0]) is np.ndarray and one[0].dtype == np.float32
+    np.testing.assert_array_equal(one[0], many[0][0])
+    for field, a, b in zip(one[1]._fields, one[1], many[1]):
+        if a is None or isinstance(a, int):
+            assert a == b, field
+        else:
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b[0] if isinstance(b, list) else b), field)
+
+
 def test_state_must_match_params():
     opt = O.Adam()
     state = opt.init(np.zeros(3))
