@@ -2,7 +2,8 @@
 
 Each module holds one idea (objectives, optimizers, descent loops, data, ...), imports
 only numpy, and names its objects after their TensorFlow twins.  TensorFlow itself is
-imported only by :mod:`course_lib.tf_twins`, so ``import course_lib`` stays fast.
+imported by :mod:`course_lib.tf_twins`, and inside the functions of the capstone's
+:mod:`course_lib.training` (and its checks), so ``import course_lib`` stays fast.
 """
 
 import os as _os
