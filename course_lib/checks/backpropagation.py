@@ -10,6 +10,7 @@ import copy
 import numpy as np
 
 from ..backprop import MLP, dense_backward, sigmoid, sigmoid_backward, softmax, softmax_cross_entropy_backward
+from ..backprop import numerical_gradient as _central
 from . import CheckFailed, Mistake, NotAttempted, check_function, describe
 
 __all__ = ["check_local_derivatives", "check_dense_backward", "check_sigmoid_backward",
@@ -274,20 +275,6 @@ def check_two_layer_backward(two_layer_backward):
 
 
 # --------------------------------------------------------------------------- exercise 6
-def _central(f, w, epsilon=1e-6):
-    w = np.array(w, dtype=np.float64)
-    g = np.zeros_like(w)
-    for i in np.ndindex(w.shape):
-        saved = w[i]
-        w[i] = saved + epsilon
-        plus = f(w)
-        w[i] = saved - epsilon
-        minus = f(w)
-        w[i] = saved
-        g[i] = (plus - minus) / (2 * epsilon)
-    return g
-
-
 def _forward_difference(f, w, epsilon=1e-6):
     w = np.array(w, dtype=np.float64)
     g, base = np.zeros_like(w), f(w)
