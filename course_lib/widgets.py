@@ -22,10 +22,18 @@ import struct
 import time
 import zlib
 
-__all__ = ["explorer", "log_slider", "png_bytes"]
+__all__ = ["explorer", "slider", "log_slider", "png_bytes"]
 
 #: Losses below this are drawn on the explorers' floor (their log axes are fixed).
 LOSS_FLOOR = 1e-12
+
+
+def slider(description, value, low, high, step, width="320px", readout_format=".2f"):
+    """A slider over ``[low, high]`` in steps of ``step`` that redraws while it is dragged."""
+    import ipywidgets as w
+
+    return w.FloatSlider(value=value, min=low, max=high, step=step, description=description,
+                         readout_format=readout_format, continuous_update=True, layout=w.Layout(width=width))
 
 
 def log_slider(description, value, low, high, steps=200, readout_format=".3g"):
@@ -129,16 +137,12 @@ def moving_average_explorer(decay=0.9, noise=1.0, n=200, seed=0):
 
     The numbers come from :func:`course_lib.moving_averages.explore_decay`.
     """
-    import ipywidgets as w
 
     from .moving_averages import explore_decay
 
     controls = {
-        "decay": w.FloatSlider(value=decay, min=0.0, max=0.995, step=0.005, readout_format=".3f",
-                               description="decay", continuous_update=True,
-                               layout=w.Layout(width="420px")),
-        "noise": w.FloatSlider(value=noise, min=0.0, max=3.0, step=0.1, description="noise",
-                               continuous_update=True, layout=w.Layout(width="320px")),
+        "decay": slider("decay", decay, 0.0, 0.995, 0.005, width="420px", readout_format=".3f"),
+        "noise": slider("noise", noise, 0.0, 3.0, 0.1),
     }
 
     def static(r, fig):  # the series only changes with the noise
@@ -181,16 +185,12 @@ def learning_rate_explorer(objective="0.1*x1**2 + 2*x2**2", learning_rate=0.3, x
     from .descent import EXPLORER_OBJECTIVES, explore
     from .plots import exploration_dynamic, exploration_static
 
-    def slider(name, value, low, high):
-        return w.FloatSlider(value=value, min=low, max=high, step=0.1, description=name,
-                             continuous_update=True, layout=w.Layout(width="300px"))
-
     controls = {
         "learning_rate": log_slider("learning rate", learning_rate, 1e-4, 10.0),
         "objective": w.Dropdown(options=list(EXPLORER_OBJECTIVES), value=objective, description="loss",
                                 layout=w.Layout(width="320px")),
-        "x1": slider("start x1 (w)", x1, -6.0, 6.0),
-        "x2": slider("start x2", x2, -3.0, 3.0),
+        "x1": slider("start x1 (w)", x1, -6.0, 6.0, 0.1, width="300px"),
+        "x2": slider("start x2", x2, -3.0, 3.0, 0.1, width="300px"),
     }
 
     def grey_out(change=None):
@@ -223,8 +223,7 @@ def decay_schedule_explorer(kind="ExponentialDecay", initial_learning_rate=0.5, 
         "initial_learning_rate": log_slider("initial rate", initial_learning_rate, 0.01, 3.0),
         "decay_steps": w.IntSlider(value=decay_steps, min=1, max=n_steps, description="decay_steps",
                                    continuous_update=True, layout=w.Layout(width="420px")),
-        "decay_rate": w.FloatSlider(value=decay_rate, min=0.0, max=1.0, step=0.01, description="decay_rate",
-                                    continuous_update=True, layout=w.Layout(width="420px")),
+        "decay_rate": slider("decay_rate", decay_rate, 0.0, 1.0, 0.01, width="420px"),
     }
 
     def static(r, fig):  # fixed axes: the rate relative to its start, the loss on a log scale
@@ -267,10 +266,6 @@ def optimizer_race_explorer(problem="ill-conditioned quadratic", names=("SGD", "
 
     from .optimizers import RACE_RATES, race_by_name
     from .plots import contour
-
-    def slider(label, value, low, high, step):
-        return w.FloatSlider(value=value, min=low, max=high, step=step, description=label,
-                             continuous_update=True, layout=w.Layout(width="320px"))
 
     controls = {
         "problem": w.Dropdown(options=list(RACE_RATES), value=problem, description="function"),
