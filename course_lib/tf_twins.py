@@ -50,7 +50,7 @@ except ImportError as exc:  # pragma: no cover - depends on the machine
 check_versions(tf.__version__, keras.__version__)
 
 from .core import as_param_tree, check_int, tree_leaves, tree_stack, tree_unflatten  # noqa: E402
-from .descent import Trajectory  # noqa: E402
+from .descent import Trajectory, linear_mse  # noqa: E402
 from .objectives import Quadratic, Rosenbrock  # noqa: E402
 
 __all__ = ["tf", "keras", "set_seed", "objective_fn", "minimize", "apply_gradients", "linear_model", "batch_dataset",
@@ -185,5 +185,5 @@ def fit_linear(x, y, batches, optimizer, kernel0, bias0):
             history.append({"kernel": layer.kernel.numpy(), "bias": layer.bias.numpy()})
 
     model.fit(batch_dataset(x, y, batches), epochs=1, shuffle=False, verbose=0, callbacks=[Record()])
-    losses = np.array([np.mean((x @ p["kernel"] + p["bias"] - y) ** 2) for p in history])
+    losses = np.array([linear_mse(p, x, y)[0] for p in history])  # the loss descent.fit records
     return Trajectory(tree_stack(history), losses, None, f"finished {len(history) - 1} updates")
