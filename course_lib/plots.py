@@ -2,7 +2,41 @@
 
 import numpy as np
 
-__all__ = ["contour", "path", "loss_curves", "grid"]
+__all__ = ["OPTIMIZER_STYLES", "optimizer_style", "contour", "path", "loss_curves", "grid"]
+
+#: One colour, line style and marker per optimizer, used by every figure of the course.  The
+#: colours are the Okabe-Ito palette (distinguishable with the common colour-vision
+#: deficiencies); optimizers that share a colour differ in line style and marker, so the lines
+#: also stay apart in greyscale.  "Momentum" is SGD with momentum, "Nesterov" SGD with
+#: ``nesterov=True``.
+OPTIMIZER_STYLES = {
+    "SGD": {"color": "#000000", "linestyle": "-", "marker": "o"},
+    "Momentum": {"color": "#0072B2", "linestyle": "--", "marker": "s"},
+    "Nesterov": {"color": "#56B4E9", "linestyle": "-.", "marker": "D"},
+    "Adagrad": {"color": "#009E73", "linestyle": ":", "marker": "^"},
+    "RMSprop": {"color": "#E69F00", "linestyle": "-", "marker": "v"},
+    "Adadelta": {"color": "#999999", "linestyle": "--", "marker": "x"},
+    "Adam": {"color": "#D55E00", "linestyle": "-", "marker": "P"},
+    "AdamW": {"color": "#D55E00", "linestyle": ":", "marker": "*"},
+    "Adamax": {"color": "#CC79A7", "linestyle": "--", "marker": "<"},
+    "Nadam": {"color": "#CC79A7", "linestyle": "-.", "marker": ">"},
+}
+
+
+def optimizer_style(name):
+    """The matplotlib keyword arguments (``color``, ``linestyle``, ``marker``) for an optimizer.
+
+    ``name`` is a key of :data:`OPTIMIZER_STYLES`, matched without regard to case; a label that
+    starts with one ("Adam, lr 0.1") gets that optimizer's style (the longest match wins, so
+    "AdamW ..." is AdamW, not Adam).
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"`name` must be an optimizer name such as 'Adam'; got {name!r}.")
+    key = name.strip().lower()
+    matches = [k for k in OPTIMIZER_STYLES if key.startswith(k.lower())]
+    if not matches:
+        raise ValueError(f"`name` must start with one of {list(OPTIMIZER_STYLES)}; got {name!r}.")
+    return dict(OPTIMIZER_STYLES[max(matches, key=len)])
 
 
 def grid(bounds, n=200):
