@@ -1,0 +1,472 @@
+"""The noise in mini-batch gradients, and what it does to stochastic gradient descent.
+
+A mini-batch gradient is the mean of ``B`` per-example gradients drawn from ``N``.  It is an
+unbiased estimate of the full-batch gradient whose total variance (the trace of its covariance,
+``E||g_B - g||²``) is::
+
+    sigma² / B                          # examples drawn with replacement
+    sigma² / B * (N - B) / (N - 1)      # without replacement (the finite-population correction)
+
+with ``sigma² = mean_i ||g_i - g||²`` the per-example variance.  At a constant learning rate that
+noise keeps SGD from settling: on a quadratic with Hessian ``H`` and gradient-noise covariance
+``C / B`` the error ``e = w - w*`` obeys ``e <- (I - lr H) e - lr * noise`` and its covariance
+settles at the ``P`` that solves the (discrete) Lyapunov equation::
+
+    P = (I - lr H) P (I - lr H)ᵀ + lr² C / B
+    noise floor = E[loss - loss*] = ½ trace(H P)
+                = sum_k lr c_k / (2 B (2 - lr λ_k))     # when C and H share eigenvectors
+
+It grows with the learning rate, shrinks as ``1/B``, and is infinite from ``lr = 2/λ_max`` on.
+
+Everything here works on the course's linear-regression data (``y = 3x + 2`` plus noise, the
+model ``w x + b`` with parameters ``theta = [w, b]`` and the mean squared error that Keras's
+``Dense(1)`` with ``loss="mse"`` uses), or on any matrix of per-example gradients.  Runs are
+vectorised: many chains (learning rates, seeds) advance together in numpy.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .core import check_int, check_number
+
+__all__ = [
+    # per-example gradients and the variance of their mini-batch means
+    "linear_features", "linear_loss", "linear_per_example_grads", "linear_minimum", "linear_hessian",
+    "softmax_per_example_grads",
+    "minibatch_variance", "sample_minibatch_variance",
+    # the noise floor: derived and measured
+    "noise_covariance", "noise_floor", "linear_noise_floor", "SGDRuns", "minibatch_sgd", "measured_noise_floor",
+    # decaying rates, iterate averaging, cost against batch size
+    "power_decay", "iterate_average", "steps_to_stay_below", "fit_critical_batch", "CriticalBatch",
+    "scaled_learning_rate",
+    # data parallelism
+    "shard", "all_reduce_mean",
+]
+
+
+# --------------------------------------------------------------------------- the linear model
+def _xy(x, y):
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    if x.size == 0:
+        raise ValueError("`x` must hold at least one example.")
+    if x.shape != y.shape:
+        raise ValueError(f"`x` and `y` must hold the same number of examples; got {x.size} and {y.size}.")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise ValueError("`x` and `y` must be finite.")
+    return x, y
+
+
+def _theta(theta):
+    theta = np.asarray(theta, dtype=np.float64)
+    if theta.shape[-1:] != (2,):
+        raise ValueError(f"`theta` must end in an axis of length 2 ([w, b]); got shape {theta.shape}.")
+    return theta
+
+
+def linear_features(x):
+    """``phi_i = [x_i, 1]``, shape ``(N, 2)``: the model ``w x + b`` is ``phi @ [w, b]``."""
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    return np.stack([x, np.ones_like(x)], axis=1)
+
+
+def linear_loss(theta, x, y):
+    """Mean squared error of ``w x + b`` over all examples; ``theta`` may hold many rows ``[w, b]``."""
+    x, y = _xy(x, y)
+    theta = _theta(theta)
+    residual = theta[..., :1] * x + theta[..., 1:] - y
+    return np.mean(residual * residual, axis=-1)
+
+
+def linear_per_example_grads(theta, x, y):
+    """Gradient of each example's squared error ``(w x_i + b - y_i)²``: rows ``2 r_i [x_i, 1]``.
+
+    Their mean is the full-batch gradient of :func:`linear_loss`, and the mean over a batch is
+    the gradient Keras computes for that batch.  Shape ``(N, 2)``.
+    """
+    x, y = _xy(x, y)
+    theta = _theta(theta)
+    if theta.ndim != 1:
+        raise ValueError(f"`theta` must be one point [w, b]; got shape {theta.shape}.")
+    residual = theta[0] * x + theta[1] - y
+    return 2.0 * residual[:, None] * linear_features(x)
+
+
+def linear_hessian(x):
+    """The (constant) Hessian of :func:`linear_loss`: ``2 mean_i phi_i phi_iᵀ``, shape ``(2, 2)``."""
+    phi = linear_features(_xy(x, x)[0])
+    return 2.0 * phi.T @ phi / len(phi)
+
+
+def linear_minimum(x, y):
+    """The least-squares ``[w*, b*]`` and the smallest loss ``loss*`` (``(theta, loss)``)."""
+    x, y = _xy(x, y)
+    theta, *_ = np.linalg.lstsq(linear_features(x), y, rcond=None)
+    return theta, float(linear_loss(theta, x, y))
+
+
+def softmax_per_example_grads(weights, bias, x, labels):
+    """Per-example gradients of softmax regression's cross-entropy, flattened: shape ``(N, (D+1)·K)``.
+
+    The model is ``logits = x @ weights + bias`` (``weights`` ``(D, K)``); example ``i``'s gradient
+    is ``(p_i - onehot_i)`` outer ``[x_i, 1]``, with ``p_i`` its softmax probabilities.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    bias = np.asarray(bias, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    labels = np.asarray(labels)
+    if weights.ndim != 2 or bias.shape != weights.shape[1:]:
+        raise ValueError(f"`weights` must be (D, K) and `bias` (K,); got {weights.shape} and {bias.shape}.")
+    if x.ndim != 2 or x.shape[1] != weights.shape[0]:
+        raise ValueError(f"`x` must have shape (N, {weights.shape[0]}); got {x.shape}.")
+    if labels.shape != (len(x),) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"`labels` must be {len(x)} integer class numbers; got shape {labels.shape}.")
+    if labels.size and (labels.min() < 0 or labels.max() >= weights.shape[1]):
+        raise ValueError(f"`labels` must lie in [0, {weights.shape[1] - 1}].")
+    logits = x @ weights + bias
+    logits -= logits.max(axis=1, keepdims=True)
+    p = np.exp(logits)
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(len(x)), labels] -= 1.0
+    inputs = np.concatenate([x, np.ones((len(x), 1))], axis=1)
+    return (inputs[:, :, None] * p[:, None, :]).reshape(len(x), -1)
+
+
+# --------------------------------------------------------------------------- variance of a batch mean
+def _per_example(per_example):
+    g = np.asarray(per_example, dtype=np.float64)
+    if g.ndim == 1:
+        g = g[:, None]
+    if g.ndim != 2 or len(g) < 2:
+        raise ValueError(f"`per_example` must be an (N, P) array of per-example gradients with N >= 2; "
+                         f"got shape {np.shape(per_example)}.")
+    return g
+
+
+def minibatch_variance(per_example, batch_size, replace=False):
+    """``E||g_B - g||²`` for a batch of ``batch_size`` examples, from the per-example spread.
+
+    ``sigma² / B`` with replacement; times ``(N - B) / (N - 1)`` without (a batch of all ``N``
+    examples then has no noise at all).
+    """
+    g = _per_example(per_example)
+    n = len(g)
+    b = check_int("batch_size", batch_size, 1, None if replace else n)
+    sigma2 = float(np.mean(np.sum((g - g.mean(axis=0)) ** 2, axis=1)))
+    return sigma2 / b if replace else sigma2 / b * (n - b) / (n - 1)
+
+
+def sample_minibatch_variance(per_example, batch_size, samples=2000, replace=False, seed=0):
+    """The same quantity measured: the mean of ``||g_B - g||²`` over ``samples`` random batches."""
+    g = _per_example(per_example)
+    n = len(g)
+    b = check_int("batch_size", batch_size, 1, None if replace else n)
+    samples = check_int("samples", samples, 2)
+    rng = np.random.default_rng(check_int("seed", seed, 0))
+    full = g.mean(axis=0)
+    total, chunk = 0.0, max(1, 2_000_000 // (b * g.shape[1]))
+    for start in range(0, samples, chunk):
+        m = min(chunk, samples - start)
+        if replace:
+            idx = rng.integers(0, n, (m, b))
+        else:
+            idx = np.argsort(rng.random((m, n)), axis=1)[:, :b]
+        means = g[idx].mean(axis=1)
+        total += float(np.sum((means - full) ** 2))
+    return total / samples
+
+
+# --------------------------------------------------------------------------- the noise floor
+def noise_covariance(per_example, batch_size=1, replace=False):
+    """The covariance ``C / B`` of a mini-batch gradient (finite-population corrected without replacement)."""
+    g = _per_example(per_example)
+    n = len(g)
+    b = check_int("batch_size", batch_size, 1, None if replace else n)
+    dev = g - g.mean(axis=0)
+    cov = dev.T @ dev / n
+    return cov / b if replace else cov / b * (n - b) / (n - 1)
+
+
+def noise_floor(hessian, covariance, learning_rate):
+    """Stationary ``E[loss - loss*]`` of SGD on a quadratic with gradient-noise covariance ``covariance``.
+
+    Solves ``P = A P Aᵀ + lr² covariance`` with ``A = I - lr H`` and returns ``½ trace(H P)``.
+    ``covariance`` is the covariance of one step's gradient (already divided by the batch size:
+    see :func:`noise_covariance`).  Returns ``inf`` when ``learning_rate >= 2 / λ_max``, where
+    plain gradient descent itself diverges.
+    """
+    h = np.atleast_2d(np.asarray(hessian, dtype=np.float64))
+    c = np.atleast_2d(np.asarray(covariance, dtype=np.float64))
+    if h.ndim != 2 or h.shape[0] != h.shape[1] or not np.allclose(h, h.T):
+        raise ValueError(f"`hessian` must be a symmetric square matrix; got shape {h.shape}.")
+    if c.shape != h.shape:
+        raise ValueError(f"`covariance` must have the Hessian's shape {h.shape}; got {c.shape}.")
+    lr = check_number("learning_rate", learning_rate, 0, None, low_open=True)
+    lam = np.linalg.eigvalsh(h)
+    if lam[0] <= 0:
+        raise ValueError("`hessian` must be positive definite (all eigenvalues > 0) for a noise floor to exist.")
+    if lr * lam[-1] >= 2:
+        return float("inf")
+    d = len(h)
+    a = np.eye(d) - lr * h
+    vec_p = np.linalg.solve(np.eye(d * d) - np.kron(a, a), lr * lr * c.reshape(-1))
+    return 0.5 * float(np.trace(h @ vec_p.reshape(d, d)))
+
+
+def _sample_factor(n, b, replace):
+    """Covariance of a mean of ``b`` draws from ``n`` items, relative to one draw's."""
+    return 1.0 / b if replace else (n - b) / (b * (n - 1))
+
+
+def linear_noise_floor(x, y, learning_rate, batch_size, replace=False):
+    """The exact stationary ``E[loss - loss*]`` of mini-batch SGD on the linear model.
+
+    :func:`noise_floor` treats the gradient noise as the same at every point.  For least squares
+    it is not: a batch's gradient is ``H_B e + g_B*``, with ``H_B`` the batch's own Hessian, so the
+    noise grows as ``e = theta - theta*`` grows.  Because the gradient is affine in ``theta``, the
+    second moment ``P = E[e eᵀ]`` still obeys a closed linear equation::
+
+        P = E_B[(I - lr H_B) P (I - lr H_B)ᵀ] + lr² Cov(g_B*)
+        E_B[H_B X H_B] = H X H + f (mean_i A_i X A_i - H X H),  A_i = 2 phi_i phi_iᵀ
+
+    with ``f = 1/B`` (with replacement) or ``(N - B) / (B (N - 1))`` (without).  Returns
+    ``½ trace(H P)``, or ``inf`` when that equation has no stationary solution (the iteration
+    is not stable in mean square).
+    """
+    x, y = _xy(x, y)
+    n = len(x)
+    b = check_int("batch_size", batch_size, 1, None if replace else n)
+    lr = check_number("learning_rate", learning_rate, 0, None, low_open=True)
+    phi = linear_features(x)
+    theta_star, _ = linear_minimum(x, y)
+    a_i = 2.0 * phi[:, :, None] * phi[:, None, :]                    # (N, 2, 2)
+    h = a_i.mean(axis=0)
+    f = _sample_factor(n, b, replace)
+    kron_a = np.einsum("nij,nkl->ikjl", a_i, a_i).reshape(4, 4) / n  # mean_i A_i (x) A_i
+    kron_h = np.kron(h, h)
+    step = np.eye(2) - lr * h
+    operator = np.kron(step, step) + lr * lr * f * (kron_a - kron_h)
+    if np.max(np.abs(np.linalg.eigvals(operator))) >= 1:
+        return float("inf")
+    g_star = linear_per_example_grads(theta_star, x, y)
+    cov = noise_covariance(g_star, b, replace)
+    vec_p = np.linalg.solve(np.eye(4) - operator, lr * lr * cov.reshape(-1))
+    return 0.5 * float(np.trace(h @ vec_p.reshape(2, 2)))
+
+
+class SGDRuns(NamedTuple):
+    theta: np.ndarray   # parameters after every step: shape (steps + 1, chains, 2)
+    loss: np.ndarray    # full-data loss after every step: shape (steps + 1, chains)
+    learning_rates: np.ndarray  # the rate of every chain at every step: shape (steps, chains)
+
+
+def minibatch_sgd(x, y, theta0, learning_rate, batch_size, steps, chains=1, seed=0, replace=False):
+    """Mini-batch SGD on the linear model, many independent chains at once.
+
+    Every step of every chain draws a fresh batch of ``batch_size`` examples (without replacement
+    within the batch unless ``replace``) and takes ``theta <- theta - lr_t * mean batch gradient``.
+    ``learning_rate`` is a number, one number per chain (an array of shape ``(chains,)``), or a
+    callable ``f(step) -> rate`` of the 0-based step (a schedule).  ``theta0`` is one ``[w, b]`` or
+    one per chain.  A run that overflows carries on as inf/nan; its loss is ``inf``.
+    """
+    x, y = _xy(x, y)
+    n = len(x)
+    b = check_int("batch_size", batch_size, 1, None if replace else n)
+    steps = check_int("steps", steps, 0)
+    chains = check_int("chains", chains, 1)
+    rng = np.random.default_rng(check_int("seed", seed, 0))
+    if callable(learning_rate):
+        rates = np.array([check_number("learning_rate", learning_rate(t), 0) for t in range(steps)])
+        rates = np.broadcast_to(rates[:, None], (steps, chains))
+    else:
+        lr = np.asarray(learning_rate, dtype=np.float64)
+        if lr.ndim > 1 or (lr.ndim == 1 and lr.shape != (chains,)):
+            raise ValueError(f"`learning_rate` must be a number, {chains} numbers (one per chain) or a "
+                             f"schedule; got shape {lr.shape}.")
+        if not np.all(np.isfinite(lr)) or np.any(lr < 0):
+            raise ValueError("`learning_rate` must hold finite rates in [0, inf).")
+        rates = np.broadcast_to(lr, (steps, chains))
+    theta = np.broadcast_to(_theta(theta0), (chains, 2)).astype(np.float64)
+    thetas, losses = [theta], [linear_loss(theta, x, y)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(steps):
+            if replace:
+                idx = rng.integers(0, n, (chains, b))
+            elif b == n:
+                idx = np.broadcast_to(np.arange(n), (chains, n))
+            else:
+                idx = np.argsort(rng.random((chains, n)), axis=1)[:, :b]
+            xb, yb = x[idx], y[idx]
+            r = theta[:, :1] * xb + theta[:, 1:] - yb
+            grad = np.stack([2.0 * np.mean(r * xb, axis=1), 2.0 * np.mean(r, axis=1)], axis=1)
+            theta = theta - rates[t][:, None] * grad
+            thetas.append(theta)
+            losses.append(linear_loss(theta, x, y))
+    loss = np.asarray(losses)
+    return SGDRuns(np.asarray(thetas), np.where(np.isfinite(loss), loss, np.inf), np.array(rates))
+
+
+def measured_noise_floor(runs, min_loss, burn_in):
+    """Mean excess loss ``loss - min_loss`` after ``burn_in`` steps, over steps and chains.
+
+    ``runs`` comes from :func:`minibatch_sgd` with a constant rate.  Returns ``(mean, standard
+    error)``; the standard error treats the chains as independent and each chain's time average
+    as one sample.
+    """
+    burn_in = check_int("burn_in", burn_in, 0, len(runs.loss) - 2)
+    excess = runs.loss[burn_in + 1:] - float(min_loss)
+    per_chain = excess.mean(axis=0)
+    spread = per_chain.std(ddof=1) / np.sqrt(len(per_chain)) if len(per_chain) > 1 else float("nan")
+    return float(per_chain.mean()), float(spread)
+
+
+# --------------------------------------------------------------------------- decaying rates and averaging
+def power_decay(initial_learning_rate, decay_steps, power):
+    """The schedule ``lr_t = initial_learning_rate / (1 + t / decay_steps) ** power`` as a function of ``t``.
+
+    ``power = 1`` is Keras's ``InverseTimeDecay(initial_learning_rate, decay_steps, decay_rate=1)``;
+    ``power = 0.5`` decays as ``1/sqrt(t)``.  The rates sum to infinity for ``power <= 1`` and
+    their squares to a finite number for ``power > 0.5``: Robbins and Monro's two conditions hold
+    together for ``0.5 < power <= 1``.
+    """
+    lr0 = check_number("initial_learning_rate", initial_learning_rate, 0, None, low_open=True)
+    steps = check_number("decay_steps", decay_steps, 0, None, low_open=True)
+    power = check_number("power", power, 0)
+
+    def schedule(step):
+        return lr0 / (1.0 + np.asarray(step, dtype=np.float64) / steps) ** power
+
+    return schedule
+
+
+def iterate_average(thetas, start=0):
+    """Running (Polyak-Ruppert) average of the iterates from step ``start`` on, along axis 0.
+
+    Entry ``k`` of the result is the mean of ``thetas[start : start + k + 1]``.
+    """
+    thetas = np.asarray(thetas, dtype=np.float64)
+    start = check_int("start", start, 0, len(thetas) - 1)
+    tail = thetas[start:]
+    counts = np.arange(1, len(tail) + 1).reshape((-1,) + (1,) * (tail.ndim - 1))
+    return np.cumsum(tail, axis=0) / counts
+
+
+def steps_to_stay_below(loss, target):
+    """The first step from which ``loss`` stays at or below ``target`` to the end (``None`` if it ends above).
+
+    ``loss`` has one row per step (index 0 is the start); extra axes are chains, each judged alone
+    (the result is then an array with ``-1`` for "never").
+    """
+    loss = np.asarray(loss, dtype=np.float64)
+    target = check_number("target", target)
+    above = ~(loss <= target)
+    last_above = np.where(above.any(axis=0), len(loss) - 1 - np.argmax(above[::-1], axis=0), -1)
+    first = last_above + 1
+    never = above[-1]
+    if loss.ndim == 1:
+        return None if never else int(first)
+    return np.where(never, -1, first)
+
+
+class CriticalBatch(NamedTuple):
+    min_steps: float      # S_min: steps needed with an infinitely large batch
+    critical_batch: float # B_crit: the batch size at which S(B) = 2 S_min
+    predicted: np.ndarray # S(B) = S_min (1 + B_crit / B) at the given batch sizes
+
+
+def fit_critical_batch(batch_sizes, steps):
+    """Fit ``steps = S_min (1 + B_crit / B)`` by least squares in ``1/B``.
+
+    Below ``B_crit`` doubling the batch nearly halves the steps; above it the steps barely
+    fall, so each extra example is wasted.  ``examples = B * steps`` is then smallest for small
+    batches and grows linearly beyond ``B_crit``.
+    """
+    b = np.asarray(batch_sizes, dtype=np.float64)
+    s = np.asarray(steps, dtype=np.float64)
+    if b.ndim != 1 or b.shape != s.shape or len(b) < 2:
+        raise ValueError("`batch_sizes` and `steps` must be 1-D arrays of the same length, at least 2.")
+    if np.any(b <= 0) or np.any(~np.isfinite(s)) or np.any(s <= 0):
+        raise ValueError("`batch_sizes` must be > 0 and `steps` finite and > 0.")
+    design = np.stack([np.ones_like(b), 1.0 / b], axis=1)
+    (s_min, slope), *_ = np.linalg.lstsq(design, s, rcond=None)
+    if s_min <= 0:
+        raise ValueError("the fit gives S_min <= 0: the steps do not level off over these batch sizes.")
+    return CriticalBatch(float(s_min), float(slope / s_min), s_min + slope / b)
+
+
+def scaled_learning_rate(base_learning_rate, base_batch_size, batch_size, warmup_examples=0):
+    """The linear scaling rule with warmup, as a schedule ``f(step) -> rate``.
+
+    The rate grows with the batch: ``lr = base_learning_rate * batch_size / base_batch_size``.
+    During warmup it climbs linearly from ``lr / warmup_steps`` to ``lr``, over as many steps as
+    it takes to see ``warmup_examples`` examples (``ceil(warmup_examples / batch_size)`` steps),
+    so a larger batch warms up in fewer steps over the same data.
+    """
+    base = check_number("base_learning_rate", base_learning_rate, 0, None, low_open=True)
+    b0 = check_int("base_batch_size", base_batch_size, 1)
+    b = check_int("batch_size", batch_size, 1)
+    warm = check_int("warmup_examples", warmup_examples, 0)
+    peak = base * b / b0
+    warmup_steps = -(-warm // b)
+
+    def schedule(step):
+        t = np.asarray(step, dtype=np.float64)
+        if warmup_steps == 0:
+            return peak + 0.0 * t
+        return peak * np.minimum(1.0, (t + 1.0) / warmup_steps)
+
+    schedule.peak, schedule.warmup_steps = peak, warmup_steps
+    return schedule
+
+
+# --------------------------------------------------------------------------- data parallelism
+def shard(x, y, replicas):
+    """Split one global batch into ``replicas`` equal, consecutive shards: ``[(x_0, y_0), ...]``.
+
+    ``tf.distribute.MirroredStrategy`` splits a global batch the same way.  The batch size must be
+    a multiple of ``replicas``: with unequal shards the mean of the replicas' mean gradients is no
+    longer the mean over the whole batch.
+    """
+    replicas = check_int("replicas", replicas, 1)
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"`x` and `y` must hold the same number of examples; got {len(x)} and {len(y)}.")
+    if len(x) % replicas:
+        raise ValueError(f"the batch of {len(x)} examples does not split into `replicas`={replicas} equal "
+                         "shards: use a batch size that is a multiple of the number of replicas.")
+    size = len(x) // replicas
+    return [(x[k * size:(k + 1) * size], y[k * size:(k + 1) * size]) for k in range(replicas)]
+
+
+def all_reduce_mean(per_replica):
+    """The all-reduce of data-parallel SGD: every replica ends with the mean of all replicas' values.
+
+    ``per_replica`` is a list with one gradient per replica (arrays, or dicts/lists of arrays of
+    identical structure).  Returns one copy of the mean per replica, as MirroredStrategy's
+    ``reduce`` with ``MEAN`` leaves every replica the same value.
+    """
+    if not isinstance(per_replica, (list, tuple)) or not per_replica:
+        raise TypeError("`per_replica` must be a non-empty list with one gradient per replica.")
+
+    def mean(items):
+        first = items[0]
+        if isinstance(first, dict):
+            if any(not isinstance(i, dict) or i.keys() != first.keys() for i in items):
+                raise ValueError("`per_replica`: every replica's gradient must have the same keys.")
+            return {k: mean([i[k] for i in items]) for k in first}
+        if isinstance(first, (list, tuple)):
+            if any(not isinstance(i, (list, tuple)) or len(i) != len(first) for i in items):
+                raise ValueError("`per_replica`: every replica's gradient must have the same structure.")
+            return type(first)(mean(list(parts)) for parts in zip(*items))
+        arrays = [np.asarray(i) for i in items]
+        if any(a.shape != arrays[0].shape for a in arrays):
+            raise ValueError("`per_replica`: mismatched shapes "
+                             f"{[a.shape for a in arrays]}; every replica must hold the same variables.")
+        total = arrays[0]
+        for a in arrays[1:]:
+            total = total + a
+        return total / len(arrays)
+
+    reduced = mean(list(per_replica))
+    return [reduced for _ in per_replica]
