@@ -145,7 +145,9 @@ def test_check_value_names_known_wrong_values():
     check_value(np.float32(2.6), 2.6, name="w1", quiet=True)
     with pytest.raises(CheckFailed) as info:
         check_value(7.4, 2.6, name="w1", mistakes=[(7.4, "you added the step")])
-    assert info.value.hint == "you added the step" and "`w1`: it is 7.4" in str(info.value)
+    assert info.value.hint == "you added the step"
+    assert str(info.value).splitlines()[0] == "`w1` is wrong. Likely mistake: you added the step"
+    assert "yours:    7.4" in str(info.value) and "expected: 2.6" in str(info.value)
     with pytest.raises(NotAttempted):
         check_value(..., 2.6, name="w1")
 

@@ -1,27 +1,50 @@
 """Checks for the exercise notebooks: compare a student's answer with the reference and,
-when they differ, say what was expected, what came back and the most likely mistake.
+when they differ, name the most likely mistake.
 
 Each lesson has a module here (``checks.gradient_descent`` for lesson 01, ...) whose
-``check_*`` functions the exercise notebooks call.  They are built from two tools:
+``check_*`` functions the exercise notebooks call.  They are built from three tools:
 
 * :func:`check_function` calls the student's function on several inputs, next to the
-  reference implementation, and runs a catalogue of typical wrong implementations
-  (:class:`Mistake`) to name the one the student most likely made;
-* :func:`check_value` does the same for a value the student computed in a cell.
+  reference implementation, and looks for the mistake that explains every answer: a
+  catalogue entry (:class:`Mistake`), a swapped order of the returned parts, a sign, or a
+  factor the exercise declares plausible (``factors=``);
+* :func:`check_value` does the same for a value the student computed in a cell;
+* :func:`check_prediction` checks a "predict, then run" answer, then prints the
+  explanation and the run that settles it.
 
-A wrong answer raises :class:`CheckFailed` (an ``AssertionError``) whose message is a
-few plain sentences.  An answer that is not written yet raises :class:`NotAttempted`
-(a ``NotImplementedError``).  A student's function that crashes, returns ``None``, a
-string, a ``tf.Tensor``, the wrong shape or NaN gets a sentence, never a traceback from
-inside the checker.
+A wrong answer raises :class:`CheckFailed` (an ``AssertionError``).  Its first line gives
+the verdict and the likely mistake; then come, compactly, the inputs, what came back and
+what was expected (:func:`failure_message` lays this out, in one place).  An answer that
+is not written yet raises :class:`NotAttempted` (a ``NotImplementedError``).  A student's
+function that crashes gets a sentence, and a hint when the crash has a typical cause
+(:func:`exception_hint`).  The references and the catalogue's wrong answers run with
+numpy's and Python's warnings silenced (:func:`quietly`), so no warning of the checker's
+own reaches the student.
+
+A check whose parameter is named ``answer`` (or ends in ``_value``) takes a value; every
+other check parameter takes the student's function.  The robustness test relies on this.
+
+**Short failures in a notebook.**  When this module is imported inside IPython, it
+registers, through IPython's public ``InteractiveShell.set_custom_exc``, a handler for
+:class:`CheckFailed` and :class:`NotAttempted` that shows only the exception's own lines
+(``shell.showtraceback(..., exception_only=True)``), not a traceback through the checker.
+The failure is still an error output (nbgrader's autograder sees it, with the hint text);
+:func:`register_short_failures` does the registration and can be called again on any shell.
 """
 
 import copy
+import inspect
+import math
+import warnings
+from contextlib import contextmanager
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-__all__ = ["CheckFailed", "NotAttempted", "Mistake", "check_function", "check_value", "describe"]
+__all__ = ["CheckFailed", "NotAttempted", "Mistake", "check_function", "check_value", "check_prediction",
+           "describe", "exception_hint", "failure_message", "quietly", "register_short_failures"]
+
+MAX_CHARS = 120   # the longest description of one value in a message
 
 
 class CheckFailed(AssertionError):
@@ -33,19 +56,28 @@ class CheckFailed(AssertionError):
 
 
 class NotAttempted(NotImplementedError):
-    """The exercise still contains ``raise NotImplementedError()``."""
+    """The exercise still contains ``raise NotImplementedError()`` (or ``...``)."""
 
 
 class Mistake(NamedTuple):
-    """A typical wrong implementation and the sentence that explains it."""
+    """A typical wrong implementation and the sentence that names it and its fix."""
 
     fn: Callable[..., Any]   # called with the same arguments as the reference
     hint: str
 
 
+# --------------------------------------------------------------------------- quiet numerics
+@contextmanager
+def quietly():
+    """Run the checker's own computations without printing numpy or Python warnings."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        yield
+
+
 # --------------------------------------------------------------------------- values
 def _to_numpy(value):
-    """Turn tensors, lists, tuples and dicts of numbers into numpy; leave other things alone."""
+    """Tensors, lists and numbers to numpy; tuples (and NamedTuples) stay tuples, dicts stay dicts."""
     if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
         try:
             value = value.numpy()
@@ -53,11 +85,14 @@ def _to_numpy(value):
             return value
     if isinstance(value, dict):
         return {k: _to_numpy(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, tuple):
+        return tuple(_to_numpy(v) for v in value)
+    if isinstance(value, list):
         items = [_to_numpy(v) for v in value]
         try:
-            arr = np.asarray(items)
-            if arr.dtype != object and np.issubdtype(arr.dtype, np.number):
+            with quietly():
+                arr = np.asarray(items)
+            if arr.dtype != object and (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
                 return arr
         except (ValueError, TypeError):
             pass
@@ -66,50 +101,84 @@ def _to_numpy(value):
         return value
     if isinstance(value, (int, float, np.number)):
         return np.asarray(value)
+    if isinstance(value, (range, map, filter)) or inspect.isgenerator(value):
+        return _to_numpy(list(value))
     return value
 
 
-def describe(value):
-    """A short, readable description of a value for a message."""
+def _align(got, expected):
+    """Bring ``got`` into ``expected``'s container type when that is unambiguous (list -> tuple, ...)."""
+    if isinstance(expected, tuple) and isinstance(got, np.ndarray) and got.ndim >= 1 \
+            and len(got) == len(expected):
+        return tuple(got)
+    if isinstance(expected, np.ndarray) and isinstance(got, tuple):
+        try:
+            with quietly():
+                arr = np.asarray(got)
+            if arr.dtype != object:
+                return arr
+        except (ValueError, TypeError):
+            pass
+    return got
+
+
+def _cap(text, limit=MAX_CHARS):
+    return text if len(text) <= limit else text[:limit - 4] + " ..."
+
+
+def describe(value, limit=MAX_CHARS):
+    """A short description of a value for a message: arrays abbreviated, never longer than ``limit``."""
     value = _to_numpy(value)
     if value is None:
         return "None"
     if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            return _cap(f"an object array of shape {value.shape}", limit)
+        if value.ndim == 0:
+            return _cap(np.array2string(value, precision=6), limit)
+        flat = value.ravel()
         if value.size > 6:
-            return f"an array of shape {value.shape}"
-        text = np.array2string(value, precision=6, separator=", ")
-        return text if value.ndim == 0 else f"{text} (shape {value.shape})"
+            head = np.array2string(flat[:3], precision=4, separator=", ")[1:-1]
+            tail = np.array2string(flat[-2:], precision=4, separator=", ")[1:-1]
+            return _cap(f"array of shape {value.shape}, dtype {value.dtype}: [{head}, ..., {tail}]", limit)
+        text = np.array2string(value, precision=6, separator=", ").replace("\n", "")
+        return _cap(f"{text} (shape {value.shape})", limit)
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k!r}: {describe(v)}" for k, v in value.items()) + "}"
+        return _cap("{" + ", ".join(f"{k!r}: {describe(v, 40)}" for k, v in value.items()) + "}", limit)
     if isinstance(value, tuple):
-        return "(" + ", ".join(describe(v) for v in value) + ")"
-    text = repr(value)
-    return text if len(text) < 80 else text[:77] + "..."
+        return _cap("(" + ", ".join(describe(v, 40) for v in value) + ")", limit)
+    return _cap(repr(value), limit)
 
 
-def _problem(got, expected, rtol, atol):
+def _is_numeric(value):
+    return isinstance(value, np.ndarray) and value.dtype != object and (
+        np.issubdtype(value.dtype, np.number) or value.dtype == bool)
+
+
+def _close(got, expected, rtol, atol):
+    """True when ``got`` matches ``expected`` (nested tuples and dicts compared part by part)."""
+    return _problem(got, expected, rtol, atol) is None
+
+
+def _problem(got, expected, rtol, atol, names=None):
     """None when ``got`` matches ``expected``, else a sentence saying how it differs."""
     got, expected = _to_numpy(got), _to_numpy(expected)
+    got = _align(got, expected)
     if got is None:
         return "it returned None. Did you forget the `return` statement?"
     if isinstance(expected, dict):
         if not isinstance(got, dict):
             return f"it returned {type(got).__name__} {describe(got)}; expected a dict with keys {list(expected)}."
         if set(got) != set(expected):
-            return f"it returned a dict with keys {sorted(got)}; expected keys {sorted(expected)}."
-        for k in expected:
-            p = _problem(got[k], expected[k], rtol, atol)
-            if p:
-                return f"entry {k!r}: {p}"
-        return None
+            return f"it returned a dict with keys {sorted(map(str, got))}; expected keys {sorted(map(str, expected))}."
+        return _parts_problem([got[k] for k in expected], list(expected.values()), [str(k) for k in expected],
+                              rtol, atol)
     if isinstance(expected, tuple):
+        labels = list(names) if names else [f"value {i + 1} of {len(expected)}" for i in range(len(expected))]
         if not isinstance(got, tuple) or len(got) != len(expected):
-            return f"it returned {describe(got)}; expected {len(expected)} values {describe(expected)}."
-        for i, (g, e) in enumerate(zip(got, expected)):
-            p = _problem(g, e, rtol, atol)
-            if p:
-                return f"value {i} of {len(expected)}: {p}"
-        return None
+            return (f"it returned {describe(got)}; expected {len(expected)} values "
+                    f"({', '.join(labels)}): {describe(expected)}.")
+        return _parts_problem(list(got), list(expected), labels, rtol, atol)
     if isinstance(expected, str):
         if isinstance(got, str) and got == expected:
             return None
@@ -117,8 +186,7 @@ def _problem(got, expected, rtol, atol):
     if isinstance(expected, (bool, np.bool_)):
         same = isinstance(got, (bool, np.bool_)) and bool(got) == bool(expected)
         return None if same else f"it returned {describe(got)}; expected {describe(expected)}."
-    if not isinstance(got, np.ndarray) or got.dtype == object or not (
-            np.issubdtype(got.dtype, np.number) or got.dtype == bool):
+    if not _is_numeric(got):
         return (f"it returned {type(got).__name__} {describe(got)}; "
                 f"expected a number or array like {describe(expected)}.")
     if got.shape != expected.shape:
@@ -126,50 +194,86 @@ def _problem(got, expected, rtol, atol):
             return (f"it returned shape {got.shape}; expected shape {expected.shape}. "
                     "The numbers may be right but are laid out differently (a transpose or a missing reshape?).")
         return f"it returned shape {got.shape}; expected shape {expected.shape} ({describe(expected)})."
-    if np.issubdtype(expected.dtype, np.floating) and not np.all(np.isfinite(got)) and np.all(np.isfinite(expected)):
-        return f"it returned {describe(got)}, which contains NaN or infinity; expected {describe(expected)}."
-    if not np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True):
-        return f"it returned {describe(got)}; expected {describe(expected)}."
+    with quietly():
+        finite_expected = np.all(np.isfinite(expected)) if np.issubdtype(expected.dtype, np.number) else True
+        if np.issubdtype(expected.dtype, np.floating) and finite_expected and not np.all(np.isfinite(got)):
+            return f"it returned {describe(got)}, which contains NaN or infinity; expected {describe(expected)}."
+        if not np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True):
+            return f"it returned {describe(got)}; expected {describe(expected)}."
     return None
 
 
-def _generic_hint(got, expected, rtol, atol):
-    """Hints that fit any numeric answer: a flipped sign, a constant factor."""
-    got, expected = _to_numpy(got), _to_numpy(expected)
-    if not (isinstance(got, np.ndarray) and isinstance(expected, np.ndarray)):
+def _parts_problem(got_parts, expected_parts, labels, rtol, atol):
+    """Compare named parts; say which are right and what is wrong with the first wrong one."""
+    problems = [_problem(g, e, rtol, atol) for g, e in zip(got_parts, expected_parts)]
+    wrong = [i for i, p in enumerate(problems) if p]
+    if not wrong:
         return None
-    if got.shape != expected.shape or got.dtype == object or not np.all(np.isfinite(got)):
-        return None
-    if np.any(expected != 0) and np.allclose(got, -expected, rtol=rtol, atol=atol):
-        return "your answer has the opposite sign: check the direction (descent subtracts the gradient)."
-    nz = np.abs(expected) > 1e-12
-    if np.any(nz) and np.all(np.abs(got[~nz]) <= atol):
-        ratios = got[nz] / expected[nz]
-        if np.allclose(ratios, ratios.flat[0], rtol=1e-6) and not np.isclose(ratios.flat[0], 1.0):
-            return (f"your answer is the expected one times {ratios.flat[0]:.6g}: a factor applied twice "
-                    "or forgotten (the learning rate? a 2? the batch size?).")
+    right = [labels[i] for i, p in enumerate(problems) if not p]
+    first = wrong[0]
+    sentence = problems[first].replace("it returned", "it is", 1)
+    lead = f"{', '.join(right)} {'is' if len(right) == 1 else 'are'} right; " if right else ""
+    return f"{lead}{labels[first]} is not: {sentence}"
+
+
+# --------------------------------------------------------------------------- exceptions
+_EXCEPTION_HINTS = [
+    # (exception type names, words in the message, hint)
+    (("ValueError", "InvalidArgumentError"), ("matmul", "Matrix size-incompatible", "not aligned"),
+     "a matrix product (`@`, `np.dot`, `tf.matmul`) got shapes that do not fit: if an element-wise product "
+     "was meant, write `*`; if a matrix product, write each array's shape down and transpose (`.T`) where needed."),
+    (("ValueError", "InvalidArgumentError"), ("could not be broadcast", "Incompatible shapes"),
+     "a broadcast error: a sum or mean over one axis dropped that axis. Keep it with `keepdims=True` "
+     "(e.g. `x.sum(axis=1, keepdims=True)`), or check that you reduced over the right axis."),
+    (("ValueError",), ("No gradients provided",),
+     "the gradients are None: run the forward pass (the loss) inside the `with tf.GradientTape() as tape:` "
+     "block, so the tape records it, then call `tape.gradient` after the block."),
+    (("AttributeError",), ("'NoneType' object has no attribute 'numpy'",),
+     "a gradient is None: run the forward pass (the loss) inside the `with tf.GradientTape() as tape:` block, "
+     "so the tape records it."),
+    (("TypeError",), ("NoneType",),
+     "a value in a calculation is None: a gradient from `tape.gradient` is None when the loss was computed "
+     "outside the `with tf.GradientTape() as tape:` block; a function without `return` gives None too."),
+    (("ZeroDivisionError", "FloatingPointError"), ("",),
+     "a division by zero: if it happens at the first step, count steps from 1 where the formula needs it "
+     "(t = step + 1, as in a bias correction 1 - beta**t), and check the denominator's brackets."),
+]
+
+
+def exception_hint(exc):
+    """The likely cause of an exception raised inside a student's code, or None when it is not typical."""
+    kind, text = type(exc).__name__, str(exc)
+    for kinds, words, hint in _EXCEPTION_HINTS:
+        if kind in kinds and any(w in text for w in words):
+            return hint
     return None
 
 
-def _diagnose(got, expected, call_mistake, mistakes, rtol, atol):
-    for mistake in mistakes:
-        try:
-            wrong = call_mistake(mistake.fn)
-        except Exception:
-            continue
-        if _problem(got, wrong, rtol, atol) is None:
-            return mistake.hint
-    return _generic_hint(got, expected, rtol, atol)
+# --------------------------------------------------------------------------- messages
+def failure_message(verdict, hint=None, details=()):
+    """The layout of every failure, in one place.
+
+    The first line is the verdict and, when one was recognised, the likely mistake; then
+    come the ``details``, ``(label, text)`` pairs such as the inputs, what came back and
+    what was expected, each capped at :data:`MAX_CHARS` characters (arrays abbreviated).
+    """
+    first = verdict.rstrip()
+    if hint:
+        first = f"{first.rstrip('.:')}. Likely mistake: {hint}"
+    if not details:
+        return first
+    width = max(len(label) for label, _ in details) + 1
+    lines = [f"  {(label + ':').ljust(width)} {_cap(text, MAX_CHARS + 40)}" for label, text in details]
+    return first + "\n" + "\n".join(lines)
+
+
+def _fail(verdict, hint=None, details=()):
+    raise CheckFailed(failure_message(verdict, hint, details), hint) from None
 
 
 def _fmt_args(args, kwargs):
-    parts = [describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()]
-    return "(" + ", ".join(parts) + ")"
-
-
-def _fail(text, hint):
-    message = text + (f"\nLikely mistake: {hint}" if hint else "")
-    raise CheckFailed(message, hint)
+    parts = [describe(a, 40) for a in args] + [f"{k}={describe(v, 40)}" for k, v in kwargs.items()]
+    return _cap("(" + ", ".join(parts) + ")", MAX_CHARS)
 
 
 def _same_inputs(before, after):
@@ -184,86 +288,336 @@ def _same_inputs(before, after):
     return True
 
 
-def _show_without_traceback(shell, etype, value, tb, tb_offset=None):
-    """In a notebook, show a failed check as its sentences, not as a traceback into this module."""
-    red, reset = "\x1b[31m", "\x1b[0m"
-    stb = [f"{red}{etype.__name__}{reset}: {value}"]
-    shell._showtraceback(etype, value, stb)  # sends the usual "error" output, with a one-line traceback
-    return stb
+# --------------------------------------------------------------------------- the mistake search
+class _Raised(NamedTuple):
+    """Stands for an answer that was an exception."""
+    exc: BaseException
 
 
-try:  # register only inside IPython/Jupyter; plain Python keeps normal tracebacks
-    _shell = get_ipython()  # noqa: F821  (defined by IPython)
-    _shell.set_custom_exc((CheckFailed, NotAttempted), _show_without_traceback)
-except NameError:
-    pass
+def _run(fn, args, kwargs):
+    """Call a reference or catalogue function quietly; an exception becomes a ``_Raised``."""
+    try:
+        with quietly():
+            return fn(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+    except Exception as exc:
+        return _Raised(exc)
+
+
+def _same_answer(got, wrong, rtol, atol):
+    if isinstance(got, _Raised) or isinstance(wrong, _Raised):
+        return isinstance(got, _Raised) and isinstance(wrong, _Raised) and type(got.exc) is type(wrong.exc)
+    return _close(got, wrong, rtol, atol)
+
+
+def _parts(value, names):
+    """(labels, parts) of a tuple or dict answer, else None."""
+    value = _to_numpy(value)
+    if isinstance(value, dict):
+        return [str(k) for k in value], list(value.values())
+    if isinstance(value, tuple):
+        labels = list(names) if names and len(names) == len(value) else [f"value {i + 1}" for i in range(len(value))]
+        return labels, list(value)
+    return None
+
+
+def _factor_values(factors, calls):
+    """{label: [value per case]} for the declared factors (a factor may be a function of the case)."""
+    out = {}
+    for label, factor in (factors or {}).items():
+        values = []
+        for args, kwargs in calls:
+            try:
+                v = factor(*args, **kwargs) if callable(factor) else factor
+                values.append(float(v))
+            except Exception:
+                values = None
+                break
+        if values:
+            out[label] = values
+    return out
+
+
+def _ratio_hint(gots, exps, factor_values, rtol, atol):
+    """The declared factor by which every answer is the expected one times (or divided by), if any."""
+    for label, values in factor_values.items():
+        for times in (True, False):
+            informative, ok = False, True
+            for g, e, f in zip(gots, exps, values):
+                g, e = _align(_to_numpy(g), _to_numpy(e)), _to_numpy(e)
+                if not (_is_numeric(g) and _is_numeric(e)) or g.shape != e.shape or f == 0:
+                    ok = False
+                    break
+                with quietly():
+                    target = e * f if times else e / f
+                    if not np.allclose(g, target, rtol=max(rtol, 1e-6), atol=atol):
+                        ok = False
+                        break
+                    informative |= not np.allclose(e, target, rtol=rtol, atol=atol)
+            if ok and informative:
+                if times:
+                    return (f"the answer is the expected one times {label}, on every input: an extra factor "
+                            f"{label} (applied twice?).")
+                return f"the answer is the expected one divided by {label}, on every input: the factor {label} is missing."
+    return None
+
+
+def _sign_hint(gots, exps, rtol, atol):
+    informative = False
+    for g, e in zip(gots, exps):
+        g, e = _align(_to_numpy(g), _to_numpy(e)), _to_numpy(e)
+        if not (_is_numeric(g) and _is_numeric(e)) or g.shape != e.shape:
+            return None
+        with quietly():
+            if not np.allclose(g, -e, rtol=rtol, atol=atol):
+                return None
+            informative |= bool(np.any(np.abs(e) > atol))
+    if informative:
+        return ("the answer has the opposite sign of the expected one, on every input: a sign error "
+                "(descent subtracts the gradient; check the order in a difference such as prediction - y).")
+    return None
+
+
+def _diagnose(answers, calls, expected, mistakes, *, factors=None, names=None, rtol, atol, caught=()):
+    """The one mistake search: the sentence naming the mistake that explains every answer, or None.
+
+    ``answers`` and ``expected`` hold one entry per case (``_Raised`` for an exception);
+    ``calls`` the cases' ``(args, kwargs)``.  Tried in order: the catalogue (an entry must
+    reproduce the answer on every case), a swapped order of the parts, then, for answers
+    whose every part is numeric, a sign and the declared factors, part by part; last, a
+    typical exception or a division-by-zero warning.
+    """
+    for mistake in mistakes:
+        if all(_same_answer(g, _run(mistake.fn, a, k), rtol, atol) for g, (a, k) in zip(answers, calls)):
+            return mistake.hint
+    raised = [g.exc for g in answers if isinstance(g, _Raised)]
+    if raised:
+        return exception_hint(raised[0])
+    hint = _parts_hint(answers, expected, factors, names, calls, rtol, atol)
+    if hint:
+        return hint
+    if any("divide by zero" in str(w.message) for w in caught):
+        return ("numpy divided by zero (see the infinity in the answer): if it happens at the first step, count "
+                "steps from 1 where the formula needs it, and check the denominator's brackets.")
+    return None
+
+
+def _parts_hint(answers, expected, factors, names, calls, rtol, atol):
+    factor_values = _factor_values(factors, calls)
+    split = [_parts(e, names) for e in expected]
+    if split[0] is None:
+        return _sign_hint(answers, expected, rtol, atol) or _ratio_hint(answers, expected, factor_values, rtol, atol)
+    labels = split[0][0]
+    got_split = []
+    for g, e in zip(answers, expected):
+        g = _align(_to_numpy(g), _to_numpy(e))
+        if isinstance(e, dict) or isinstance(_to_numpy(e), dict):
+            if not isinstance(g, dict) or set(g) != set(_to_numpy(e)):
+                return None
+            got_split.append([g[k] for k in _to_numpy(e)])
+        else:
+            if not isinstance(g, tuple) or len(g) != len(labels):
+                return None
+            got_split.append(list(g))
+    exp_split = [s[1] for s in split]
+    n = len(labels)
+    # A swapped order: every part of the answer is some other part of the expected answer.
+    for i in range(n):
+        for j in range(n):
+            if i < j and all(_close(gs[i], es[j], rtol, atol) and _close(gs[j], es[i], rtol, atol)
+                             and all(_close(gs[m], es[m], rtol, atol) for m in range(n) if m not in (i, j))
+                             for gs, es in zip(got_split, exp_split)) \
+                    and not all(_close(es[i], es[j], rtol, atol) for es in exp_split):
+                order = list(labels)
+                order[i], order[j] = order[j], order[i]
+                return (f"the parts come back in the wrong order: return ({', '.join(labels)}); "
+                        f"you returned ({', '.join(order)}).")
+    # Otherwise, a sign or a declared factor in the wrong parts.
+    sentences = []
+    for m in range(n):
+        gots, exps = [gs[m] for gs in got_split], [es[m] for es in exp_split]
+        if all(_close(g, e, rtol, atol) for g, e in zip(gots, exps)):
+            continue
+        part_hint = _sign_hint(gots, exps, rtol, atol) or _ratio_hint(gots, exps, factor_values, rtol, atol)
+        if part_hint is None:
+            return None
+        sentences.append(f"{labels[m]}: {part_hint}")
+    return " ".join(sentences) or None
 
 
 # --------------------------------------------------------------------------- checks
-def check_function(student_fn, reference_fn, cases, *, name=None, mistakes=(), rtol=1e-5, atol=1e-7,
-                   quiet=False):
+def _split_case(case):
+    if len(case) == 2 and isinstance(case[0], tuple) and isinstance(case[1], dict):
+        return case
+    return tuple(case), {}
+
+
+def check_function(student_fn, reference_fn, cases, *, name=None, mistakes=(), factors=None, names=None,
+                   rtol=1e-5, atol=1e-7, quiet=False):
     """Call ``student_fn`` and ``reference_fn`` on every case and compare the results.
 
     ``cases`` is a list whose items are a tuple of positional arguments, or a pair
-    ``(args_tuple, kwargs_dict)``.  ``mistakes`` is a sequence of :class:`Mistake`, tried
-    in order when an answer is wrong; the first that reproduces the student's answer
-    gives the hint.  Prints one line when every case passes.
+    ``(args_tuple, kwargs_dict)``.  ``mistakes`` is a sequence of :class:`Mistake`; the
+    first that reproduces the student's answer on every case gives the hint.
+    ``factors`` maps a name to a factor the exercise makes plausible (a number, or a
+    function of the case's arguments), e.g. ``{"the learning rate": lambda w, g, lr: lr, "2": 2}``:
+    when every answer is the expected one times (or divided by) that factor, the hint names it.
+    ``names`` names the parts of a tuple answer, e.g. ``("new_w", "new_v")`` (a dict's keys
+    name its parts).  Prints one line when every case passes.
     """
     name = name or getattr(student_fn, "__name__", "your function")
     if not callable(student_fn):
-        raise CheckFailed(f"`{name}` should be a function, but it is {type(student_fn).__name__} "
-                          f"{describe(student_fn)}. Did you overwrite it with a value?")
-    calls = []  # (args, kwargs, student's answer) for every case, in order
+        _fail(f"`{name}` should be a function, but it is {type(student_fn).__name__} "
+              f"{describe(student_fn)}. Did you overwrite it with a value?")
+    calls, answers, caught = [], [], []
     for case in cases:
-        args, kwargs = case if (len(case) == 2 and isinstance(case[1], dict)
-                                and isinstance(case[0], tuple)) else (tuple(case), {})
+        args, kwargs = _split_case(case)
         given = (copy.deepcopy(args), copy.deepcopy(kwargs))
-        call_text = f"{name}{_fmt_args(args, kwargs)}"
         try:
-            got = student_fn(*given[0], **given[1])
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                got = student_fn(*given[0], **given[1])
+            caught.extend(seen)
         except NotImplementedError:
             raise NotAttempted(f"`{name}` is not written yet: replace `raise NotImplementedError()` "
                                "with your code, then run this check again.") from None
-        except Exception as exc:  # the student's code crashed: say so in one sentence
-            _fail(f"{call_text} raised {type(exc).__name__}: {exc}", None)
+        except Exception as exc:  # the student's code crashed: diagnosed below, with the others
+            got = _Raised(exc)
         if not _same_inputs((args, kwargs), given):
-            _fail(f"{call_text} changed its input arguments in place. "
-                  "Compute new values (e.g. `w - lr * g`) instead of updating arrays with `-=`.", None)
-        calls.append((args, kwargs, got))
+            _fail(f"{name} changed its input arguments in place. Compute new values (e.g. `w - lr * g`) "
+                  "instead of updating arrays with `-=`, `+=` or `x[...] =`.",
+                  details=[("called as", f"{name}{_fmt_args(args, kwargs)}")])
+        calls.append((args, kwargs))
+        answers.append(got)
 
-    def run(fn, args, kwargs):
-        return fn(*copy.deepcopy(args), **copy.deepcopy(kwargs))
-
-    for args, kwargs, got in calls:
-        expected = run(reference_fn, args, kwargs)
-        problem = _problem(got, expected, rtol, atol)
+    expected = [_run(reference_fn, a, k) for a, k in calls]
+    for ref in expected:
+        if isinstance(ref, _Raised):  # a bug in the checker, not the student's
+            raise ref.exc
+    for (args, kwargs), got, exp in zip(calls, answers, expected):
+        call_text = f"{name}{_fmt_args(args, kwargs)}"
+        if isinstance(got, _Raised):
+            problem = f"it raised {type(got.exc).__name__}: {_cap(str(got.exc).strip(), 200)}"
+        else:
+            problem = _problem(got, exp, rtol, atol, names)
         if problem:
-            # A mistake explains the answer only if it reproduces the student's answer on every input.
-            hint = None
-            for mistake in mistakes:
-                try:
-                    if all(_problem(g, run(mistake.fn, a, k), rtol, atol) is None for a, k, g in calls):
-                        hint = mistake.hint
-                        break
-                except Exception:
-                    continue
-            hint = hint or _generic_hint(got, expected, rtol, atol)
-            _fail(f"{name}{_fmt_args(args, kwargs)}: {problem}", hint)
+            hint = _diagnose(answers, calls, expected, mistakes, factors=factors, names=names, rtol=rtol,
+                             atol=atol, caught=caught)
+            details = [("called as", call_text)]
+            if isinstance(got, _Raised):
+                verdict = f"{name} {problem[3:]}"
+            else:
+                verdict = f"{name} is wrong: {problem}"
+                details.append(("returned", describe(got)))
+            details.append(("expected", describe(exp)))
+            if hint:
+                details.insert(0, ("what", problem[3:] if isinstance(got, _Raised) else problem))
+                verdict = f"{name} raised {type(got.exc).__name__}" if isinstance(got, _Raised) else f"{name} is wrong"
+            _fail(verdict, hint, details)
     if not quiet:
         print(f"✓ {name} is correct on {len(cases)} inputs.")
 
 
-def check_value(got, expected, *, name, mistakes=(), rtol=1e-5, atol=1e-7, quiet=False):
+def check_value(got, expected, *, name, mistakes=(), factors=None, names=None, rtol=1e-5, atol=1e-7, quiet=False):
     """Compare a value the student computed with the expected one.
 
     ``mistakes`` holds pairs ``(wrong_value, hint)``: values that typical mistakes produce.
+    ``factors`` maps a name to a plausible factor (a number); ``names`` names a tuple's parts.
     """
     if got is Ellipsis:
         raise NotAttempted(f"`{name}` is not computed yet: replace the `...` with your code.")
-    problem = _problem(got, expected, rtol, atol)
+    problem = _problem(got, expected, rtol, atol, names)
     if problem:
-        hint = _diagnose(got, expected, lambda fn: fn(),
-                         [Mistake(lambda v=v: v, h) for v, h in mistakes], rtol, atol)
-        _fail(f"`{name}`: {problem.replace('it returned', 'it is')}", hint)
+        catalogue = [m if isinstance(m, Mistake) else Mistake(lambda v=m[0]: v, m[1]) for m in mistakes]
+        hint = _diagnose([got], [((), {})], [expected], catalogue, factors=factors, names=names, rtol=rtol,
+                         atol=atol)
+        problem = problem.replace("it returned", "it is")
+        details = [("yours", describe(got)), ("expected", describe(expected))]
+        if hint:
+            _fail(f"`{name}` is wrong", hint, [("what", problem)] + details)
+        _fail(f"`{name}` is wrong: {problem}", None, details)
     if not quiet:
         print(f"✓ {name} is correct: {describe(got)}")
+
+
+# --------------------------------------------------------------------------- predictions
+def _same_choice(answer, choice):
+    if isinstance(choice, str):
+        return isinstance(answer, str) and answer.strip().lower() == choice.strip().lower()
+    if isinstance(answer, (bool, np.bool_)) or isinstance(choice, (bool, np.bool_)):
+        return isinstance(answer, (bool, np.bool_)) and bool(answer) == bool(choice)
+    try:
+        return bool(np.isclose(float(answer), float(choice), rtol=1e-9, atol=0))
+    except (TypeError, ValueError):
+        return answer == choice
+
+
+def check_prediction(answer, *, name, correct, explanation, evidence=None, choices=None, tolerance=None):
+    """A "predict, then run" question: check the student's prediction, then show why.
+
+    ``answer`` is the student's variable.  With ``choices`` (strings or numbers), the answer
+    must be one of them (strings compared without case or surrounding spaces); without,
+    it is a number within ``tolerance`` (absolute) of ``correct``.  The check prints the
+    verdict, then ``explanation``, then ``evidence``: a string, or a function that runs
+    the experiment that settles the question (it may print, or return the text to print).
+    A wrong prediction then raises :class:`CheckFailed`, so that a graded notebook records it.
+    """
+    if choices is not None and not any(_same_choice(correct, c) for c in choices):
+        raise ValueError(f"correct={correct!r} must be one of choices={list(choices)!r}")
+    if choices is None and (tolerance is None or tolerance < 0):
+        raise ValueError("a numeric prediction needs a tolerance >= 0 (or give `choices`)")
+    if answer is Ellipsis:
+        raise NotAttempted(f"`{name}` has no prediction yet: replace the `...` with your answer, "
+                           "then run this cell.")
+    if choices is not None:
+        matched = next((c for c in choices if _same_choice(answer, c)), None)
+        if matched is None:
+            _fail(f"`{name}` should be one of {', '.join(repr(c) for c in choices)}; it is {describe(answer)}. "
+                  "Pick one of them (mind the spelling), then run this cell again.")
+        right = _same_choice(matched, correct)
+        shown = repr(matched)
+    else:
+        try:
+            value = float(_to_numpy(answer))
+        except (TypeError, ValueError):
+            _fail(f"`{name}` should be a number; it is {type(answer).__name__} {describe(answer)}.")
+        if not math.isfinite(value):
+            _fail(f"`{name}` should be a finite number; it is {value}.")
+        right = abs(value - float(correct)) <= tolerance
+        shown = f"{value:g}"
+    if right:
+        print(f"✓ {name}: {shown} is right.")
+    else:
+        print(f"✗ {name}: you predicted {shown}; the answer is {correct!r}"
+              + (f" (within {tolerance:g})." if choices is None else "."))
+    print(f"Why: {explanation}")
+    if evidence is not None:
+        print("The run that settles it:")
+        text = evidence() if callable(evidence) else evidence
+        if text is not None:
+            print(text)
+    if not right:
+        _fail(f"`{name}`: the prediction {shown} is not right; the answer is {correct!r} (explanation and run above).")
+
+
+# --------------------------------------------------------------------------- notebooks
+def _short_failure(shell, etype, value, tb, tb_offset=None):
+    """Show a failed check as its own lines, through IPython's public ``showtraceback``."""
+    shell.showtraceback((etype, value, tb), exception_only=True)
+
+
+def register_short_failures(shell):
+    """Show :class:`CheckFailed` and :class:`NotAttempted` in ``shell`` without a traceback into the checker.
+
+    Uses ``InteractiveShell.set_custom_exc`` (public IPython API); the failure remains an error
+    output, with the exception's name and message.
+    """
+    shell.set_custom_exc((CheckFailed, NotAttempted), _short_failure)
+
+
+try:  # register only inside IPython/Jupyter; plain Python keeps normal tracebacks
+    from IPython import get_ipython as _get_ipython
+    _shell = _get_ipython()
+except ImportError:
+    _shell = None
+if _shell is not None:
+    register_short_failures(_shell)
