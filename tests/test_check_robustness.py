@@ -39,23 +39,35 @@ BROKEN = {
 }
 
 
+def takes_values(check):
+    """From the signature, as course_lib.checks documents: a parameter named `answer` (or ending in
+    `_value`) takes a value; every other parameter takes the student's function."""
+    params = _required(check)
+    return bool(params) and all(p.name == "answer" or p.name.endswith("_value") for p in params)
+
+
+def _required(check):
+    return [p for p in inspect.signature(check).parameters.values()
+            if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def test_the_signature_rule():
+    def check_f(loss_grad): ...
+    def check_v(answer): ...
+    def check_w(weights_value): ...
+    assert (takes_values(check_f), takes_values(check_v), takes_values(check_w)) == (False, True, True)
+
+
 @pytest.mark.parametrize("check", _all_checks())
 @pytest.mark.parametrize("kind", list(BROKEN))
 def test_broken_answers_get_a_sentence(check, kind):
-    params = [p for p in inspect.signature(check).parameters.values()
-              if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    params = _required(check)
     wrong = BROKEN[kind]
-    # Checks of functions receive the broken function; a check of values that cannot take a
-    # function gets the value the broken function returns instead.
-    try:
-        check(*[wrong] * len(params))
-    except CheckFailed as failure:
-        assert str(failure).strip() and "Traceback" not in str(failure)
-        return
-    except TypeError:
+    if takes_values(check):
         if kind == "crashes":
             pytest.skip("this check takes values, not functions")
-        with pytest.raises(CheckFailed):
-            check(*[wrong()] * len(params))
-        return
-    pytest.fail(f"{check.__name__} accepted a broken answer ({kind})")
+        wrong = wrong()
+    # Any exception other than CheckFailed (a TypeError from inside the checker included) fails the test.
+    with pytest.raises(CheckFailed) as failure:
+        check(*[wrong] * len(params))
+    assert str(failure.value).strip() and "Traceback" not in str(failure.value)

@@ -451,6 +451,25 @@ def _split_case(case):
     return tuple(case), {}
 
 
+def _layout(name, call_text, got, exp, problem, hint):
+    """(verdict, hint, details) for a wrong answer of ``name``; plain value mismatches stay off the first line."""
+    details = [("called as", call_text)]
+    if isinstance(got, _Raised):
+        verdict, what = f"{name} {problem[3:]}", problem[3:]
+    else:
+        plain = problem == f"it returned {describe(got)}; expected {describe(exp)}."
+        what = None if plain else problem
+        verdict = f"{name} is wrong: {problem}" if len(problem) <= 100 or not plain else \
+            f"{name} is wrong: it returned other values than expected."
+        details += [("returned", describe(got))]
+    details.append(("expected", describe(exp)))
+    if hint:
+        verdict = f"{name} raised {type(got.exc).__name__}" if isinstance(got, _Raised) else f"{name} is wrong"
+        if what:
+            details.insert(0, ("what", what))
+    return verdict, hint, details
+
+
 def check_function(student_fn, reference_fn, cases, *, name=None, mistakes=(), factors=None, names=None,
                    rtol=1e-5, atol=1e-7, quiet=False):
     """Call ``student_fn`` and ``reference_fn`` on every case and compare the results.
@@ -502,17 +521,7 @@ def check_function(student_fn, reference_fn, cases, *, name=None, mistakes=(), f
         if problem:
             hint = _diagnose(answers, calls, expected, mistakes, factors=factors, names=names, rtol=rtol,
                              atol=atol, caught=caught)
-            details = [("called as", call_text)]
-            if isinstance(got, _Raised):
-                verdict = f"{name} {problem[3:]}"
-            else:
-                verdict = f"{name} is wrong: {problem}"
-                details.append(("returned", describe(got)))
-            details.append(("expected", describe(exp)))
-            if hint:
-                details.insert(0, ("what", problem[3:] if isinstance(got, _Raised) else problem))
-                verdict = f"{name} raised {type(got.exc).__name__}" if isinstance(got, _Raised) else f"{name} is wrong"
-            _fail(verdict, hint, details)
+            _fail(*_layout(name, call_text, got, exp, problem, hint))
     if not quiet:
         print(f"✓ {name} is correct on {len(cases)} inputs.")
 
