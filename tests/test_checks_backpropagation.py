@@ -113,7 +113,7 @@ def test_sigmoid_backward_mistakes():
     rejects(ch.check_sigmoid_backward, lambda d, out: d * sig(out) * (1 - sig(out)), "at the input")
     rejects(ch.check_sigmoid_backward, lambda d, out: out * (1 - out), "multiply")
     rejects(ch.check_sigmoid_backward, lambda d, out: d * (1 - out ** 2), "tanh")
-    rejects(ch.check_sigmoid_backward, lambda d, out: -d * out * (1 - out), "opposite sign")
+    rejects(ch.check_sigmoid_backward, lambda d, out: -d * out * (1 - out), "sign is flipped")
 
 
 def test_softmax_cross_entropy_mistakes():
@@ -211,3 +211,153 @@ def test_wrong_shapes_and_structures_get_a_sentence():
     sentence(ch.check_two_layer_backward, lambda p, x, y: [{"W": 0, "b": 0}] * 2, "a list of two dicts")
     sentence(ch.check_local_derivatives, lambda a, b: {"a*b": (b, a)}, "a dict with the keys")
     sentence(ch.check_numerical_gradient, lambda f, w, eps: "gradient", "returned str")
+
+
+# --------------------------------------------------------------------------- more mistakes, one per catalogue entry
+def local_with(key, value):
+    """A student's local_derivatives, right except for one key."""
+    def local(a, b):
+        out = local_ok(a, b)
+        out[key] = value(a, b)
+        return out
+    return local
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("tanh(a)", lambda a, b: 1 - np.tanh(a), "the square is missing"),
+    ("tanh(a)", lambda a, b: (1 - np.tanh(a)) ** 2, "(1 - tanh(a))**2 squares"),
+    ("a/b", lambda a, b: (1 / b, -1 / (b * b)), "the factor a is missing"),
+    ("a**3", lambda a, b: 3 * a * a * a, "lowers the exponent by one"),
+    ("sigmoid(a)", lambda a, b: sig(a) * (1 + sig(a)), "the sign inside the bracket"),
+    ("a*b", lambda a, b: (b, b), "the pair is (b, a)"),
+    ("a/b", lambda a, b: (1 / b, a / (b * b)), "negative"),
+    ("a**3", lambda a, b: a * a, "brings the exponent down"),
+    ("tanh(a)", lambda a, b: np.tanh(a), "tanh(a) itself"),
+    ("sigmoid(a)", lambda a, b: sig(a), "sigmoid(a) itself"),
+])
+def test_local_derivative_more_mistakes(key, value, words):
+    text = rejects(ch.check_local_derivatives, local_with(key, value), words)
+    assert key in text.splitlines()[0]
+
+
+@pytest.mark.parametrize("student, words", [
+    (lambda d, x, k: ((d @ k.T).T, x.T @ d, d.sum(0)), "d_x is transposed"),
+    (lambda d, x, k: (d @ k.T, x.T @ d, np.sum(d, axis=1)), "wrong axis"),
+    (lambda d, x, k: (d @ k.T, x.T @ d, np.sum(d)), "summed over everything"),
+    (lambda d, x, k: (d @ k.T, x.T @ d, d.sum(axis=0, keepdims=True)), "keepdims"),
+    (lambda d, x, k: (x.T @ d, d @ k.T, d.sum(0)), "wrong order"),
+    (lambda d, x, k: (-d @ k.T, -x.T @ d, -d.sum(0)), "wrong sign"),
+    (lambda d, x, k: (d @ k.T, d.T @ x, d.sum(0)), "d_kernel is transposed"),
+])
+def test_dense_backward_more_mistakes(student, words):
+    rejects(ch.check_dense_backward, student, words)
+
+
+def test_dense_backward_elementwise_for_matrix_product_is_named():
+    # `*` where `@` belongs: numpy cannot broadcast (5, 2) with (2, 3)
+    rejects(ch.check_dense_backward, lambda d, x, k: (d * k.T, x.T @ d, d.sum(0)), "broadcast")
+    # `@` where a transpose is missing: the matmul shape error names the matrix product
+    rejects(ch.check_dense_backward, lambda d, x, k: (d @ k, x.T @ d, d.sum(0)), "`*`")
+
+
+@pytest.mark.parametrize("student, words", [
+    (lambda d, out: d * (1 - out), "the factor out is missing"),
+    (lambda d, out: d * out * (1 + out), "sign inside the bracket"),
+    (lambda d, out: d * out * 1 - out, "precedence"),
+    (lambda d, out: d / (out * (1 - out)), "not d_out / (...)"),
+    (lambda d, out: d * out, "(1 - out) factor is missing"),
+])
+def test_sigmoid_backward_more_mistakes(student, words):
+    rejects(ch.check_sigmoid_backward, student, words)
+
+
+def sce_student(labels, logits, axis=1, whole=False, divide_by=None, precedence=False, stable=True):
+    z = logits - (logits.max(axis=axis, keepdims=True) if stable else 0)
+    e = np.exp(z)
+    probs = e / (e.sum() if whole else e.sum(axis=axis, keepdims=True))
+    one_hot = np.zeros_like(logits)
+    one_hot[np.arange(len(labels)), labels] = 1
+    n = len(labels) if divide_by is None else divide_by(logits)
+    return probs - one_hot / n if precedence else (probs - one_hot) / n
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"axis": 0}, "wrong axis"), ({"whole": True}, "whole batch"), ({"divide_by": np.size}, "batch * classes"),
+    ({"precedence": True}, "precedence"), ({"stable": False}, "subtract each row's maximum"),
+])
+def test_softmax_cross_entropy_more_mistakes(options, words):
+    with np.errstate(over="ignore", invalid="ignore"):
+        rejects(ch.check_softmax_cross_entropy_backward, lambda y, z: sce_student(y, z, **options), words)
+
+
+def test_softmax_cross_entropy_missing_keepdims_is_named():
+    def no_keepdims(labels, logits):
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return (e / e.sum(axis=1) - np.eye(logits.shape[1])[labels]) / len(labels)
+    rejects(ch.check_softmax_cross_entropy_backward, no_keepdims, "keepdims=True")
+
+
+def two_layer_student(params, x, labels, derivative="sigmoid", bias="sum", kernel_div=False, use_bias=True,
+                      flip=False, reverse=False):
+    (w1, b1), (w2, b2) = ((p["kernel"], p["bias"]) for p in params)
+    a1 = sig(x @ w1 + (b1 if use_bias else 0))
+    d_logits = sce_ok(labels, a1 @ w2 + (b2 if use_bias else 0))
+    if flip:
+        d_logits = -d_logits
+    local = 1 - a1 ** 2 if derivative == "tanh" else a1 * (1 - a1)
+    d_z1 = (d_logits @ w2.T) * local
+    grads = []
+    for inp, d in ((x, d_z1), (a1, d_logits)):
+        kernel = inp.T @ d / (len(x) if kernel_div else 1)
+        grads.append({"kernel": kernel, "bias": d.mean(axis=0) if bias == "mean" else d.sum(axis=0)})
+    return grads[::-1] if reverse else grads
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"derivative": "tanh"}, "tanh's derivative"), ({"bias": "mean"}, "not the mean"),
+    ({"kernel_div": True}, "twice"), ({"use_bias": False}, "leaves out the biases"),
+    ({"flip": True}, "wrong sign"), ({"reverse": True}, "layer 1 first"),
+])
+def test_two_layer_more_mistakes(options, words):
+    rejects(ch.check_two_layer_backward, lambda p, x, y: two_layer_student(p, x, y, **options), words)
+
+
+def numerical_student(f, w, eps, slip):
+    w = np.array(w, dtype=float)
+    g = np.zeros(w.shape, dtype=int) if slip == "int" else np.zeros_like(w)
+    for i in np.ndindex(w.shape):
+        old = w[i]
+        if slip == "backward":
+            here = f(w)
+            w[i] = old - eps
+            g[i] = (here - f(w)) / eps
+            w[i] = old
+            continue
+        w[i] = old + eps
+        hi = f(w)
+        w[i] = old if slip == "no minus" else old - eps
+        lo = f(w)
+        if slip != "no restore":
+            w[i] = old
+        if slip == "precedence":
+            g[i] = hi - lo / (2 * eps)
+        elif slip == "precedence 2":
+            g[i] = (hi - lo) / 2 * eps
+        else:
+            g[i] = (hi - lo) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize("slip, words", [
+    ("backward", "backward difference"), ("no restore", "not put back"), ("no minus", "the other way"),
+    ("precedence", "divides only minus"), ("precedence 2", "*multiplies* by eps"), ("int", "whole numbers"),
+])
+def test_numerical_gradient_more_mistakes(slip, words):
+    rejects(ch.check_numerical_gradient, lambda f, w, eps: numerical_student(f, w, eps, slip), words)
+
+
+def test_messages_are_short():
+    """The first line says what is wrong; no line dumps the parameters."""
+    text = rejects(ch.check_two_layer_backward, lambda p, x, y: two_layer_student(p, x, y, bias="mean"), "mean")
+    assert all(len(line) < 400 for line in text.splitlines()), text
+    assert len(text) < 1200, text

@@ -32,6 +32,39 @@ def test_ema_step_names_typical_mistakes():
     rejects(checks.check_ema_step, lambda s, v, d: d * s + v, "(1 - decay)")
 
 
+def _ema_step_student(shadow, value, decay, form):
+    """A student's ema_step with one typical slip (written as a student would, not as the catalogue does)."""
+    if form == "minus":
+        new = decay * shadow - (1 - decay) * value
+    elif form == "shadow only":
+        new = shadow * decay
+    elif form == "value only":
+        new = value * (1 - decay)
+    elif form == "brackets 1":
+        new = decay * shadow + 1 - decay * value
+    elif form == "brackets 2":
+        new = shadow - (shadow - value) * 1 - decay
+    elif form == "mean":
+        new = 0.5 * (shadow + value)
+    elif form == "int":
+        new = np.zeros(shadow.shape, dtype=int)
+        new[...] = decay * shadow + (1 - decay) * value
+    elif form == "itself":
+        new = decay * shadow + (1 - decay) * shadow
+    return new
+
+
+@pytest.mark.parametrize("form, words", [
+    ("minus", "value's share is flipped"), ("shadow only", "value's share, (1 - decay) * value, is missing"),
+    ("value only", "old shadow's share"), ("brackets 1", "brackets around (1 - decay)"),
+    ("brackets 2", "(shadow - value) * (1 - decay)"), ("mean", "plain mean"), ("int", "whole numbers"),
+    ("itself", "averaged the shadow with itself")])
+def test_ema_step_names_more_mistakes(form, words):
+    err = rejects(checks.check_ema_step, lambda s, v, d: _ema_step_student(s, v, d, form), words)
+    assert err.hint and words in err.hint
+    assert str(err).splitlines()[0].startswith("ema_step is wrong. Likely mistake:")
+
+
 def test_ema_step_refuses_in_place_update():
     def in_place(s, v, d):
         s -= (s - v) * (1 - d)
@@ -67,6 +100,33 @@ def test_decay_with_num_updates_names_typical_mistakes():
             "min, not max")
     rejects(checks.check_decay_with_num_updates, lambda d, n: d if n is None else min(d, (1 + n) // (10 + n)),
             "integer division")
+
+
+def _student_decay(decay, num_updates, form):
+    if form == "not n":
+        if not num_updates:
+            return decay
+        return min(decay, (1 + num_updates) / (10 + num_updates))
+    if num_updates is None:
+        return decay
+    n = num_updates
+    if form == "precedence":
+        return min(decay, (1 + n) / 10 + n)
+    if form == "plus one":
+        n = n + 1
+    elif form == "minus one":
+        n = n - 1
+    elif form == "decay for n":
+        n = decay
+    return min(decay, (1 + n) / (10 + n))
+
+
+@pytest.mark.parametrize("form, words", [
+    ("not n", "is None"), ("precedence", "divides before adding n"), ("plus one", "not n + 1"),
+    ("minus one", "not n - 1"), ("decay for n", "not from the decay")])
+def test_decay_with_num_updates_names_more_mistakes(form, words):
+    err = rejects(checks.check_decay_with_num_updates, lambda d, n: _student_decay(d, n, form), words)
+    assert words in err.hint
 
 
 def test_decay_with_num_updates_broken_answers_get_a_sentence():
@@ -122,6 +182,64 @@ def test_debiased_ema_names_typical_mistakes():
     rejects(checks.check_debiased_ema, divided_by_one_minus_decay, "not 1 - decay")
 
 
+def _student_debiased(series, decay, form):
+    v, out = 0.0, []
+    for t, x in enumerate(series, start=1):
+        if form == "swapped":
+            v = (1 - decay) * v + decay * x
+        else:
+            v = decay * v + (1 - decay) * x
+        if form == "t + 1":
+            corrected = v / (1 - decay ** (t + 1))
+        elif form == "brackets":
+            corrected = v / 1 - decay ** t
+        elif form == "times":
+            corrected = v / (1 - decay * t)
+        else:
+            corrected = v / (1 - decay ** t)
+        if form == "fed back":
+            v = corrected
+        out.append(corrected)
+    if form == "last":
+        return corrected
+    return np.array(out)
+
+
+@pytest.mark.parametrize("form, words", [
+    ("swapped", "swapped in the update"), ("t + 1", "not 1 - decay**(t + 1)"), ("brackets", "precedence"),
+    ("times", "two stars"), ("fed back", "keep the running average v uncorrected"), ("last", "not only the last")])
+def test_debiased_ema_names_more_mistakes(form, words):
+    with np.errstate(divide="ignore"):  # the student's own 1 - decay*t may be 0: numpy's warning is theirs
+        err = rejects(checks.check_debiased_ema, lambda s, d: _student_debiased(s, d, form), words)
+    assert words in err.hint
+
+
+def test_debiased_ema_t_from_zero_with_python_floats_is_named():
+    """t from 0 with Python floats raises ZeroDivisionError; the hint still says to count from 1."""
+    def t_from_zero(series, decay):
+        v, out = 0.0, []
+        for t, x in enumerate(series.tolist()):
+            v = decay * v + (1 - decay) * x
+            out.append(v / (1 - decay ** t))
+        return np.array(out)
+    err = rejects(checks.check_debiased_ema, t_from_zero, "ZeroDivisionError")
+    assert "count steps from 1" in err.hint
+
+
+def test_checker_prints_no_warning(recwarn, capsys):
+    """The catalogue's t-from-0 entry divides by zero; the student must not see numpy's warning for it."""
+    def uncorrected(series, decay):
+        v, out = 0.0, []
+        for x in series:
+            v = decay * v + (1 - decay) * x
+            out.append(v)
+        return np.array(out)
+    rejects(checks.check_debiased_ema, uncorrected, "bias correction is missing")
+    assert len(recwarn) == 0
+    captured = capsys.readouterr()
+    assert "RuntimeWarning" not in captured.out + captured.err
+
+
 def test_debiased_ema_broken_answers_get_a_sentence():
     rejects(checks.check_debiased_ema, lambda s, d: None, "returned None")
     rejects(checks.check_debiased_ema, lambda s, d: _right_debiased(s, d)[:-1], "shape")
@@ -135,19 +253,25 @@ def test_debiased_ema_broken_answers_get_a_sentence():
 
 # --------------------------------------------------------------------------- exercise 4
 def _sgd_with_ema(w0, noise, lr, decay, shadow0=None, count=lambda k: k, swapped=False, before=False,
-                  warmup=True):
-    w = np.asarray(w0, dtype=float)
+                  warmup=True, gradient=lambda w, n: 2 * (w - 3) + n, rate=None, order="ws", aliased=False,
+                  skip_start=False):
+    w = np.array(w0, dtype=float)
     shadow = w.copy() if shadow0 is None else np.zeros_like(w)
-    weights, shadows = [w], [shadow]
+    weights, shadows = ([], []) if skip_start else ([w], [shadow])
     for k, n in enumerate(noise, start=1):
         d = min(decay, (1 + count(k)) / (10 + count(k))) if warmup else decay
         if before:
             shadow = d * shadow + (1 - d) * w
-        w = w - lr * (2 * (w - 3) + n)
+        if aliased:
+            w -= lr * gradient(w, n)
+        else:
+            w = w - (lr if rate is None else rate(lr)) * gradient(w, n)
         if not before:
             shadow = (d * w + (1 - d) * shadow) if swapped else (d * shadow + (1 - d) * w)
         weights.append(w)
         shadows.append(shadow)
+    if order == "sw":
+        return np.array(shadows), np.array(weights)
     return np.array(weights), np.array(shadows)
 
 
@@ -163,13 +287,24 @@ def test_sgd_with_ema_names_typical_mistakes():
     assert err.hint.startswith(checks.NO_WARMUP)
     err = rejects(checks.check_sgd_with_ema, lambda *a: _sgd_with_ema(*a, swapped=True), "swapped")
     assert err.hint == checks.SWAPPED
-    rejects(checks.check_sgd_with_ema, lambda *a: _sgd_with_ema(*a, count=lambda k: k - 1), "off by one")
+    err = rejects(checks.check_sgd_with_ema, lambda *a: _sgd_with_ema(*a, count=lambda k: k - 1), "counted from 0")
+    assert err.hint == checks.NUM_UPDATES_FROM_0
+    rejects(checks.check_sgd_with_ema, lambda *a: _sgd_with_ema(*a, count=lambda k: k + 1), "not k + 1")
     rejects(checks.check_sgd_with_ema, lambda *a: _sgd_with_ema(*a, before=True), "*before* the SGD step")
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"order": "sw"}, "wrong order"), ({"gradient": lambda w, n: -(2 * (w - 3) + n)}, "wrong sign"),
+    ({"gradient": lambda w, n: (w - 3) + n}, "factor 2"), ({"rate": lambda lr: 1.0}, "learning rate is missing"),
+    ({"skip_start": True}, "index 0 is missing"), ({"aliased": True}, "`w -= ...`")])
+def test_sgd_with_ema_names_more_mistakes(options, words):
+    err = rejects(checks.check_sgd_with_ema, lambda *a: _sgd_with_ema(*a, **options), words)
+    assert words in err.hint
 
 
 def test_sgd_with_ema_broken_answers_get_a_sentence():
     rejects(checks.check_sgd_with_ema, lambda *a: None, "returned None")
-    rejects(checks.check_sgd_with_ema, lambda *a: _sgd_with_ema(*a)[1], "expected shape (2, 31)")
+    rejects(checks.check_sgd_with_ema, lambda *a: _sgd_with_ema(*a)[1], "expected 2 values")
     rejects(checks.check_sgd_with_ema, lambda *a: tuple(x[1:] for x in _sgd_with_ema(*a)), "shape")
     rejects(checks.check_sgd_with_ema, lambda w0, noise, lr, d: noise.nope, "raised AttributeError")
 

@@ -138,6 +138,119 @@ def test_adam_mistakes(form, hint):
     assert hint in hint_of(checks.check_adam_step, _adam_variant(form))
 
 
+def momentum_student(w, v, g, learning_rate, momentum, slip):
+    lr, m = learning_rate, momentum
+    if slip == "no lr":
+        v = m * v - g
+    elif slip == "plus":
+        v = m * v + lr * g
+    elif slip == "no momentum":
+        v = -lr * g
+    elif slip == "brackets":
+        v = m * (v - lr * g)
+    elif slip == "1 - m":
+        v = (1 - m) * v - lr * g
+    else:
+        v = m * v - lr * g
+    w = w + v
+    return (v, w) if slip == "order" else (w, v)
+
+
+@pytest.mark.parametrize("slip, words", [
+    ("no lr", "learning rate is missing"), ("plus", "gradient's sign is flipped"),
+    ("no momentum", "momentum term is missing"), ("brackets", "precedence"), ("1 - m", "not (1 - momentum)*v"),
+    ("order", "wrong order"),
+])
+def test_momentum_more_mistakes(slip, words):
+    hint = hint_of(checks.check_momentum_step, lambda *a: momentum_student(*a, slip))
+    assert words in hint
+
+
+def nesterov_student(w, v, g, learning_rate, momentum, slip):
+    lr, m = learning_rate, momentum
+    new_v = m * v - (g if slip == "no lr" else lr * g)
+    if slip == "no lr in step":
+        step = m * new_v - g
+    elif slip == "no lr":
+        step = m * new_v - g
+    elif slip == "no gradient":
+        step = m * new_v
+    elif slip == "two steps":
+        step = new_v + m * new_v - lr * g
+    elif slip == "plus":
+        step = m * new_v + lr * g
+    else:
+        step = m * new_v - lr * g
+    if slip == "old v":
+        return w + step, v
+    if slip == "order":
+        return new_v, w + step
+    return w + step, new_v
+
+
+@pytest.mark.parametrize("slip, words", [
+    ("no lr in step", "missing from the gradient term"), ("no lr", "the velocity is v = m*v - lr*g"),
+    ("no gradient", "gradient term is missing"), ("two steps", "two steps"), ("plus", "sign is flipped"),
+    ("old v", "velocity returned is the old one"), ("order", "wrong order"),
+])
+def test_nesterov_more_mistakes(slip, words):
+    assert words in hint_of(checks.check_nesterov_step, lambda *a: nesterov_student(*a, slip))
+
+
+def rmsprop_student(w, s, g, learning_rate, rho=0.9, epsilon=1e-7, slip=None):
+    old = s
+    if slip == "g*2":
+        s = rho * s + (1 - rho) * g * 2
+    elif slip == "brackets":
+        s = rho * s + 1 - rho * g ** 2
+    else:
+        s = rho * s + (1 - rho) * g ** 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if slip == "no eps":
+            new_w = w - learning_rate * g / np.sqrt(s)
+        elif slip == "plus":
+            new_w = w + learning_rate * g / np.sqrt(s + epsilon)
+        elif slip == "old s":
+            new_w = w - learning_rate * g / np.sqrt(old + epsilon)
+        else:
+            new_w = w - learning_rate * g / np.sqrt(s + epsilon)
+    return (s, new_w) if slip == "order" else (new_w, s)
+
+
+@pytest.mark.parametrize("slip, words", [
+    ("g*2", "doubles the gradient"), ("brackets", "precedence"), ("no eps", "epsilon is missing"),
+    ("plus", "wrong sign"), ("old s", "old average"), ("order", "wrong order"),
+])
+def test_rmsprop_more_mistakes(slip, words):
+    assert words in hint_of(checks.check_rmsprop_step, lambda *a, **k: rmsprop_student(*a, **k, slip=slip))
+
+
+def adam_student(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, slip=None):
+    m = beta_1 * m + (g if slip == "m factor" else (1 - beta_1) * g)
+    v = beta_2 * v + (1 - beta_2) * g ** 2
+    k = t + 1 if slip == "t + 1" else t
+    lr = 1.0 if slip == "no lr" else learning_rate
+    alpha = lr * np.sqrt(1 - beta_2 ** k) / (1 - beta_1 ** k)
+    denominator = v + epsilon if slip == "no root" else np.sqrt(v) + epsilon
+    new_w = w + alpha * m / denominator if slip == "plus" else w - alpha * m / denominator
+    return (new_w, v, m) if slip == "order" else (new_w, m, v)
+
+
+@pytest.mark.parametrize("slip, words", [
+    ("m factor", "(1 - beta_1) is missing"), ("t + 1", "off by one"), ("no lr", "learning rate is missing"),
+    ("no root", "square root is missing"), ("plus", "wrong sign"), ("order", "m and v are returned in the wrong"),
+])
+def test_adam_more_mistakes(slip, words):
+    assert words in hint_of(checks.check_adam_step, lambda *a, **k: adam_student(*a, **k, slip=slip))
+
+
+def test_adam_message_names_the_wrong_part():
+    """Only new_w is wrong: the message says new_m and new_v are right."""
+    with pytest.raises(CheckFailed) as info:
+        checks.check_adam_step(lambda *a, **k: adam_student(*a, **k, slip="no root"))
+    assert "new_m, new_v are right; new_w is not" in str(info.value)
+
+
 # --------------------------------------------------------------------------- robustness
 ALL = [(checks.check_momentum_step, 5), (checks.check_nesterov_step, 5), (checks.check_rmsprop_step, 6),
        (checks.check_adam_step, 9)]

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..backprop import MLP, dense_backward, sigmoid, sigmoid_backward, softmax, softmax_cross_entropy_backward
 from ..backprop import numerical_gradient as _central
-from . import CheckFailed, Mistake, NotAttempted, check_function, describe
+from . import CheckFailed, Mistake, NotAttempted, _fmt_args, check_function, describe, exception_hint, failure_message
 
 __all__ = ["check_local_derivatives", "check_dense_backward", "check_sigmoid_backward",
            "check_softmax_cross_entropy_backward", "check_two_layer_backward", "check_numerical_gradient"]
@@ -37,11 +37,17 @@ def _first_call(student_fn, case, name):
                            "with your code, then run this check again.") from None
     except Exception as exc:
         hint = None
-        if "matmul" in str(exc) or "shapes" in str(exc):
+        if "matmul" in str(exc) or "not aligned" in str(exc):
             hint = ("a matrix product got mismatched shapes: write the shape next to every array "
-                    "(d_out is (batch, outputs), kernel is (inputs, outputs), ...) and transpose where needed.")
-        message = f"{name} raised {type(exc).__name__}: {exc}"
-        raise CheckFailed(message + (f"\nLikely mistake: {hint}" if hint else ""), hint) from None
+                    "(d_out is (batch, outputs), kernel is (inputs, outputs), ...) and transpose where needed; "
+                    "where an element-wise product is meant, write `*`.")
+        hint = hint or exception_hint(exc)
+        what = f"{type(exc).__name__}: {str(exc).strip()[:200]}"
+        details = [("called as", f"{name}{_fmt_args(args, kwargs)}")]
+        if hint:
+            raise CheckFailed(failure_message(f"{name} raised {type(exc).__name__}", hint,
+                                              [("what", what)] + details), hint) from None
+        raise CheckFailed(failure_message(f"{name} raised {what}", None, details)) from None
 
 
 def _layout_problem(got, expected, what):
@@ -73,7 +79,7 @@ def _check_parts(student_fn, reference_fn, cases, parts, *, name, what, mistakes
     args, kwargs = _split(cases[0])
     problem = _layout_problem(got, reference_fn(*copy.deepcopy(args), **copy.deepcopy(kwargs)), what)
     if problem:
-        raise CheckFailed(f"{name}: {problem}")
+        raise CheckFailed(f"{name} is wrong: {problem}")
     for path, label in parts:
         def part(*a, _path=path, **k):
             return _get(student_fn(*a, **k), _path)
@@ -134,6 +140,19 @@ def check_local_derivatives(local_derivatives):
                 "that is tanh(a) itself; its derivative is 1 - tanh(a)**2."),
         Mistake(_local("sigmoid(a)", lambda a, b: 1 / (1 + np.exp(-a))),
                 "that is sigmoid(a) itself; its derivative is s * (1 - s) with s = sigmoid(a)."),
+        Mistake(_local("tanh(a)", lambda a, b: 1 - np.tanh(a)),
+                "tanh' = 1 - tanh(a)**2: the square is missing (1 - tanh(a) is not the derivative)."),
+        Mistake(_local("tanh(a)", lambda a, b: (1 - np.tanh(a)) ** 2),
+                "precedence: tanh' = 1 - tanh(a)**2, the square of tanh only; (1 - tanh(a))**2 squares the "
+                "difference."),
+        Mistake(_local("a/b", lambda a, b: (1 / b, -1 / b ** 2)),
+                "d(a/b)/db = -a / b**2: the factor a is missing."),
+        Mistake(_local("a**3", lambda a, b: 3 * a ** 3),
+                "the power rule lowers the exponent by one: d(a**3)/da = 3 * a**2."),
+        Mistake(_local("sigmoid(a)", lambda a, b: (1 / (1 + np.exp(-a))) * (1 + 1 / (1 + np.exp(-a)))),
+                "sigmoid' = s * (1 - s): the sign inside the bracket is a minus."),
+        Mistake(_local("a*b", lambda a, b: (b, b)),
+                "d(a*b)/db is the other factor, a: the pair is (b, a)."),
     ])
 
 
@@ -163,6 +182,21 @@ def check_dense_backward(student_dense_backward):
                 "d_x = d_out @ kernel.T: the gradient goes back through the kernel transposed."),
         Mistake(lambda d, x, k: (d @ k.T, x @ d.T, d.sum(0)),
                 "d_kernel = x.T @ d_out (inputs x batch times batch x outputs), not x @ d_out.T."),
+        Mistake(lambda d, x, k: (k @ d.T, x.T @ d, d.sum(0)),
+                "d_x is transposed: it must have x's shape (batch, inputs), so d_x = d_out @ kernel.T."),
+        Mistake(lambda d, x, k: (d @ k.T, x.T @ d, d.sum(1)),
+                "d_bias is summed over the wrong axis: sum over the batch, axis=0, which leaves one entry per "
+                "output."),
+        Mistake(lambda d, x, k: (d @ k.T, x.T @ d, d.sum()),
+                "d_bias is summed over everything: sum over the batch only, d_out.sum(axis=0), of shape (outputs,)."),
+        Mistake(lambda d, x, k: (d @ k.T, x.T @ d, d.sum(0, keepdims=True)),
+                "d_bias has an extra axis: with keepdims=True it is (1, outputs); the bias is (outputs,), so "
+                "sum without keepdims."),
+        Mistake(lambda d, x, k: (x.T @ d, d @ k.T, d.sum(0)),
+                "the parts are returned in the wrong order: return (d_x, d_kernel, d_bias)."),
+        Mistake(lambda d, x, k: (-(d @ k.T), -(x.T @ d), -d.sum(0)),
+                "every gradient has the wrong sign: backpropagation only multiplies by the local derivatives; the "
+                "minus sign belongs to the descent step, later."),
     ])
 
 
@@ -185,10 +219,34 @@ def check_sigmoid_backward(student_sigmoid_backward):
                 "1 - out**2 is tanh's derivative; sigmoid's is out * (1 - out)."),
         Mistake(lambda d, out: d * out,
                 "the local derivative is out * (1 - out); the (1 - out) factor is missing."),
+        Mistake(lambda d, out: d * (1 - out),
+                "the local derivative is out * (1 - out); the factor out is missing."),
+        Mistake(lambda d, out: d * out * (1 + out),
+                "sigmoid' = out * (1 - out): the sign inside the bracket is a minus."),
+        Mistake(lambda d, out: -d * out * (1 - out),
+                "the sign is flipped: the chain rule multiplies, d_z = d_out * out * (1 - out), with no minus."),
+        Mistake(lambda d, out: d * out * 1 - out,
+                "precedence: `d_out * out * 1 - out` subtracts out at the end; write d_out * out * (1 - out)."),
+        Mistake(lambda d, out: d / (out * (1 - out)),
+                "the chain rule multiplies by the local derivative: d_out * out * (1 - out), not d_out / (...)."),
     ])
 
 
 # --------------------------------------------------------------------------- exercise 4
+WHOLE_SUM = ("the softmax is normalised over the whole batch (`e.sum()` without an axis): normalise each row, "
+             "e / e.sum(axis=1, keepdims=True).")
+
+
+def _whole_sum(z):
+    e = np.exp(z)
+    return e / e.sum()
+
+
+def _unstable_softmax(z):
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def check_softmax_cross_entropy_backward(student_fn):
     """Exercise 4: ``(softmax(logits) - one_hot(labels)) / batch`` for the mean loss."""
     rng = np.random.default_rng(4)
@@ -214,6 +272,20 @@ def check_softmax_cross_entropy_backward(student_fn):
                 "overflow), not exp(z) alone."),
         Mistake(lambda y, z: (one_hot(y, z.shape[1]) - softmax(z)) / len(y),
                 "the sign is flipped: the gradient is softmax - one_hot (raising the right logit lowers the loss)."),
+        Mistake(lambda y, z: (softmax(z.T).T - one_hot(y, z.shape[1])) / len(y),
+                "the softmax is normalised over the wrong axis: each *row* (example) sums to 1, so take the max "
+                "and the sum over axis=1 (with keepdims=True)."),
+        Mistake(lambda y, z: (_whole_sum(z - z.max(axis=1, keepdims=True)) - one_hot(y, z.shape[1])) / len(y),
+                WHOLE_SUM),
+        Mistake(lambda y, z: (_whole_sum(z - z.max()) - one_hot(y, z.shape[1])) / len(y), WHOLE_SUM),
+        Mistake(lambda y, z: (softmax(z) - one_hot(y, z.shape[1])) / z.size,
+                "divide by the batch size only (the loss is a mean over examples, a sum over classes), not by "
+                "batch * classes."),
+        Mistake(lambda y, z: softmax(z) - one_hot(y, z.shape[1]) / len(y),
+                "precedence: `probs - one_hot / batch` divides only the labels; write (probs - one_hot) / batch."),
+        Mistake(lambda y, z: (_unstable_softmax(z) - one_hot(y, z.shape[1])) / len(y),
+                "exp overflows for a large logit (800 here): subtract each row's maximum before exp, "
+                "np.exp(logits - logits.max(axis=1, keepdims=True)); the softmax is unchanged."),
     ])
 
 
@@ -223,26 +295,31 @@ def _two_layer_reference(params, x, labels):
     return net.loss_and_grad(params, x, labels)[1]
 
 
-def _two_layer_variant(transpose=False, bias_sum=True, sigmoid_at_input=False, mean=True, skip_sigmoid=False):
+def _two_layer_variant(transpose=False, bias_sum=True, sigmoid_at_input=False, mean=True, skip_sigmoid=False,
+                       tanh=False, bias_mean=False, forward_bias=True, sign=1, kernel_mean=False, reverse=False):
     def grads(params, x, labels):
         (w1, b1), (w2, b2) = ((p["kernel"], p["bias"]) for p in params)
-        z1 = x @ w1 + b1
+        z1 = x @ w1 + (b1 if forward_bias else 0)
         a1 = sigmoid(z1)
-        logits = a1 @ w2 + b2
-        d_logits = softmax(logits) - np.eye(w2.shape[1])[labels]
+        logits = a1 @ w2 + (b2 if forward_bias else 0)
+        d_logits = sign * (softmax(logits) - np.eye(w2.shape[1])[labels])
         if mean:
             d_logits = d_logits / len(x)
         d_a1 = d_logits @ w2.T
         if skip_sigmoid:
             d_z1 = d_a1
+        elif tanh:
+            d_z1 = d_a1 * (1 - a1 ** 2)
         else:
             s = z1 if sigmoid_at_input else a1
             d_z1 = d_a1 * s * (1 - s)
         out = []
         for inp, d in ((x, d_z1), (a1, d_logits)):
             dk = (d.T @ inp) if transpose else inp.T @ d
-            out.append({"kernel": dk, "bias": d.sum(0) if bias_sum else d})
-        return out
+            if kernel_mean:
+                dk = dk / len(x)
+            out.append({"kernel": dk, "bias": d.mean(0) if bias_mean else d.sum(0) if bias_sum else d})
+        return out[::-1] if reverse else out
     return grads
 
 
@@ -271,6 +348,19 @@ def check_two_layer_backward(two_layer_backward):
                 "differentiated the sum (every gradient is batch times too large)."),
         Mistake(_two_layer_variant(skip_sigmoid=True),
                 "between the layers, multiply by the sigmoid's derivative: d_z1 = d_a1 * a1 * (1 - a1)."),
+        Mistake(_two_layer_variant(tanh=True),
+                "1 - a1**2 is tanh's derivative; this network's hidden layer is a sigmoid: d_z1 = d_a1 * a1 * (1 - a1)."),
+        Mistake(_two_layer_variant(bias_mean=True),
+                "the bias gradient is the *sum* over the batch, d_z.sum(axis=0), not the mean: the 1/batch of the "
+                "mean loss is already inside d_logits."),
+        Mistake(_two_layer_variant(kernel_mean=True),
+                "the kernel gradients are divided by the batch size twice: the 1/batch is already inside d_logits."),
+        Mistake(_two_layer_variant(forward_bias=False),
+                "the forward pass leaves out the biases: z1 = x @ kernel1 + bias1 and logits = a1 @ kernel2 + bias2."),
+        Mistake(_two_layer_variant(sign=-1),
+                "every gradient has the wrong sign: d_logits = (softmax - one_hot) / batch, not one_hot - softmax."),
+        Mistake(_two_layer_variant(reverse=True),
+                "the layers are returned in the wrong order: the list is layer 1 first, like params."),
     ])
 
 
@@ -289,6 +379,26 @@ def _forward_difference(f, w, epsilon=1e-6):
 def _all_at_once(f, w, epsilon=1e-6):
     w = np.array(w, dtype=np.float64)
     return np.full_like(w, (f(w + epsilon) - f(w - epsilon)) / (2 * epsilon))
+
+
+def _probe(f, w, epsilon, back=False, restore=True, minus=None, combine=lambda p, m, e: (p - m) / (2 * e)):
+    """Exercise 6's loop with one slip (the catalogue's wrong answers)."""
+    w = np.array(w, dtype=np.float64)
+    g = np.zeros_like(w)
+    for i in np.ndindex(w.shape):
+        saved = w[i]
+        if back:
+            base = f(w)
+            w[i] = saved - epsilon
+            g[i] = (base - f(w)) / epsilon
+        else:
+            w[i] = saved + epsilon
+            plus = f(w)
+            w[i] = saved - epsilon if minus is None else saved + minus
+            g[i] = combine(plus, f(w), epsilon)
+        if restore:
+            w[i] = saved
+    return g
 
 
 class _Cubic:
@@ -322,4 +432,20 @@ def check_numerical_gradient(numerical_gradient):
         Mistake(_all_at_once,
                 "move one entry at a time: add epsilon to w[i] only, keep the others, and put it back before "
                 "the next entry."),
+        Mistake(lambda f, w, e: _probe(f, w, e, back=True),
+                "that is a backward difference (f(w) - f(w - eps)) / eps; use the central difference "
+                "(f(w + eps) - f(w - eps)) / (2 eps)."),
+        Mistake(lambda f, w, e: _probe(f, w, e, restore=False),
+                "w[i] is not put back after its probes: every later entry is measured at a shifted point. "
+                "Save w[i], probe, then restore it."),
+        Mistake(lambda f, w, e: _probe(f, w, e, minus=0.0),
+                "the second probe must move w[i] the other way, w[i] - epsilon: the central difference is "
+                "(f(w + eps) - f(w - eps)) / (2 eps)."),
+        Mistake(lambda f, w, e: _probe(f, w, e, combine=lambda p, m, e: p - m / (2 * e)),
+                "precedence: `plus - minus / (2 * eps)` divides only minus; write (plus - minus) / (2 * eps)."),
+        Mistake(lambda f, w, e: _probe(f, w, e, combine=lambda p, m, e: (p - m) / 2 * e),
+                "precedence: `/ 2 * eps` divides by 2 and then *multiplies* by eps; write / (2 * eps)."),
+        Mistake(lambda f, w, e: np.trunc(_central(f, w, e)),
+                "the gradient was cut to whole numbers: the array holding it has an integer dtype "
+                "(np.zeros(shape, dtype=int)?); make it float, e.g. np.zeros_like(w) for a float w."),
     ])

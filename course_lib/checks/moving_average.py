@@ -11,6 +11,8 @@ SWAPPED = ("the weights are swapped: the *old* shadow keeps the large share, "
            "shadow = decay * shadow + (1 - decay) * value (TensorFlow: shadow -= (shadow - value) * (1 - decay)).")
 NO_WARMUP = ("the num_updates warm-up is missing: with a step count n TensorFlow uses "
              "min(decay, (1 + n) / (10 + n)), so the first averages follow the weights closely.")
+NUM_UPDATES_FROM_0 = ("num_updates is counted from 0: after the k-th update the step counter holds k (1 after "
+                      "the first), so pass num_updates=k, e.g. `enumerate(..., start=1)`.")
 ZERO_SHADOW = ("the shadow starts at zero, but TensorFlow starts it as a copy of the variable "
                "(ema.apply creates it from the variable's value), so there is no pull towards 0.")
 
@@ -30,9 +32,24 @@ def check_ema_step(student_ema_step):
                                       "full rule also keeps the old shadow: decay * shadow + (1 - decay) * value."),
         Mistake(lambda s, v, d: s + (s - v) * (1 - d), "the sign is flipped: the shadow moves *towards* the "
                                                       "value, shadow - (shadow - value) * (1 - decay)."),
+        Mistake(lambda s, v, d: d * s - (1 - d) * v, "the sign of the value's share is flipped: it is *added*, "
+                                                    "decay * shadow + (1 - decay) * value."),
         Mistake(lambda s, v, d: d * s + v, "the new value needs the factor (1 - decay), or the average grows "
                                           "without bound."),
         Mistake(lambda s, v, d: d * s + (1 - d) * s, "the value is missing: you averaged the shadow with itself."),
+        Mistake(lambda s, v, d: (1 - d) * v, "the old shadow's share, decay * shadow, is missing: "
+                                            "decay * shadow + (1 - decay) * value."),
+        Mistake(lambda s, v, d: d * s, "the value's share, (1 - decay) * value, is missing: "
+                                      "decay * shadow + (1 - decay) * value."),
+        Mistake(lambda s, v, d: d * s + 1 - d * v, "precedence: `1 - decay * value` is 1 - (decay * value); "
+                                                  "put brackets around (1 - decay)."),
+        Mistake(lambda s, v, d: s - (s - v) * 1 - d, "precedence: `(shadow - value) * 1 - decay` subtracts decay "
+                                                    "after multiplying by 1; write (shadow - value) * (1 - decay)."),
+        Mistake(lambda s, v, d: (s + v) / 2, "that is the plain mean of shadow and value; weight them by decay "
+                                            "and 1 - decay."),
+        Mistake(lambda s, v, d: np.trunc(d * s + (1 - d) * v),
+                "the result was cut to whole numbers (an integer dtype, e.g. `np.zeros_like` of an integer array "
+                "or `.astype(int)`): keep the arrays float."),
     ])
 
 
@@ -55,6 +72,20 @@ def check_decay_with_num_updates(student_fn):
                 "`//` is integer division and gives 0 here; use `/`: (1 + n) / (10 + n) is 0.1 at n = 0."),
         Mistake(lambda d, n: min(d, 0.1) if n is None else min(d, (1 + n) / (10 + n)),
                 "without num_updates (None) TensorFlow uses the decay unchanged."),
+        Mistake(lambda d, n: d if not n else min(d, (1 + n) / (10 + n)),
+                "`if not num_updates` is also true for num_updates = 0, where the decay is 0.1: "
+                "test `if num_updates is None`."),
+        Mistake(lambda d, n: d if n is None else min(d, (1 + n) / 10 + n),
+                "precedence: `(1 + n) / 10 + n` divides before adding n; write (1 + n) / (10 + n)."),
+        Mistake(lambda d, n: d if n is None else min(d, (2 + n) / (11 + n)),
+                "num_updates is off by one: it already counts the updates, so use (1 + n) / (10 + n) with n "
+                "itself, not n + 1."),
+        Mistake(lambda d, n: d if n is None else min(d, n / (9 + n)),
+                "num_updates is off by one: use (1 + n) / (10 + n) with n itself, not n - 1 (the warm-up "
+                "decay is 0.1 at n = 0)."),
+        Mistake(lambda d, n: d if n is None else min(d, (1 + d) / (10 + d)),
+                "the warm-up ratio is built from the step count: (1 + num_updates) / (10 + num_updates), "
+                "not from the decay."),
     ])
 
 
@@ -63,12 +94,19 @@ def _debiased_reference(series, decay):
     return moving_average(series, decay, bias_correction=True)
 
 
-def _from_first_value(series, decay):
+def _debiased_variant(series, decay, start=None, correct=lambda v, t, d: v / (1 - d ** t), swap=False,
+                      feed_back=False):
+    """The loop of exercise 3 with one thing changed (the catalogue's wrong answers)."""
     x = np.asarray(series, float)
-    out, v = [], x[0]
-    for t, xt in enumerate(x, start=1):
-        v = decay * v + (1 - decay) * xt
-        out.append(v / (1 - decay ** t))
+    v = x[0] if start == "first" else 0.0
+    out = []
+    with np.errstate(divide="ignore", invalid="ignore"):  # t = 0 divides by zero: no warning for the student
+        for t, xt in enumerate(x, start=1):
+            v = (1 - decay) * v + decay * xt if swap else decay * v + (1 - decay) * xt
+            corrected = correct(v, t, decay)
+            if feed_back:
+                v = corrected
+            out.append(corrected)
     return np.array(out)
 
 
@@ -80,21 +118,41 @@ def check_debiased_ema(student_fn):
     check_function(student_fn, _debiased_reference, cases, name="debiased_ema", rtol=1e-6, atol=1e-9, mistakes=[
         Mistake(lambda x, d: moving_average(x, d),
                 "the bias correction is missing: divide the average after t values by 1 - decay**t."),
-        Mistake(lambda x, d: moving_average(x, d) / (1 - d ** np.arange(len(x))),
+        Mistake(lambda x, d: _debiased_variant(x, d, correct=lambda v, t, d: v / (1 - d ** (t - 1))),
                 "count t from 1: after the first value the divisor is 1 - decay**1 (t = 0 divides by zero)."),
+        Mistake(lambda x, d: _debiased_variant(x, d, correct=lambda v, t, d: v / (1 - d ** (t + 1))),
+                "the exponent is off by one: after t values (t = 1 for the first) divide by 1 - decay**t, "
+                "not 1 - decay**(t + 1)."),
         Mistake(lambda x, d: moving_average(x, d) * (1 - d ** np.arange(1, len(x) + 1)),
                 "divide by 1 - decay**t, do not multiply."),
-        Mistake(_from_first_value,
+        Mistake(lambda x, d: _debiased_variant(x, d, start="first"),
                 "start the average at zero: the correction 1 - decay**t undoes exactly the pull of a zero start "
                 "(starting at the first value, as TensorFlow's shadow does, needs no correction)."),
         Mistake(lambda x, d: moving_average(x, d) / (1 - d),
                 "the divisor changes with t: 1 - decay**t, not 1 - decay."),
+        Mistake(lambda x, d: _debiased_variant(x, d, swap=True),
+                "decay and 1 - decay are swapped in the update: v = decay * v + (1 - decay) * x keeps most of "
+                "the old average."),
+        Mistake(lambda x, d: _debiased_variant(x, d, feed_back=True),
+                "keep the running average v uncorrected: divide only the value you record, "
+                "`out.append(v / (1 - decay**t))`, and do not overwrite v with it."),
+        Mistake(lambda x, d: _debiased_variant(x, d, correct=lambda v, t, d: v / 1 - d ** t),
+                "precedence: `v / 1 - decay**t` divides by 1 first; write v / (1 - decay**t)."),
+        Mistake(lambda x, d: _debiased_variant(x, d, correct=lambda v, t, d: v / (1 - d * t)),
+                "`decay*t` is a product; the correction uses the power decay**t (two stars)."),
+        Mistake(lambda x, d: _debiased_variant(x, d)[-1],
+                "return one corrected value per entry of the series (a list you append to, turned into an "
+                "array), not only the last one."),
     ])
 
 
 # --------------------------------------------------------------------------- exercise 4
+def _sgd_step(w, n, learning_rate):
+    return w - learning_rate * (2 * (w - 3.0) + n)
+
+
 def _sgd_with_ema_reference(w0, noise, learning_rate, decay, *, shadow0=None, counts=None,
-                            before=False, ema_cls=ExponentialMovingAverage):
+                            before=False, ema_cls=ExponentialMovingAverage, step=_sgd_step):
     ema = ema_cls(decay)
     w = np.asarray(w0, dtype=float)
     state = ema.init(w)
@@ -105,7 +163,7 @@ def _sgd_with_ema_reference(w0, noise, learning_rate, decay, *, shadow0=None, co
         count = k if counts is None else counts(k)
         if before:
             state = ema.apply(w, state, num_updates=count)
-        w = w - learning_rate * (2 * (w - 3.0) + n)
+        w = step(w, n, learning_rate)
         if not before:
             state = ema.apply(w, state, num_updates=count)
         weights.append(w)
@@ -129,6 +187,11 @@ def _without_warmup(w0, noise, lr, decay):
     return weights, np.array(shadows)
 
 
+def _aliased_weights(w0, noise, lr, decay):
+    weights, shadows = _sgd_with_ema_reference(w0, noise, lr, decay)
+    return np.array([weights[-1]] * len(weights)), shadows
+
+
 def check_sgd_with_ema(student_fn):
     """Exercise 4: ``sgd_with_ema(w0, noise, learning_rate, decay)``: SGD plus TensorFlow's EMA."""
     rng = np.random.default_rng(13)
@@ -136,12 +199,29 @@ def check_sgd_with_ema(student_fn):
              (np.array([5.0, -1.0]), rng.normal(0, 1, (40, 2)), 0.2, 0.9),
              (10.0, rng.normal(0, 3, 15), 0.05, 0.999),
              (1.0, np.zeros(5), 0.5, 0.5)]
-    check_function(student_fn, _sgd_with_ema_reference, cases, name="sgd_with_ema", mistakes=[
+    # atol 1e-5: TensorFlow's (and the reference's) decay is a float32, a float64 answer differs by ~1e-6
+    check_function(student_fn, _sgd_with_ema_reference, cases, name="sgd_with_ema", names=("weights", "shadows"),
+                   atol=1e-5, mistakes=[
         Mistake(lambda *a: _sgd_with_ema_reference(*a, shadow0=0.0), ZERO_SHADOW),
         Mistake(_without_warmup, NO_WARMUP + " Pass num_updates = the number of updates done so far."),
         Mistake(lambda *a: _sgd_with_ema_reference(*a, ema_cls=_SwappedEMA), SWAPPED),
-        Mistake(lambda *a: _sgd_with_ema_reference(*a, counts=lambda k: k - 1),
-                "num_updates is off by one: after the k-th update the step counter holds k (1 after the first)."),
+        Mistake(lambda *a: _sgd_with_ema_reference(*a, counts=lambda k: k - 1), NUM_UPDATES_FROM_0),
+        Mistake(lambda *a: _sgd_with_ema_reference(*a, counts=lambda k: k + 1),
+                "num_updates is off by one: after the k-th update the step counter holds k, not k + 1."),
         Mistake(lambda *a: _sgd_with_ema_reference(*a, before=True),
                 "the average is updated *before* the SGD step; apply it after each update, to the new weights."),
+        Mistake(lambda *a: _sgd_with_ema_reference(*a)[::-1],
+                "the two arrays are returned in the wrong order: return (weights, shadows), weights first."),
+        Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w + lr * (2 * (w - 3.0) + n)),
+                "the SGD step has the wrong sign: descent *subtracts* the gradient, w = w - learning_rate * gradient."),
+        Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - lr * ((w - 3.0) + n)),
+                "the gradient misses its factor 2: the derivative of (w - 3)**2 is 2 * (w - 3), plus the noise."),
+        Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - (2 * (w - 3.0) + n)),
+                "the learning rate is missing from the SGD step: w = w - learning_rate * gradient."),
+        Mistake(lambda *a: tuple(x[1:] for x in _sgd_with_ema_reference(*a)),
+                "index 0 is missing: the arrays start with the values before training (w0 and its copy as the "
+                "shadow), so they have len(noise) + 1 entries."),
+        Mistake(_aliased_weights,
+                "every stored weight is the final one: `w -= ...` changes the one array you appended each time. "
+                "Write `w = w - learning_rate * gradient`, which makes a new array."),
     ])

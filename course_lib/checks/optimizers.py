@@ -31,9 +31,13 @@ _MOMENTUM_CASES = [
 ]
 
 
+_LR = {"the learning rate": lambda w, v, g, lr, m: lr}
+
+
 def check_momentum_step(momentum_step):
     """Exercise 1: ``v = momentum*v - learning_rate*g; w = w + v``, returning ``(w, v)``."""
-    check_function(momentum_step, _momentum_reference, _MOMENTUM_CASES, name="momentum_step", mistakes=[
+    check_function(momentum_step, _momentum_reference, _MOMENTUM_CASES, name="momentum_step",
+                   names=("new_w", "new_v"), factors=_LR, mistakes=[
         Mistake(lambda w, v, g, lr, m: (w - (m * v - lr * g), m * v - lr * g),
                 "the momentum sign convention is mixed up: Keras's velocity v = m*v - lr*g already points "
                 "downhill, so the weight update is w = w + v, not w - v."),
@@ -51,13 +55,26 @@ def check_momentum_step(momentum_step):
                 "you moved the weight but returned the old velocity: return the new v as well."),
         Mistake(lambda w, v, g, lr, m: (w + v, m * v - lr * g),
                 "the weight moved by the old velocity: compute the new v first, then w = w + v (new v)."),
+        Mistake(lambda w, v, g, lr, m: (w + m * v - g, m * v - g),
+                "the learning rate is missing: the velocity is v = m*v - lr*g (you wrote m*v - g)."),
+        Mistake(lambda w, v, g, lr, m: (w + m * v + lr * g, m * v + lr * g),
+                "the gradient's sign is flipped: v = m*v - lr*g, so that the velocity points downhill."),
+        Mistake(lambda w, v, g, lr, m: (w - lr * g, -lr * g),
+                "the momentum term is missing: v = m*v - lr*g keeps a share m of the old velocity "
+                "(without it this is plain SGD)."),
+        Mistake(lambda w, v, g, lr, m: (m * v - lr * g, w + m * v - lr * g),
+                "the parts are returned in the wrong order: return (new_w, new_v)."),
+        Mistake(lambda w, v, g, lr, m: (w + m * (v - lr * g), m * (v - lr * g)),
+                "precedence: the velocity is m*v - lr*g; m*(v - lr*g) also multiplies the gradient step by m."),
+        Mistake(lambda w, v, g, lr, m: (w + (1 - m) * v - lr * g, (1 - m) * v - lr * g),
+                "the velocity keeps the share `momentum` of the old one, v = momentum*v - lr*g, not (1 - momentum)*v."),
     ])
 
 
 def check_nesterov_step(nesterov_step):
     """Exercise 2: Keras's Nesterov, ``v = m*v - lr*g; w = w + m*v - lr*g`` (with the new v)."""
     check_function(nesterov_step, lambda w, v, g, lr, m: _momentum_reference(w, v, g, lr, m, True),
-                   _MOMENTUM_CASES, name="nesterov_step", mistakes=[
+                   _MOMENTUM_CASES, name="nesterov_step", names=("new_w", "new_v"), factors=_LR, mistakes=[
         Mistake(lambda w, v, g, lr, m: _momentum_reference(w, v, g, lr, m, False),
                 "that is classical momentum (w = w + v, which is also w + m*v_old - lr*g). Nesterov's step is "
                 "w = w + m*v - lr*g with the NEW v: the velocity's next move plus this gradient step."),
@@ -66,6 +83,20 @@ def check_nesterov_step(nesterov_step):
                 "w = w + m*v - lr*g."),
         Mistake(lambda w, v, g, lr, m: (w + m * (m * v - lr * g) - lr * lr * g, m * v - lr * g),
                 "the learning rate is applied twice to the gradient term: the step is w + m*v - lr*g."),
+        Mistake(lambda w, v, g, lr, m: (w + m * (m * v - lr * g) - g, m * v - lr * g),
+                "the learning rate is missing from the gradient term: the step is w + m*v - lr*g."),
+        Mistake(lambda w, v, g, lr, m: (w + m * (m * v - g) - g, m * v - g),
+                "the learning rate is missing: the velocity is v = m*v - lr*g, and the step w + m*v - lr*g."),
+        Mistake(lambda w, v, g, lr, m: (w + m * (m * v - lr * g) - lr * g, v),
+                "the weight is right but the velocity returned is the old one: return the new v = m*v - lr*g."),
+        Mistake(lambda w, v, g, lr, m: (m * v - lr * g, w + m * (m * v - lr * g) - lr * g),
+                "the parts are returned in the wrong order: return (new_w, new_v)."),
+        Mistake(lambda w, v, g, lr, m: (w + m * (m * v - lr * g), m * v - lr * g),
+                "the gradient term is missing from the weight's step: w + m*v - lr*g (with the new v)."),
+        Mistake(lambda w, v, g, lr, m: (w + (m * v - lr * g) + m * (m * v - lr * g) - lr * g, m * v - lr * g),
+                "the weight took two steps: Nesterov's step *replaces* w + v, it is w + m*v - lr*g alone."),
+        Mistake(lambda w, v, g, lr, m: (w + m * (m * v - lr * g) + lr * g, m * v - lr * g),
+                "the gradient term's sign is flipped: w + m*v - lr*g."),
     ])
 
 
@@ -85,13 +116,23 @@ _RMS_CASES = [
 
 def check_rmsprop_step(rmsprop_step):
     """Exercise 3: ``s = rho*s + (1-rho)*g*g; w = w - lr*g / sqrt(s + epsilon)``, returning ``(w, s)``."""
-    def rms(w, s, g, lr, rho=0.9, epsilon=1e-7, outside=False, square=True, root=True, swap=False, lr2=False):
-        s = (1 - rho) * s + rho * g * g if swap else rho * s + (1 - rho) * (g * g if square else g)
+    def rms(w, s, g, lr, rho=0.9, epsilon=1e-7, outside=False, square=True, root=True, swap=False, lr2=False,
+            no_eps=False, sign=1, old_s=False, twice=False, precedence=False):
+        old = s
+        if precedence:
+            s = rho * s + 1 - rho * g * g
+        elif swap:
+            s = (1 - rho) * s + rho * g * g
+        else:
+            s = rho * s + (1 - rho) * (g * 2 if twice else g * g if square else g)
         with np.errstate(invalid="ignore", divide="ignore"):  # a wrong s may be negative
-            denom = (np.sqrt(s) + epsilon if outside else np.sqrt(s + epsilon)) if root else s + epsilon
-            return w - (lr * lr if lr2 else lr) * g / denom, s
+            base = old if old_s else s
+            denom = (np.sqrt(base) + epsilon if outside else np.sqrt(base + (0 if no_eps else epsilon))) if root \
+                else base + epsilon
+            return w - sign * (lr * lr if lr2 else lr) * g / denom, s
 
     check_function(rmsprop_step, _rmsprop_reference, _RMS_CASES, name="rmsprop_step", rtol=1e-5, atol=1e-8,
+                   names=("new_w", "new_s"), factors={"the learning rate": lambda w, s, g, lr, **k: lr},
                    mistakes=[
         Mistake(lambda *a, **k: rms(*a, **k, outside=True),
                 "epsilon is outside the square root: Keras's RMSprop divides by sqrt(s + epsilon)."),
@@ -103,6 +144,18 @@ def check_rmsprop_step(rmsprop_step):
                 "rho and 1 - rho are swapped: s = rho*s + (1 - rho)*g*g keeps most of the old average."),
         Mistake(lambda *a, **k: rms(*a, **k, lr2=True),
                 "the learning rate is applied twice."),
+        Mistake(lambda *a, **k: rms(*a, **k, no_eps=True),
+                "epsilon is missing: divide by sqrt(s + epsilon), which stays finite when s is 0."),
+        Mistake(lambda *a, **k: rms(*a, **k, sign=-1),
+                "the step has the wrong sign: RMSprop *subtracts*, w - lr*g / sqrt(s + epsilon)."),
+        Mistake(lambda *a, **k: rms(*a, **k, old_s=True),
+                "the step divides by the old average: update s first, then divide by sqrt(new s + epsilon)."),
+        Mistake(lambda *a, **k: rms(*a, **k)[::-1],
+                "the parts are returned in the wrong order: return (new_w, new_s)."),
+        Mistake(lambda *a, **k: rms(*a, **k, twice=True),
+                "`g * 2` doubles the gradient; the average is of its square, g * g or g**2."),
+        Mistake(lambda *a, **k: rms(*a, **k, precedence=True),
+                "precedence: `rho*s + 1 - rho*g*g` is not (1 - rho)*g*g; put brackets around (1 - rho)."),
     ])
 
 
@@ -121,7 +174,10 @@ def adam_reference_course_lib(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, be
 
 
 def _adam(w, m, v, g, t, lr=0.001, b1=0.9, b2=0.999, eps=1e-7, form="keras"):
-    m = b1 * m + (1 - b1) * g
+    if form == "m without 1 - beta_1":
+        m, form = b1 * m + g, "keras"
+    else:
+        m = b1 * m + (1 - b1) * g
     v = b2 * v + (1 - b2) * g * g
     with np.errstate(divide="ignore", invalid="ignore"):
         if form == "no correction":
@@ -138,6 +194,14 @@ def _adam(w, m, v, g, t, lr=0.001, b1=0.9, b2=0.999, eps=1e-7, form="keras"):
             step = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / np.sqrt(v + eps)
         elif form == "lr twice":
             step = lr * lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / (np.sqrt(v) + eps)
+        elif form == "t + 1":
+            step = lr * np.sqrt(1 - b2 ** (t + 1)) / (1 - b1 ** (t + 1)) * m / (np.sqrt(v) + eps)
+        elif form == "no root":
+            step = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / (v + eps)
+        elif form == "no lr":
+            step = np.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / (np.sqrt(v) + eps)
+        elif form == "sign":
+            step = -lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / (np.sqrt(v) + eps)
         else:
             step = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / (np.sqrt(v) + eps)
     return w - step, m, v
@@ -160,7 +224,12 @@ def check_adam_step(adam_step):
             return _adam(w, m, v, g, t, learning_rate, beta_1, beta_2, epsilon, form)
         return fn
 
-    check_function(adam_step, adam_in_float64, _ADAM_CASES, name="adam_step", rtol=1e-5, atol=1e-9, mistakes=[
+    def swapped(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        new_w, new_m, new_v = adam_in_float64(w, m, v, g, t, learning_rate, beta_1, beta_2, epsilon)
+        return new_w, new_v, new_m
+
+    check_function(adam_step, adam_in_float64, _ADAM_CASES, name="adam_step", rtol=1e-5, atol=1e-9,
+                   names=("new_w", "new_m", "new_v"), mistakes=[
         Mistake(mistake("no correction"),
                 "the bias correction is missing: m and v start at zero, so divide the step by (1 - beta_1**t) and "
                 "multiply by sqrt(1 - beta_2**t) (Keras folds both into alpha)."),
@@ -180,4 +249,18 @@ def check_adam_step(adam_step):
                 "epsilon is inside the square root: Adam adds it outside, sqrt(v) + epsilon."),
         Mistake(mistake("lr twice"),
                 "the learning rate is applied twice."),
+        Mistake(mistake("t + 1"),
+                "the bias-correction exponent is off by one: with t the number of this step (1 for the first), "
+                "use beta_1**t and beta_2**t, not beta**(t + 1)."),
+        Mistake(mistake("no root"),
+                "the square root is missing: the step divides by sqrt(v) + epsilon, the root of the average "
+                "squared gradient."),
+        Mistake(mistake("no lr"),
+                "the learning rate is missing: alpha = learning_rate * sqrt(1 - beta_2**t) / (1 - beta_1**t)."),
+        Mistake(mistake("sign"),
+                "the step has the wrong sign: Adam *subtracts*, w - alpha * m / (sqrt(v) + epsilon)."),
+        Mistake(mistake("m without 1 - beta_1"),
+                "the factor (1 - beta_1) is missing in m = beta_1*m + (1 - beta_1)*g."),
+        Mistake(swapped,
+                "m and v are returned in the wrong order: return (new_w, new_m, new_v)."),
     ])
