@@ -14,12 +14,18 @@ keras = pytest.importorskip("keras")
 
 
 # --------------------------------------------------------------------------- answers, right and wrong
-def make_step(from_logits=True, reduction="sum_over_batch_size", keep_state=True, assign=True, returns="both"):
+def make_step(from_logits=True, reduction="sum_over_batch_size", keep_state=True, assign=True, returns="both",
+              outside_tape=False, loss_after=False):
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits, reduction=reduction)
 
     def train_step(model, optimizer, state, x, y):
-        with tf.GradientTape() as tape:
+        if outside_tape:
             loss = loss_fn(y, model(x, training=True))
+            with tf.GradientTape() as tape:
+                pass
+        else:
+            with tf.GradientTape() as tape:
+                loss = loss_fn(y, model(x, training=True))
         grads = tape.gradient(loss, model.trainable_variables)
         params = [v.numpy() for v in model.trainable_variables]
         new_params, new_state = optimizer.step(params, [g.numpy() for g in grads], state)
@@ -28,6 +34,10 @@ def make_step(from_logits=True, reduction="sum_over_batch_size", keep_state=True
                 v.assign(p)
         if returns == "loss":
             return loss
+        if loss_after:
+            loss = loss_fn(y, model(x, training=True))
+        if returns == "swapped":
+            return new_state, loss
         return loss, (new_state if keep_state else state)
     return train_step
 
@@ -35,23 +45,27 @@ def make_step(from_logits=True, reduction="sum_over_batch_size", keep_state=True
 RIGHT_STEP = make_step()
 
 
-def make_ema(num_updates=True, init_after_first=False, apply=True, reset=False):
+def make_ema(num_updates=True, init_after_first=False, apply=True, reset=False, start=1, swapped=False,
+             step=RIGHT_STEP):
     def train_with_ema(model, optimizer, ema, batch_list):
         params = [v.numpy() for v in model.trainable_variables]
         state = optimizer.init(params)
         ema_state = None if init_after_first else ema.init(params)
-        for k, (x, y) in enumerate(batch_list, start=1):
-            _, state = RIGHT_STEP(model, optimizer, state, x, y)
+        for k, (x, y) in enumerate(batch_list, start=start):
+            _, state = step(model, optimizer, state, x, y)
             now = [v.numpy() for v in model.trainable_variables]
             if ema_state is None or reset:
                 ema_state = ema.init(now)
             elif apply:
                 ema_state = ema.apply(now, ema_state, num_updates=k if num_updates else None)
-        return [v.numpy() for v in model.trainable_variables], ema.average(ema_state)
+        weights = [v.numpy() for v in model.trainable_variables]
+        if swapped:
+            return ema.average(ema_state), weights
+        return weights, ema.average(ema_state)
     return train_with_ema
 
 
-def make_eval(restore=True, use_weights=True, fraction=True):
+def make_eval(restore=True, use_weights=True, fraction=True, result="accuracy"):
     def evaluate_with(model, weights, x, y):
         own = [v.numpy() for v in model.trainable_variables]
         if use_weights:
@@ -61,6 +75,17 @@ def make_eval(restore=True, use_weights=True, fraction=True):
         if restore:
             for v, w in zip(model.trainable_variables, own):
                 v.assign(w)
+        if result == "error rate":
+            return 1 - correct / len(y)
+        if result == "percent":
+            return 100 * correct / len(y)
+        if result == "loss":
+            for v, w in zip(model.trainable_variables, weights):
+                v.assign(w)
+            loss = float(keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, model(x)))
+            for v, w in zip(model.trainable_variables, own):
+                v.assign(w)
+            return loss
         return correct / len(y) if fraction else correct
     return evaluate_with
 
@@ -84,6 +109,12 @@ def test_train_step_mistakes():
     rejects(cc.check_train_step, make_step(keep_state=False), "state was not carried")
     rejects(cc.check_train_step, make_step(reduction="sum"), "summed")
     rejects(cc.check_train_step, make_step(from_logits=False), "from_logits=True")
+
+
+def test_train_step_more_mistakes():
+    rejects(cc.check_train_step, make_step(outside_tape=True), "inside the `with tf.GradientTape() as tape:`")
+    rejects(cc.check_train_step, make_step(returns="swapped"), "the loss first")
+    rejects(cc.check_train_step, make_step(loss_after=True), "*after* the update")
 
 
 def test_train_step_bad_returns_get_a_sentence():
@@ -117,6 +148,23 @@ def test_train_with_ema_mistakes():
     rejects(cc.check_train_with_ema, make_ema(reset=True), "one EMA state")
 
 
+def test_train_with_ema_more_mistakes():
+    text = rejects(cc.check_train_with_ema, make_ema(start=0), "counted from 0")
+    assert "weights differ" in text            # the verdict, then the named mistake
+    rejects(cc.check_train_with_ema, make_ema(start=2), "not k + 1")
+    # (starting the average after the first step is no mistake the check can see: with the warm-up's small
+    # decays the difference fades below the tolerance within the first steps)
+    rejects(cc.check_train_with_ema, make_ema(swapped=True), "wrong order")
+
+
+def test_train_with_ema_names_the_unwritten_train_step():
+    def train_step(model, optimizer, state, x, y):
+        raise NotImplementedError()
+    with pytest.raises(NotAttempted) as info:
+        cc.check_train_with_ema(make_ema(step=train_step))
+    assert str(info.value).startswith("`train_step` is not written yet (`train_with_ema` calls it)")
+
+
 def test_train_with_ema_bad_returns_get_a_sentence():
     sentence(cc.check_train_with_ema, lambda *a: None, "returned None")
     sentence(cc.check_train_with_ema, lambda m, o, e, b: ([v.numpy() for v in m.trainable_variables], None),
@@ -130,3 +178,6 @@ def test_evaluate_with_mistakes():
     rejects(cc.check_evaluate_with, make_eval(fraction=False), "divide by the number")
     rejects(cc.check_evaluate_with, make_eval(use_weights=False), "assign `weights`")
     sentence(cc.check_evaluate_with, lambda *a: "high", "should return the accuracy")
+    rejects(cc.check_evaluate_with, make_eval(result="error rate"), "error rate")
+    rejects(cc.check_evaluate_with, make_eval(result="percent"), "percentage")
+    rejects(cc.check_evaluate_with, make_eval(result="loss"), "cross-entropy loss")

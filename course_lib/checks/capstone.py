@@ -6,17 +6,21 @@ batches of the digits, once with the student's code and once with the matching
 weights.  When they differ, typical wrong versions are run the same way to name the mistake.
 """
 
+import os
+
 import numpy as np
 
 from .. import training
 from ..moving_averages import ExponentialMovingAverage
+from .moving_average import NUM_UPDATES_FROM_0
 from ..optimizers import SGD, Adam, RMSprop
 from ..schedules import CosineDecay, ExponentialDecay
-from . import CheckFailed, NotAttempted, describe
+from . import CheckFailed, NotAttempted, describe, exception_hint, failure_message
 
 __all__ = ["check_train_step", "check_optimizer_twin", "check_train_with_ema", "check_evaluate_with",
-           "KERAS_SCHEDULE_ARGS", "KERAS_MOMENTUM"]
+           "KERAS_SCHEDULE_ARGS", "KERAS_MOMENTUM", "NUM_UPDATES_FROM_0"]
 
+_HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # course_lib's folder
 TOL = 1e-5  # the student's gradients come from an eager tape, ours from a tf.function: rounding only
 _DATA = None
 
@@ -33,23 +37,46 @@ def _batches(steps, seed=0):
     return [(d.x_train[i], d.y_train[i]) for i in training.batches(len(d.x_train), 32, steps, seed)]
 
 
-def _fail(text, hint=None):
-    raise CheckFailed(text + (f"\nLikely mistake: {hint}" if hint else ""), hint)
+def _fail(text, hint=None, details=()):
+    raise CheckFailed(failure_message(text, hint, details), hint) from None
+
+
+def _unwritten(exc, name):
+    """The name of the student's function that still raises NotImplementedError (``name`` or one it calls)."""
+    tb, where = exc.__traceback__, name
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        library = code.co_filename.startswith(_HERE) or "-packages" in code.co_filename
+        if code.co_name not in ("<lambda>", "<module>") and not library:
+            where = code.co_name
+        tb = tb.tb_next
+    return where
 
 
 def _call(fn, name, *args):
-    """Call the student's function; turn crashes into one sentence."""
+    """Call the student's function; turn crashes into one sentence, with a hint when the cause is typical."""
     if not callable(fn):
         _fail(f"`{name}` should be a function, but it is {type(fn).__name__} {describe(fn)}.")
     try:
         return fn(*args)
-    except NotImplementedError:
-        raise NotAttempted(f"`{name}` is not written yet: replace `raise NotImplementedError()` with your code, "
+    except NotImplementedError as exc:
+        where = _unwritten(exc, name)
+        text = f"`{where}` is not written yet" + (f" (`{name}` calls it)" if where != name else "")
+        raise NotAttempted(f"{text}: replace `raise NotImplementedError()` with your code, "
                            "then run this check again.") from None
     except (CheckFailed, NotAttempted):
         raise
     except Exception as exc:
-        _fail(f"`{name}` raised {type(exc).__name__}: {exc}")
+        what = f"{type(exc).__name__}: {_short(str(exc))}"
+        hint = exception_hint(exc)
+        if hint:
+            _fail(f"`{name}` raised {type(exc).__name__}", hint, [("what", what)])
+        _fail(f"`{name}` raised {what}")
+
+
+def _short(text, limit=200):
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 4] + " ..."
 
 
 def _weight_list(value, what, like):
@@ -73,10 +100,19 @@ def _close(a, b):
 
 
 def _judge(got, expected, wrong, what):
-    """Compare weight lists; on a mismatch name the first mistake whose weights match."""
+    """Compare weight lists; on a mismatch name the first mistake whose weights match.
+
+    ``wrong`` holds ``(weights, hint)`` pairs; ``weights`` may be a function that computes them,
+    so that a wrong version is trained only when the answer is wrong.
+    """
     if _close(got, expected):
         return
-    hint = next((h for w, h in wrong if w is not None and _close(got, w)), None)
+    hint = None
+    for weights, text in wrong:
+        weights = weights() if callable(weights) else weights
+        if weights is not None and _close(got, weights):
+            hint = text
+            break
     _fail(f"{what}: the weights differ from Keras's by up to {training.max_difference(got, expected):.3g} "
           f"(allowed {TOL:g}).", hint)
 
@@ -141,11 +177,16 @@ def check_train_step(train_step):
         state = opt.init(start)
         for k, (x, y) in enumerate(_batches(steps, seed)):
             expected_loss, _ = training.evaluate(model, x, y)
+            probabilities_loss = float(_loss(from_logits=False)(y, model(x, training=False)))
             out = _call(train_step, "train_step", model, opt, state, x, y)
             if not isinstance(out, tuple) or len(out) != 2:
                 _fail(f"train_step should return the pair `(loss, new_state)`; it returned {describe(out)}.",
                       "return both the loss and the state that `optimizer.step` gave back.")
             loss, state = out
+            if isinstance(loss, opt.State) and not isinstance(state, opt.State):
+                _fail("train_step returned the pair in the wrong order.",
+                      "return `(loss, new_state)`: the loss first, then the state from `optimizer.step`.",
+                      [("returned", f"({type(loss).__name__}(...), {describe(state)})")])
             if not isinstance(state, opt.State):
                 _fail(f"the second value returned should be the optimizer's new state ({opt.State.__name__}); "
                       f"got {type(state).__name__} {describe(state)}.",
@@ -155,21 +196,32 @@ def check_train_step(train_step):
             except (TypeError, ValueError):
                 _fail(f"the first value returned should be the batch loss (a number); got {describe(loss)}.")
             if not np.isclose(loss_value, expected_loss, rtol=1e-4):
-                hint = ("the loss is summed over the batch, not averaged: use Keras's default reduction."
-                        if np.isclose(loss_value, expected_loss * len(x), rtol=1e-4) else
-                        "the model outputs logits: build the loss with `from_logits=True`.")
+                after, _ = training.evaluate(model, x, y)
+                if np.isclose(loss_value, expected_loss * len(x), rtol=1e-4):
+                    hint = "the loss is summed over the batch, not averaged: use Keras's default reduction."
+                elif np.isclose(loss_value, after, rtol=1e-4):
+                    hint = ("the loss returned is computed *after* the update: return the loss the tape recorded, "
+                            "before `optimizer.step`.")
+                elif np.isclose(loss_value, -expected_loss, rtol=1e-4):
+                    hint = "the loss has the wrong sign: the cross-entropy is positive; do not negate it."
+                elif np.isclose(loss_value, probabilities_loss, rtol=1e-4):
+                    hint = "the model outputs logits: build the loss with `from_logits=True`."
+                else:
+                    hint = None
                 _fail(f"with {label}, step {k + 1}: the loss returned is {loss_value:.6f}; the cross-entropy of "
                       f"the batch before the update is {expected_loss:.6f}.", hint)
         got = _weight_list([v.numpy() for v in model.trainable_variables], "the model's weights", start)
         if training.max_difference(got, start) == 0:
             _fail(f"with {label}, the model's weights did not change in {steps} steps.",
                   "write the new weights back: `variable.assign(value)` for every trainable variable.")
-        wrong = [(_variant_run(make_opt, steps, seed, _loss(), keep_state=False),
+        def variant(*args, **kwargs):
+            return lambda: _variant_run(make_opt, steps, seed, *args, **kwargs)
+        wrong = [(variant(_loss(), keep_state=False),
                   "the optimizer's state was not carried from step to step: pass the state returned by the "
                   "previous `optimizer.step` to the next one (momentum and Adam's averages live in it)."),
-                 (_variant_run(make_opt, steps, seed, _loss(reduction="sum")),
+                 (variant(_loss(reduction="sum")),
                   "the loss is summed over the batch, not averaged: use Keras's default reduction."),
-                 (_variant_run(make_opt, steps, seed, _loss(from_logits=False)),
+                 (variant(_loss(from_logits=False)),
                   "the model outputs logits: build the loss with `from_logits=True`.")]
         _judge(got, _keras_run(make_opt, steps, seed), wrong, f"with {label}, after {steps} steps")
     print(f"✓ train_step trains the model exactly as Keras's optimizers do ({len(cases)} optimizers).")
@@ -248,14 +300,14 @@ def _ema_reference(make_opt, decay, steps, seed):
     return training.get_weights(model), [ema.average(v).numpy() for v in variables]
 
 
-def _ema_variant(make_opt, decay, steps, seed, num_updates=True):
+def _ema_variant(make_opt, decay, steps, seed, num_updates=True, count=lambda k: k):
     model, opt = training.build_mlp(seed=seed), make_opt()
     ema = ExponentialMovingAverage(decay)
     state = opt.init(training.get_weights(model))
     ema_state = ema.init(training.get_weights(model))
     for k, (x, y) in enumerate(_batches(steps, seed), start=1):
         _, state = training.train_step(model, opt, state, x, y)
-        ema_state = ema.apply(training.get_weights(model), ema_state, num_updates=k if num_updates else None)
+        ema_state = ema.apply(training.get_weights(model), ema_state, num_updates=count(k) if num_updates else None)
     return ema.average(ema_state)
 
 
@@ -273,14 +325,20 @@ def check_train_with_ema(train_with_ema):
         weights = _weight_list(out[0], "the first value returned (the weights)", start)
         averaged = _weight_list(out[1], "the second value returned (the averaged weights)", start)
         ref_w, ref_avg = _ema_reference(make_opt, decay, steps, seed)
+        if not _close(weights, ref_w) and _close(weights, ref_avg) and _close(averaged, ref_w):
+            _fail(f"with {label}: the first value returned is the averaged weights, the second the weights.",
+                  "the pair is returned in the wrong order: return `(weights, averaged)`, the weights first.")
         _judge(weights, ref_w, [], f"with {label}, after {steps} steps")
         if _close(averaged, weights) and not _close(ref_avg, ref_w):
             _fail(f"with {label}: the averaged weights are the weights themselves.",
                   "keep one EMA state for the whole run: `ema.init` once before the loop, "
                   "`ema.apply` after every step.")
-        wrong = [(_ema_variant(make_opt, decay, steps, seed, num_updates=False),
+        wrong = [(lambda: _ema_variant(make_opt, decay, steps, seed, num_updates=False),
                   "pass the number of updates done so far: `ema.apply(params, ema_state, num_updates=step)`, "
                   "as `tf.train.ExponentialMovingAverage(decay, num_updates=global_step)` does."),
+                 (lambda: _ema_variant(make_opt, decay, steps, seed, count=lambda k: k - 1), NUM_UPDATES_FROM_0),
+                 (lambda: _ema_variant(make_opt, decay, steps, seed, count=lambda k: k + 1),
+                  "num_updates is off by one: after the k-th update the step counter holds k, not k + 1."),
                  (start, "the average never moved: call `ema.apply` after every update and keep its result.")]
         _judge(averaged, ref_avg, wrong, f"with {label}, the averaged weights after {steps} steps")
     print("✓ train_with_ema matches Keras's optimizer with tf.train.ExponentialMovingAverage.")
@@ -320,6 +378,13 @@ def check_evaluate_with(evaluate_with):
                 hint = "that is the number of correct answers: divide by the number of examples."
             elif np.isclose(value, training.evaluate(model, x, y)[1], atol=1e-6):
                 hint = "this is the accuracy of the model's own weights: assign `weights` to the model first."
+            elif np.isclose(value, 1 - expected, atol=1e-6):
+                hint = "that is the error rate, the fraction of *wrong* answers: the accuracy is the fraction right."
+            elif np.isclose(value, 100 * expected, atol=1e-4):
+                hint = "that is a percentage: return the fraction between 0 and 1 (no factor 100)."
+            elif np.isclose(value, training.evaluate(model, x, y, weights)[0], rtol=1e-5):
+                hint = "that is the cross-entropy loss: the accuracy is the fraction of examples whose largest " \
+                       "logit is the label, np.mean(np.argmax(logits, axis=1) == y)."
             _fail(f"on {len(y)} examples the accuracy is {expected:.6f}; evaluate_with returned {value:.6f}.", hint)
     print(f"✓ evaluate_with is correct on {len(cases)} inputs and leaves the model's weights alone.")
 
