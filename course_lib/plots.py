@@ -229,7 +229,7 @@ def exploration_static(result, fig):
     ax, ax_loss = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     if r.dim == 1:
         ws, fs = r.surface
-        ax.plot(ws, fs, color="0.3", linewidth=1)
+        ax.plot(ws, fs, color="0.6", linewidth=1)
         ax.plot(r.minimizer[0], r.min_loss, marker="*", color="k", markersize=12, linestyle="none")
         pad = 0.05 * (fs.max() - fs.min())
         ax.set_xlim(r.bounds[0], r.bounds[1])
@@ -239,7 +239,7 @@ def exploration_static(result, fig):
         top = float(fs.max() - r.min_loss)
     else:
         xs, ys, z = r.surface
-        ax.contour(xs, ys, z, levels=r.levels, cmap="viridis", linewidths=0.7)
+        ax.contour(xs, ys, z, levels=r.levels, cmap="viridis", linewidths=0.7, alpha=0.6)
         ax.plot(*r.minimizer, marker="*", color="k", markersize=12, linestyle="none")
         ax.set_xlim(r.bounds[0], r.bounds[1])
         ax.set_ylim(r.bounds[2], r.bounds[3])
@@ -267,19 +267,20 @@ EXPLORATION_FLOOR = 1e-10
 def exploration_dynamic(result, axes):
     """The parts that move with the sliders: the path, the start, the loss curve and the titles.
 
-    A diverging path is drawn until it leaves the view far behind; the loss curve is
-    clipped to the panel.  Everything drawn comes from ``result``; nothing is computed here.
-    Returns the new artists.
+    The path is drawn in plain SGD's colour (:data:`OPTIMIZER_STYLES`).  A diverging path is
+    drawn until it leaves the view far behind; the loss curve is clipped to the panel.
+    Everything drawn comes from ``result``; nothing is computed here.  Returns the new artists.
     """
     r, (ax, ax_loss) = result, axes
     p = r.path[:r.shown]
+    colour = OPTIMIZER_STYLES["SGD"]["color"]  # the explorer runs plain gradient descent
     if r.dim == 1:
-        artists = ax.plot(p[:, 0], r.loss[:r.shown], color="C1", linewidth=0.8, marker="o", markersize=3)
-        artists += ax.plot(p[0, 0], r.loss[0], marker="s", color="C1", markersize=6)
+        artists = ax.plot(p[:, 0], r.loss[:r.shown], color=colour, linewidth=0.8, marker="o", markersize=3)
+        artists += ax.plot(p[0, 0], r.loss[0], marker="s", color=colour, markersize=6)
     else:
-        artists = ax.plot(p[:, 0], p[:, 1], color="C1", linewidth=1, marker="o", markersize=3)
-        artists += ax.plot(p[0, 0], p[0, 1], marker="s", color="C1", markersize=6)
-    artists += ax_loss.plot(np.arange(len(r.gap)), np.maximum(r.gap, EXPLORATION_FLOOR), color="C1", marker="o",
+        artists = ax.plot(p[:, 0], p[:, 1], color=colour, linewidth=1, marker="o", markersize=3)
+        artists += ax.plot(p[0, 0], p[0, 1], marker="s", color=colour, markersize=6)
+    artists += ax_loss.plot(np.arange(len(r.gap)), np.maximum(r.gap, EXPLORATION_FLOOR), color=colour, marker="o",
                             markersize=2, linewidth=1)
     artists.append(ax.text(0.5, 1.02, f"{r.objective}, learning rate {r.learning_rate:.3g}", fontsize=10,
                            ha="center", va="bottom", transform=ax.transAxes))
