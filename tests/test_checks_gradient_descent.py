@@ -45,7 +45,7 @@ def test_loss_grad_mistakes():
     rejects(gd.check_loss_grad, lambda w: 2 * w, "+2 is missing")
     rejects(gd.check_loss_grad, lambda w: w + 1, "factor 2")
     rejects(gd.check_loss_grad, lambda w: (w + 1) ** 2, "loss itself")
-    rejects(gd.check_loss_grad, lambda w: -2 * w - 2, "opposite sign")
+    rejects(gd.check_loss_grad, lambda w: -2 * w - 2, "sign is flipped")
 
 
 def test_sgd_step_mistakes():
@@ -155,3 +155,172 @@ def test_check_value_names_known_wrong_values():
 def test_transposed_answer_is_called_out():
     with pytest.raises(CheckFailed, match="transpose"):
         check_function(lambda a: a.T, lambda a: a, [(np.ones((2, 3)),)], name="f", quiet=True)
+
+
+# --------------------------------------------------------------------------- the whole catalogue, student-style
+def power_rule_kept(w):
+    return 2 * (w + 1) ** 2
+
+
+def forward_difference(w):
+    h = 1e-3
+    return ((w + h + 1) ** 2 - (w + 1) ** 2) / h
+
+
+def rounded(w):
+    return (2 * (w + 1)) // 1
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda w: 2 * (w - 1), "(w - 1)**2"),
+    (power_rule_kept, "lowers the power by one"),
+    (forward_difference, "finite difference"),
+    (rounded, "rounded down"),
+    (lambda w: 2 * w * w + 2, "2w**2 + 2"),
+    (lambda w: w * 2 + 1, "not 2w + 1"),
+])
+def test_loss_grad_catalogue(wrong, words):
+    rejects(gd.check_loss_grad, wrong, words)
+
+
+def swapped_step(grad, w, learning_rate):  # the parameters in the wrong order
+    return w - learning_rate * grad
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda w, g, lr: w - 2 * lr * g, "extra factor 2"),
+    (swapped_step, "w and grad are swapped"),
+    (lambda w, g, lr: (w - lr) * g, "brackets"),
+    (lambda w, g, lr: w - lr / g, "not lr / grad"),
+    (lambda w, g, lr: w - w * lr * g, "scales w"),
+    (lambda w, g, lr: w - lr * w, "uses the gradient, not the weight"),
+])
+def test_sgd_step_catalogue(wrong, words):
+    rejects(gd.check_sgd_step, wrong, words)
+
+
+def test_sgd_step_factor_hint_from_the_declared_factor():
+    # Not in the catalogue: the learning rate applied three times; the declared factor names it.
+    failure = pytest.raises(CheckFailed, gd.check_sgd_step, lambda w, g, lr: lr * (w - lr * g))
+    assert "times the learning rate" in failure.value.hint
+
+
+def descend_loop(w0, lr, steps, grad=lambda w: 2 * (w + 1), up=False, no_lr=False, before=False, last=False):
+    w, lr = np.float32(w0), np.float32(lr)
+    weights = [w]
+    for _ in range(steps):
+        g = np.float32(grad(w))
+        new = w + lr * g if up else (w - g if no_lr else w - lr * g)
+        weights.append(w if before else new)
+        w = new
+    return w if last else weights
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"up": True}, "moves *up*"), ({"no_lr": True}, "learning rate is missing"),
+    ({"grad": lambda w: w + 1}, "factor 2 is missing"), ({"grad": lambda w: (w + 1) ** 2}, "instead of its gradient"),
+    ({"before": True}, "recorded before its update"), ({"last": True}, "not only the last one"),
+])
+def test_descend_catalogue(options, words):
+    rejects(gd.check_descend, lambda w0, lr, s: descend_loop(w0, lr, s, **options), words)
+
+
+def batches_of(order, size, stop=None, step=None, shrink=0):
+    stop = len(order) if stop is None else stop
+    return [order[i:i + size - shrink] for i in range(0, stop, step or size)]
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda n, b, rng: batches_of(rng.permutation(n), b, shrink=1), "exclusive"),
+    (lambda n, b, rng: batches_of(rng.permutation(n), b, step=1), "overlap"),
+    (lambda n, b, rng: batches_of(rng.choice(n, size=n), b), "with replacement"),
+    (lambda n, b, rng: np.array_split(rng.permutation(n), b), "np.array_split"),
+    (lambda batch_size, n, rng: batches_of(rng.permutation(n), batch_size), "swapped"),
+    (lambda n, b, rng: rng.permutation(n), "in one piece"),
+    (lambda n, b, rng: batches_of(rng.permutation(n), b, stop=n - b), "one batch early"),
+    (lambda n, b, rng: [np.sort(x) for x in batches_of(rng.permutation(n), b)], "sorted"),
+])
+def test_minibatches_catalogue(wrong, words):
+    rejects(gd.check_minibatches, wrong, words)
+
+
+def mse_variant(w, b, x, y, *, order="wb", product="mean", bracket=True, square=False, average=True):
+    error = w * x + b - y
+    if square:
+        error = error ** 2
+    dw = (2 * np.mean(error) * np.mean(x) if product == "separate" else
+          2 * np.mean(w * x + b - y * x) if not bracket else 2 * (error * x if not average else np.mean(error * x)))
+    db = 2 * (np.mean(error) if average else error)
+    return (dw, db) if order == "wb" else (db, dw)
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"order": "bw"}, "wrong order"), ({"product": "separate"}, "mean(error) * mean(x)"),
+    ({"bracket": False}, "brackets"), ({"square": True}, "first power"), ({"average": False}, "average over the batch"),
+])
+def test_mse_grad_catalogue(options, words):
+    rejects(gd.check_mse_grad, lambda w, b, x, y: mse_variant(w, b, x, y, **options), words)
+
+
+def test_mse_grad_swapped_arguments():
+    def y_first(w, b, y, x):
+        return 2 * np.mean((w * x + b - y) * x), 2 * np.mean(w * x + b - y)
+
+    def b_times_x(w, b, x, y):
+        err = b * x + w - y
+        return 2 * np.mean(err * x), 2 * np.mean(err)
+    rejects(gd.check_mse_grad, y_first, "x and y are swapped")
+    rejects(gd.check_mse_grad, b_times_x, "w * x + b")
+
+
+def test_mse_grad_names_the_part():
+    def db_halved(w, b, x, y):
+        err = w * x + b - y
+        return 2 * np.mean(err * x), np.mean(err)
+    message = rejects(gd.check_mse_grad, db_halved, "dL/db: the answer is the expected one divided by 2")
+    assert "dL/dw is right; dL/db is not" in message
+
+
+def tf2_loop(steps, learning_rate=0.2, *, default_rate=False, loss_out=False, grad_by_hand=None, tape_outside=False,
+             once=False):
+    import tensorflow as tf
+    w = tf.Variable(5.0)
+    opt = tf.keras.optimizers.SGD() if default_rate else tf.keras.optimizers.SGD(learning_rate)
+    loss = None
+    for k in range(steps):
+        if once and k:
+            break
+        if grad_by_hand is not None:
+            w.assign_sub(learning_rate * grad_by_hand(w))
+            continue
+        if tape_outside:
+            loss = tf.square(w + 1)
+            with tf.GradientTape() as tape:
+                pass
+        else:
+            with tf.GradientTape() as tape:
+                loss = tf.square(w + 1)
+        opt.apply_gradients([(tape.gradient(loss, w), w)])
+    return loss.numpy() if loss_out else w.numpy()
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"default_rate": True}, "not passed on"), ({"loss_out": True}, "returned the last loss"),
+    ({"grad_by_hand": lambda w: w + 1}, "factor 2 is missing"), ({"grad_by_hand": lambda w: 2 * w}, "inside the square"),
+    ({"grad_by_hand": lambda w: (w + 1) ** 2}, "instead of its gradient"), ({"once": True}, "only one update"),
+    ({"tape_outside": True}, "inside the `with tf.GradientTape() as tape:`"),
+])
+def test_tf2_descent_catalogue(options, words):
+    rejects(gd.check_tf2_descent, lambda steps, learning_rate=0.2: tf2_loop(steps, learning_rate, **options), words)
+
+
+def test_tf2_descent_one_too_few():
+    rejects(gd.check_tf2_descent, lambda steps, learning_rate=0.2: tf2_loop(max(steps - 1, 0), learning_rate),
+            "one update too few")
+
+
+def test_mse_grad_bias_with_x():
+    def db_with_x(w, b, x, y):
+        g = 2 * np.mean((w * x + b - y) * x)
+        return g, g
+    rejects(gd.check_mse_grad, db_with_x, "dL/db has no x")

@@ -144,3 +144,82 @@ def test_classify_and_steps_bad_answers():
     for check in (lr_checks.check_classify_learning_rate, lr_checks.check_steps_to_tolerance):
         with pytest.raises(NotAttempted):
             check(todo)
+
+
+# --------------------------------------------------------------------------- the whole catalogue, student-style
+@pytest.mark.parametrize("wrong, words", [
+    (lambda h: 2 / np.linalg.det(h), "determinant"),
+    (lambda h: np.linalg.eigvalsh(h).max() / 2, "inverted"),
+    (lambda h: 2 // np.linalg.eigvalsh(h).max(), "floor division"),
+    (lambda h: 2 / np.linalg.eigvalsh(h).mean(), "mean eigenvalue"),
+    (lambda h: 2 / np.sqrt(np.linalg.eigvalsh(h).max()), "square root"),
+    (lambda h: 2 / np.linalg.eigvalsh(h)[0], "sorts ascending"),
+    (lambda h: 2 / np.max(h), "np.max(hessian)"),
+    (lambda h: 2 / np.linalg.eigvalsh(h).sum(), "trace"),
+])
+def test_stability_limit_catalogue(wrong, words):
+    rejects(lr_checks.check_stability_limit, wrong, words)
+
+
+def classify_with(factor_of, exact=False, words=("converging", "oscillating", "diverging")):
+    def f(lr, h):
+        factor = factor_of(lr, eig(h))
+        if (factor == 1) if exact else abs(factor - 1) <= 1e-12:
+            return words[1]
+        return words[0] if factor < 1 else words[2]
+    return f
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (classify_with(lambda lr, e: np.max(1 - lr * e)), "np.abs before np.max"),
+    (classify_with(lambda lr, e: np.max(np.abs(1 - lr * e)), words=("converges", "oscillates", "diverges")),
+     "exact words"),
+    (classify_with(lambda lr, e: np.max(np.abs(1 - lr * e)), exact=True), "rarely exactly 1"),
+    (classify_with(lambda lr, e: np.max(np.abs(1 + lr * e))), "not 1 + lr*eigenvalue"),
+    (classify_with(lambda lr, e: np.max(np.abs(1 - lr / e))), "not 1 - lr/eigenvalue"),
+])
+def test_classify_catalogue(wrong, words):
+    rejects(lr_checks.check_classify_learning_rate, wrong, words)
+
+
+def steps_formula(lr, c, d, tol, *, abs_d=True, abs_f=True, inf_at_one=True, close_check=True, upside_down=False,
+                  rounding=math.ceil, divide=False, plus_one=0):
+    factor = 1 - (lr / c if divide else lr * c)
+    factor = abs(factor) if abs_f else factor
+    d = abs(d) if abs_d else d
+    if close_check and abs(d) <= tol:
+        return 0
+    if factor > 1 or (inf_at_one and factor == 1):
+        return math.inf
+    if factor == 0:
+        return 1
+    k = math.log(d / tol if upside_down else tol / d) / math.log(factor)
+    return rounding(k) + plus_one
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"abs_d": False}, "abs(distance)"), ({"abs_f": False}, "use its size"), ({"inf_at_one": False}, "never shrinks"),
+    ({"close_check": False}, "0 steps"), ({"upside_down": True}, "upside down"), ({"rounding": round}, "round()"),
+    ({"rounding": int}, "int() rounds down"), ({"divide": True}, "not 1 - lr/L"), ({"plus_one": 1}, "no + 1"),
+])
+def test_steps_catalogue(options, words):
+    rejects(lr_checks.check_steps_to_tolerance, lambda lr, c, d, tol: steps_formula(lr, c, d, tol, **options), words)
+
+
+def extremes(h):
+    e = np.linalg.eigvalsh(h)
+    return e.min(), e.max()
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda h: 2 / np.linalg.eigvalsh(h).sum(), "only in 2-D"),
+    (lambda h: 2 / extremes(h)[0] + extremes(h)[1], "brackets"),
+    (lambda h: 1 / sum(extremes(h)), "factor 2 is missing"),
+    (lambda h: 2 / (extremes(h)[1] - extremes(h)[0]), "not the difference"),
+    (lambda h: sum(extremes(h)) / 2, "inverted"),
+    (lambda h: 2 / (extremes(h)[0] * extremes(h)[1]), "not the product"),
+    (lambda h: 2 // sum(extremes(h)), "floor division"),
+    (lambda h: 2 / (np.linalg.eigvalsh(h)[0] + np.linalg.eigvalsh(h)[1]), "eigenvalues[-1]"),
+])
+def test_best_learning_rate_catalogue(wrong, words):
+    rejects(lr_checks.check_best_learning_rate, wrong, words)

@@ -140,3 +140,126 @@ def test_wrong_shape_is_named():
                           "expected shape")
     sentence(lrd.check_descend_with_schedule,
                           lambda sch, w0, s: np.array(descend(sch, w0, s))[:, None], "expected shape")
+
+
+# --------------------------------------------------------------------------- the whole catalogue, student-style
+def swapped_exponential(step, lr, decay_rate, decay_steps, staircase=False):  # parameters in the wrong order
+    return exponential(step, lr, decay_steps, decay_rate, staircase)
+
+
+def floored_rate(step, lr, ds, dr, staircase=False):
+    rate = lr * dr ** (step / ds)
+    return math.floor(rate) if staircase else rate
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (swapped_exponential, "swapped"),
+    (lambda s, lr, ds, dr, staircase=False: lr * dr ** (ds / s), "not decay_steps / step"),
+    (lambda s, lr, ds, dr, staircase=False: lr * dr ** (s // ds if staircase else s) / ds, "brackets"),
+    (lambda s, lr, ds, dr, staircase=False: lr * dr ** (s // ds), "only staircase=True floors"),
+    (lambda s, lr, ds, dr, staircase=False: (lr * dr) ** (s // ds if staircase else s / ds), "only decay_rate"),
+    (lambda s, lr, ds, dr, staircase=False: exponential(s, lr, ds, 1 - dr, staircase), "factor kept"),
+    (floored_rate, "not the rate itself"),
+])
+def test_exponential_decay_catalogue(wrong, words):
+    rejects(lrd.check_exponential_decay, wrong, words)
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda s, lr, ds, dr: lr / (dr * s / ds), "1 + is missing"),
+    (lambda s, lr, ds, dr: lr / 1 + dr * s / ds, "divides by 1 only"),
+    (lambda s, lr, ds, dr: lr / (1 + dr * (s // ds)), "staircase form"),
+    (lambda s, lr, decay_rate, decay_steps: lr / (1 + decay_rate * s / decay_steps), "swapped"),
+    (lambda s, lr, ds, dr: lr / (1 + dr) * s / ds, "whole 1 + decay_rate"),
+    (lambda s, lr, ds, dr: lr - dr * s / ds, "linear decay"),
+    (lambda s, lr, ds, dr: lr / (1 - dr * s / ds), "the sign"),
+    (lambda s, lr, ds, dr: lr / (1 + dr * s / ds) ** 2, "no square"),
+])
+def test_inverse_time_decay_catalogue(wrong, words):
+    rejects(lrd.check_inverse_time_decay, wrong, words)
+
+
+def warmup_then(cos_term, alpha_inside=True, warm=lambda s, p, w: p * s / w, period=lambda w, d: d):
+    def f(step, peak, warmup_steps, decay_steps, alpha=0.0):
+        if step < warmup_steps:
+            return warm(step, peak, warmup_steps)
+        t = min(step - warmup_steps, decay_steps)
+        c = cos_term(t, period(warmup_steps, decay_steps))
+        return peak * ((1 - alpha) * c + alpha) if alpha_inside else peak * (1 - alpha) * c + alpha
+    return f
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (warmup_then(lambda t, d: 0.5 * (1 + math.cos(math.pi * t / d)), alpha_inside=False), "fraction of the peak"),
+    (warmup_then(lambda t, d: 1 + math.cos(math.pi * t / d)), "0.5 is missing"),
+    (warmup_then(lambda t, d: 0.5 * math.cos(math.pi * t / d)), "the 1 + is missing"),
+    (warmup_then(lambda t, d: 0.5 * (1 + math.cos(180 * t / d))), "radians"),
+    (warmup_then(lambda t, d: 0.5 * (1 + math.cos(math.pi * t / d)), warm=lambda s, p, w: p * (s // w)),
+     "floor division"),
+    (warmup_then(lambda t, d: 0.5 * (1 + math.cos(math.pi * t / d)), period=lambda w, d: d + w),
+     "not decay_steps + warmup_steps"),
+])
+def test_warmup_cosine_catalogue(wrong, words):
+    rejects(lrd.check_warmup_cosine, wrong, words)
+
+
+def test_warmup_cosine_alpha_added_unscaled():
+    def unscaled(step, peak, warmup_steps, decay_steps, alpha=0.0):
+        if step < warmup_steps:
+            return peak * step / warmup_steps
+        t = min(step - warmup_steps, decay_steps)
+        return peak * (0.5 * (1 + math.cos(math.pi * t / decay_steps)) + alpha)
+    rejects(lrd.check_warmup_cosine, unscaled, "(1 - alpha)")
+
+
+def collect(schedule, epochs, batches, step_of, reset=False, per_epoch=False, drop_last=False):
+    rates = []
+    for epoch in range(epochs):
+        if reset:
+            rates = []
+        if per_epoch:
+            rates.append(schedule(step_of(epoch, 0, epochs, batches)))
+            continue
+        for batch in range(batches):
+            rates.append(schedule(step_of(epoch, batch, epochs, batches)))
+    return rates[:-1] if drop_last else rates
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"step_of": lambda e, b, E, B: e * B + b, "drop_last": True}, "one rate per update"),
+    ({"step_of": lambda e, b, E, B: e * E + b}, "not of epochs"),
+    ({"step_of": lambda e, b, E, B: e + b}, "repeats steps"),
+    ({"step_of": lambda e, b, E, B: b * E + e}, "not batch * epochs + epoch"),
+    ({"step_of": lambda e, b, E, B: e * B + b, "reset": True}, "only the last epoch"),
+    ({"step_of": lambda e, b, E, B: e * B, "per_epoch": True}, "one rate per epoch"),
+    ({"step_of": lambda e, b, E, B: e + 1}, "one epoch late"),
+])
+def test_rates_for_updates_catalogue(options, words):
+    rejects(lrd.check_rates_for_updates, lambda sch, e, b: collect(sch, e, b, **options), words)
+
+
+def schedule_loop(schedule, w0, steps, *, up=False, grad=lambda w: 2 * (w + 1), rate_at=None, twice=False,
+                  last=False, before=False, no_rate=False):
+    w = np.float32(w0)
+    out = [w]
+    for k in range(steps):
+        lr = np.float32(schedule(k if rate_at is None else rate_at))
+        g = np.float32(grad(w))
+        new = w + lr * g if up else w - g if no_rate else w - (lr * lr if twice else lr) * g
+        out.append(w if before else new)
+        w = new
+    return w if last else out
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"up": True}, "moves *up*"), ({"grad": lambda w: w + 1}, "factor 2 is missing"),
+    ({"rate_at": 20}, "last step's rate"), ({"twice": True}, "applied twice"), ({"last": True}, "not only the last"),
+    ({"before": True}, "recorded before its update"), ({"no_rate": True}, "learning rate is missing"),
+])
+def test_descend_with_schedule_catalogue(options, words):
+    def wrong(sch, w0, s):
+        opts = dict(options)
+        if opts.get("rate_at") is not None:
+            opts["rate_at"] = s  # the last step's rate
+        return schedule_loop(sch, w0, s, **opts)
+    rejects(lrd.check_descend_with_schedule, wrong, words)

@@ -1,4 +1,8 @@
-"""Checks for the exercises of lesson 01, gradient descent."""
+"""Checks for the exercises of lesson 01, gradient descent.
+
+Each check carries a catalogue of typical wrong answers, written as a student would write
+them; an entry is named only when it reproduces the student's answer on every input.
+"""
 
 import numpy as np
 
@@ -14,23 +18,47 @@ __all__ = ["check_loss_grad", "check_sgd_step", "check_descend", "check_minibatc
 def check_loss_grad(loss_grad):
     """Exercise 1: the derivative of ``loss = (w + 1)**2``."""
     cases = [(5.0,), (2.6,), (-1.0,), (0.0,), (np.array([5.0, -3.0, 0.5]),)]
-    check_function(loss_grad, lambda w: 2 * w + 2, cases, name="loss_grad", mistakes=[
+    check_function(loss_grad, lambda w: 2 * w + 2, cases, name="loss_grad", factors={"2": 2}, mistakes=[
         Mistake(lambda w: 2 * w, "the derivative of (w + 1)**2 is 2*(w + 1) = 2w + 2: the +2 is missing."),
         Mistake(lambda w: w + 1, "the power rule brings down a factor 2: d/dw (w + 1)**2 = 2*(w + 1)."),
         Mistake(lambda w: (w + 1) ** 2, "that is the loss itself; the exercise asks for its derivative."),
         Mistake(lambda w: 2 * w + 1, "the chain rule gives 2*(w + 1) = 2w + 2, not 2w + 1."),
+        Mistake(lambda w: -2 * (w + 1), "the sign is flipped: the loss grows for w > -1, so its derivative "
+                                        "there is positive, 2*(w + 1)."),
+        Mistake(lambda w: 2 * (w + 1) ** 2, "the power rule lowers the power by one: d/dw (w + 1)**2 = "
+                                            "2*(w + 1)**1, not 2*(w + 1)**2."),
+        Mistake(lambda w: 2 * (w - 1), "the minimum is at w = -1, so the derivative is 2*(w + 1); "
+                                       "2*(w - 1) is the derivative of (w - 1)**2."),
+        Mistake(lambda w: ((w + 1e-3 + 1) ** 2 - (w + 1) ** 2) / 1e-3,
+                "a finite difference with h = 1e-3 is off by h: write the exact derivative 2*(w + 1)."),
+        Mistake(lambda w: np.floor(2 * (w + 1)), "the answer was rounded down to a whole number (int() or //): "
+                                                 "keep the float, 2*(w + 1)."),
+        Mistake(lambda w: 2 * w ** 2 + 2, "that differentiates w**2 + 2w as 2w**2 + 2: the derivative of "
+                                          "(w + 1)**2 = w**2 + 2w + 1 is 2w + 2."),
     ])
 
 
 def check_sgd_step(sgd_step):
     """Exercise 2: one gradient-descent update, ``w - learning_rate * grad``."""
-    cases = [(5.0, 12.0, 0.2), (2.6, 7.2, 0.2), (5.0, 12.0, 0.001), (np.array([1.0, -2.0]), np.array([0.5, 4.0]), 0.1)]
-    check_function(sgd_step, lambda w, g, lr: w - lr * g, cases, name="sgd_step", mistakes=[
+    cases = [(5.0, 12.0, 0.2), (2.6, 7.2, 0.2), (5.0, 12.0, 0.001), (np.array([1.0, -2.0]), np.array([0.5, 4.0]), 0.1),
+             (-3.0, 0.5, 0.5)]
+    check_function(sgd_step, lambda w, g, lr: w - lr * g, cases, name="sgd_step",
+                   factors={"the learning rate": lambda w, g, lr: lr}, mistakes=[
         Mistake(lambda w, g, lr: w + lr * g, "you moved *up* the gradient: descent subtracts, w - lr * grad."),
         Mistake(lambda w, g, lr: w - g, "the learning rate is missing: the step is lr * grad, not grad."),
         Mistake(lambda w, g, lr: -lr * g, "you returned the step (-lr * grad), not the new weight w - lr * grad."),
         Mistake(lambda w, g, lr: g, "you returned the gradient; return the new weight w - lr * grad."),
         Mistake(lambda w, g, lr: w - lr * lr * g, "the learning rate is applied twice."),
+        Mistake(lambda w, g, lr: w - 2 * lr * g, "an extra factor 2: the 2 of the derivative is already in the "
+                                                 "gradient you are given; the update is w - lr * grad."),
+        Mistake(lambda w, g, lr: g - lr * w, "w and grad are swapped: the arguments come in the order "
+                                             "(w, grad, learning_rate)."),
+        Mistake(lambda w, g, lr: (w - lr) * g, "brackets: (w - lr) * grad multiplies the difference by the "
+                                               "gradient; the update is w - lr * grad."),
+        Mistake(lambda w, g, lr: w - lr / g, "the step is lr times the gradient, lr * grad, not lr / grad."),
+        Mistake(lambda w, g, lr: w * (1 - lr * g), "that scales w by (1 - lr * grad); the update subtracts "
+                                                   "lr * grad from w: w - lr * grad."),
+        Mistake(lambda w, g, lr: w - lr * w, "the step uses the gradient, not the weight: w - lr * grad."),
     ])
 
 
@@ -38,9 +66,21 @@ def _descend_reference(w0, learning_rate, steps):
     return minimize(SEED_LOSS, np.float32(w0), SGD(learning_rate), steps).params
 
 
+def _descend_variant(w0, lr, steps, grad=lambda w: 2 * (w + 1), update=lambda w, lr, g: w - lr * g,
+                     record_before=False):
+    """The float32 loop a student writes, with one ingredient changed (for the catalogue)."""
+    w, lr = np.float32(w0), np.float32(lr)
+    out = [w]
+    for _ in range(steps):
+        new = update(w, lr, np.float32(grad(w)))
+        out.append(w if record_before else new)
+        w = new
+    return np.array(out, dtype=np.float32)
+
+
 def check_descend(descend):
     """Exercise 3: ``steps`` updates on ``(w + 1)**2`` in float32, returning every weight from w0 on."""
-    cases = [(5.0, 0.2, 4), (5.0, 0.2, 40), (5.0, 0.001, 10), (-3.0, 0.5, 3)]
+    cases = [(5.0, 0.2, 4), (5.0, 0.2, 40), (5.0, 0.001, 10), (-3.0, 0.5, 3), (2.0, 0.1, 6)]
 
     def updates_from_start(w0, lr, steps):  # w0 repeated: the weight never changes
         return np.full(steps + 1, w0, dtype=np.float32)
@@ -57,6 +97,19 @@ def check_descend(descend):
                                     "before computing the next gradient."),
         Mistake(lambda w0, lr, s: np.float32(w0) - np.arange(s + 1) * np.float32(lr * (2 * w0 + 2)),
                 "the gradient was computed once at w0 and reused: compute it again at the current w every step."),
+        Mistake(lambda w0, lr, s: _descend_variant(w0, lr, s, update=lambda w, lr, g: w + lr * g),
+                "the weight moves *up* the gradient: descent subtracts, w = w - lr * grad."),
+        Mistake(lambda w0, lr, s: _descend_variant(w0, lr, s, update=lambda w, lr, g: w - g),
+                "the learning rate is missing from the update: w = w - lr * grad."),
+        Mistake(lambda w0, lr, s: _descend_variant(w0, lr, s, grad=lambda w: w + 1),
+                "the gradient of (w + 1)**2 is 2*(w + 1): the factor 2 is missing."),
+        Mistake(lambda w0, lr, s: _descend_variant(w0, lr, s, grad=lambda w: (w + 1) ** 2),
+                "each step used the loss (w + 1)**2 instead of its gradient 2*(w + 1)."),
+        Mistake(lambda w0, lr, s: _descend_variant(w0, lr, s, record_before=True),
+                "each weight was recorded before its update (the list repeats w0 and misses the last weight): "
+                "append w after `w = w - lr * grad`."),
+        Mistake(lambda w0, lr, s: _descend_reference(w0, lr, s)[-1],
+                "return every weight (w0, then one per update), not only the last one."),
     ])
 
 
@@ -74,7 +127,7 @@ def check_minibatches(minibatches):
 
     as_list.__name__ = getattr(minibatches, "__name__", "minibatches")
     cases = [(10, 3, np.random.default_rng(0)), (8, 4, np.random.default_rng(1)), (5, 5, np.random.default_rng(2)),
-             (7, 1, np.random.default_rng(3))]
+             (7, 1, np.random.default_rng(3)), (9, 2, np.random.default_rng(4))]
     check_function(as_list, _minibatches_reference, cases, name="minibatches", mistakes=[
         Mistake(lambda n, b, rng: [np.arange(n)[i:i + b] for i in range(0, n, b)],
                 "the indices are not shuffled: use `rng.permutation(n)` once per epoch."),
@@ -86,6 +139,22 @@ def check_minibatches(minibatches):
                 "shuffle once, then slice."),
         Mistake(lambda n, b, rng: [np.sort(x) for x in _minibatches_reference(n, b, rng)],
                 "the batches hold the right examples but sorted: keep the shuffled order."),
+        Mistake(lambda n, b, rng: [p[i:i + b - 1] for p in [rng.permutation(n)] for i in range(0, n, b)],
+                "a slice's end is exclusive: perm[start:start + batch_size] already holds batch_size indices "
+                "(no - 1)."),
+        Mistake(lambda n, b, rng: [p[i:i + b] for p in [rng.permutation(n)] for i in range(n)],
+                "the batches overlap: step the start by batch_size, `range(0, n, batch_size)`."),
+        Mistake(lambda n, b, rng: [p[i:i + b] for p in [rng.choice(n, n)] for i in range(0, n, b)],
+                "rng.choice(n, n) draws with replacement, so some indices repeat: use rng.permutation(n)."),
+        Mistake(lambda n, b, rng: list(np.array_split(rng.permutation(n), b)),
+                "np.array_split(perm, k) cuts k batches; the exercise wants batches *of* batch_size: "
+                "perm[start:start + batch_size]."),
+        Mistake(lambda n, b, rng: _minibatches_reference(b, n, rng),
+                "n and batch_size are swapped: the arguments come in the order (n, batch_size, rng)."),
+        Mistake(lambda n, b, rng: rng.permutation(n),
+                "that is the shuffled order in one piece: cut it into a list of batches of batch_size."),
+        Mistake(lambda n, b, rng: [p[i:i + b] for p in [rng.permutation(n)] for i in range(0, n - b, b)],
+                "range(0, n - batch_size, batch_size) stops one batch early: use range(0, n, batch_size)."),
     ])
 
 
@@ -101,21 +170,44 @@ def check_mse_grad(mse_grad):
              (3.0, 2.0, rng.random(8), rng.random(8)),
              (-1.0, 0.5, rng.normal(size=4), rng.normal(size=4))]
 
-    def parts(w, b, x, y):
+    def err(w, b, x, y):
         return w * x + b - y
 
-    check_function(mse_grad, _mse_grad_reference, cases, name="mse_grad", mistakes=[
-        Mistake(lambda w, b, x, y: (np.mean(parts(w, b, x, y) * x), np.mean(parts(w, b, x, y))),
+    check_function(mse_grad, _mse_grad_reference, cases, name="mse_grad", names=("dL/dw", "dL/db"),
+                   factors={"2": 2, "the batch size": lambda w, b, x, y: len(x)}, mistakes=[
+        Mistake(lambda w, b, x, y: (np.mean(err(w, b, x, y) * x), np.mean(err(w, b, x, y))),
                 "the factor 2 from differentiating the square is missing."),
-        Mistake(lambda w, b, x, y: (2 * np.sum(parts(w, b, x, y) * x), 2 * np.sum(parts(w, b, x, y))),
-                "you summed over the examples; the loss is a mean, so divide by the batch size."),
-        Mistake(lambda w, b, x, y: (-2 * np.mean(parts(w, b, x, y) * x), -2 * np.mean(parts(w, b, x, y))),
+        Mistake(lambda w, b, x, y: (2 * np.sum(err(w, b, x, y) * x), 2 * np.sum(err(w, b, x, y))),
+                "you summed over the examples; the loss is a mean, so divide by the batch size (np.mean)."),
+        Mistake(lambda w, b, x, y: (-2 * np.mean(err(w, b, x, y) * x), -2 * np.mean(err(w, b, x, y))),
                 "the sign is flipped: with error = prediction - y, dL/dw = 2 * mean(error * x)."),
-        Mistake(lambda w, b, x, y: (2 * np.mean(parts(w, b, x, y)), 2 * np.mean(parts(w, b, x, y))),
+        Mistake(lambda w, b, x, y: (2 * np.mean(err(w, b, x, y)), 2 * np.mean(err(w, b, x, y))),
                 "dL/dw needs the input: 2 * mean(error * x); only dL/db is 2 * mean(error)."),
-        Mistake(lambda w, b, x, y: (2 * np.mean(parts(w, b, x, y) * x), 2 * np.mean(parts(w, b, x, y) * x)),
+        Mistake(lambda w, b, x, y: (2 * np.mean(err(w, b, x, y) * x), 2 * np.mean(err(w, b, x, y) * x)),
                 "dL/db has no x in it: 2 * mean(error)."),
+        Mistake(lambda w, b, x, y: _mse_grad_reference(w, b, x, y)[::-1],
+                "the pair is in the wrong order: return (dL/dw, dL/db)."),
+        Mistake(lambda w, b, x, y: (2 * np.mean(err(w, b, x, y)) * np.mean(x), 2 * np.mean(err(w, b, x, y))),
+                "mean(error * x) is not mean(error) * mean(x): multiply example by example, then average."),
+        Mistake(lambda w, b, x, y: (2 * np.mean(w * x + b - y * x), 2 * np.mean(err(w, b, x, y))),
+                "brackets: the whole error multiplies x, 2 * mean((w*x + b - y) * x); you multiplied only y by x."),
+        Mistake(lambda w, b, x, y: (2 * np.mean(err(w, b, x, y) ** 2 * x), 2 * np.mean(err(w, b, x, y) ** 2)),
+                "differentiating the square leaves the error to the first power: 2 * mean(error * x)."),
+        Mistake(lambda w, b, x, y: (2 * err(w, b, x, y) * x, 2 * err(w, b, x, y)),
+                "average over the batch: np.mean(...) turns the per-example gradients into one number each."),
+        Mistake(lambda w, b, x, y: _mse_grad_reference(w, b, y, x),
+                "x and y are swapped: the arguments come in the order (w, b, x, y)."),
+        Mistake(lambda w, b, x, y: _mse_grad_reference(b, w, x, y),
+                "the prediction is w * x + b: w multiplies x and b is added (you swapped them)."),
     ])
+
+
+def _tf2_variant(steps, learning_rate, grad=lambda w: 2 * (w + 1)):
+    """The TensorFlow loop in float32 numpy, with the gradient changed (for the catalogue)."""
+    w, lr = np.float32(5.0), np.float32(learning_rate)
+    for _ in range(steps):
+        w = w - lr * np.float32(grad(w))
+    return w
 
 
 def check_tf2_descent(tf2_descent):
@@ -123,7 +215,7 @@ def check_tf2_descent(tf2_descent):
     def reference(steps, learning_rate=0.2):
         return _descend_reference(5.0, learning_rate, steps)[-1]
 
-    cases = [(1,), (3,), (20,), ((4,), {"learning_rate": 0.001})]
+    cases = [(1,), (3,), (20,), ((4,), {"learning_rate": 0.001}), ((2,), {"learning_rate": 0.05})]
     check_function(tf2_descent, reference, cases, name="tf2_descent", rtol=1e-6, atol=1e-6, mistakes=[
         Mistake(lambda steps, learning_rate=0.2: reference(steps + 1, learning_rate),
                 "one update too many: the loop should apply exactly `steps` updates."),
@@ -135,4 +227,18 @@ def check_tf2_descent(tf2_descent):
         Mistake(lambda steps, learning_rate=0.2: -1 + 6 * (1 + 2 * learning_rate) ** steps,  # w += lr * grad
                 "w moved away from the minimum: apply the gradient with the optimizer (it subtracts), "
                 "do not add it yourself."),
+        Mistake(lambda steps, learning_rate=0.2: reference(steps, 0.01),
+                "the learning rate was not passed on: `tf.keras.optimizers.SGD(learning_rate=learning_rate)` "
+                "(without it, Keras uses its default 0.01)."),
+        Mistake(lambda steps, learning_rate=0.2: (reference(steps - 1, learning_rate) + 1) ** 2,
+                "you returned the last loss; return the weight, `w.numpy()`."),
+        Mistake(lambda steps, learning_rate=0.2: _tf2_variant(steps, learning_rate, grad=lambda w: w + 1),
+                "the gradient of (w + 1)**2 is 2*(w + 1): the factor 2 is missing (let the tape compute it)."),
+        Mistake(lambda steps, learning_rate=0.2: _tf2_variant(steps, learning_rate, grad=lambda w: 2 * w),
+                "the loss is `tf.square(w + 1)`: the + 1 belongs inside the square (tf.square(w) + 1 has its "
+                "minimum at 0)."),
+        Mistake(lambda steps, learning_rate=0.2: _tf2_variant(steps, learning_rate, grad=lambda w: (w + 1) ** 2),
+                "each step used the loss instead of its gradient: apply `tape.gradient(loss, w)`."),
+        Mistake(lambda steps, learning_rate=0.2: reference(1, learning_rate) if steps else np.float32(5.0),
+                "only one update was applied: the `apply_gradients` call (and the tape) belong inside the loop."),
     ])

@@ -25,17 +25,27 @@ def _stability_limit(hessian):
 def check_stability_limit(stability_limit):
     """Exercise 1: ``2 / largest eigenvalue`` of a Hessian."""
     check_function(stability_limit, _stability_limit, [(h,) for h in _HESSIANS], name="stability_limit",
-                   mistakes=[
+                   factors={"2": 2}, mistakes=[
         Mistake(lambda h: 1.0 / _eig(h).max(), "that is 1/L, the rate that lands in one step on a 1-D "
                                                "quadratic; the stability limit is twice that, 2/L."),
         Mistake(lambda h: 2.0 / _eig(h).min(), "the smallest eigenvalue sets the speed, the largest sets the "
-                                               "limit: every direction needs lr < 2/eigenvalue."),
-        Mistake(lambda h: 2.0 / np.max(np.diag(h)), "the diagonal entries are the eigenvalues only for a "
-                                                    "diagonal Hessian; use np.linalg.eigvalsh(hessian)."),
-        Mistake(lambda h: 2.0 / np.trace(h), "the trace is the sum of all eigenvalues; the limit uses the "
-                                             "largest one only."),
+                                               "limit: every direction needs lr < 2/eigenvalue. (np.linalg.eigvalsh "
+                                               "sorts ascending: [0] is the smallest, [-1] the largest.)"),
+        Mistake(lambda h: 2.0 / np.max(np.diag(h)), "the diagonal entries (and np.max(hessian)) are the "
+                                                    "eigenvalues only for a diagonal Hessian; use "
+                                                    "np.linalg.eigvalsh(hessian)."),
+        Mistake(lambda h: 2.0 / np.trace(h), "the trace (the sum of all eigenvalues) is not the largest "
+                                             "eigenvalue; the limit uses the largest one only."),
         Mistake(lambda h: 2.0 / np.linalg.norm(h), "np.linalg.norm of a matrix is the Frobenius norm, not "
                                                    "the largest eigenvalue; use np.linalg.eigvalsh."),
+        Mistake(lambda h: 2.0 / np.linalg.det(h), "the determinant is the product of the eigenvalues; the limit "
+                                                  "uses the largest eigenvalue."),
+        Mistake(lambda h: _eig(h).max() / 2.0, "inverted: the limit is 2 / L, not L / 2."),
+        Mistake(lambda h: 2.0 // _eig(h).max(), "`//` is floor division (2 // 4.0 is 0.0): use `/`."),
+        Mistake(lambda h: 2.0 / np.mean(_eig(h)), "the mean eigenvalue is not the largest: the steepest "
+                                                  "direction sets the limit, 2 / max(eigenvalues)."),
+        Mistake(lambda h: 2.0 / np.sqrt(_eig(h).max()), "no square root: the eigenvalue is the curvature itself, "
+                                                        "and the limit is 2 / L."),
     ])
 
 
@@ -48,11 +58,18 @@ def _classify(learning_rate, hessian):
 
 _CLASSIFY_CASES = [(0.2, [[2.0]]), (1.0, [[2.0]]), (1.2, [[2.0]]), (0.7, [[2.0]]), (0.45, np.diag([0.2, 4.0])),
                    (0.5, np.diag([0.2, 4.0])), (0.6, np.diag([0.2, 4.0])), (0.6, [[3.0, 1.0], [1.0, 3.0]]),
-                   (0.3, [[3.0, 1.0], [1.0, 3.0]])]
+                   (0.3, [[3.0, 1.0], [1.0, 3.0]]),
+                   # eigenvalues 0.6 and 0.8: at lr 2.5 the factor is 0.9999999999999998, "exactly" 1
+                   (2.5, [[0.7, 0.1], [0.1, 0.7]]), (4.0, [[0.7, 0.1], [0.1, 0.7]])]
 
 
 def check_classify_learning_rate(classify_learning_rate):
     """Exercise 2: "converging", "oscillating" or "diverging" for plain gradient descent."""
+
+    def by_factor(factor, exact=False):
+        if factor == 1 if exact else abs(factor - 1) <= 1e-12:
+            return "oscillating"
+        return "converging" if factor < 1 else "diverging"
 
     def by_rule(lr, h, lam, at_limit):
         limit = 2.0 / lam
@@ -78,6 +95,19 @@ def check_classify_learning_rate(classify_learning_rate):
                                "oscillating" if lr < 2.0 / _eig(h).max() else "diverging"),
                 "between 1/L and 2/L the error changes sign each step but still shrinks "
                 "(|1 - lr*L| < 1): that is converging, with a zig-zag."),
+        Mistake(lambda lr, h: by_factor(np.max(1 - lr * _eig(h))),
+                "take the size of the factor: the error shrinks when |1 - lr*eigenvalue| < 1, and a factor "
+                "below -1 grows it (np.abs before np.max)."),
+        Mistake(lambda lr, h: {"converging": "converges", "oscillating": "oscillates",
+                               "diverging": "diverges"}[_classify(lr, h)],
+                "return the exact words the exercise asks for: \"converging\", \"oscillating\", \"diverging\"."),
+        Mistake(lambda lr, h: by_factor(np.max(np.abs(1 - lr * _eig(h))), exact=True),
+                "a factor computed in floating point is rarely exactly 1: treat |factor - 1| <= 1e-12 as 1, "
+                "as the exercise says."),
+        Mistake(lambda lr, h: by_factor(np.max(np.abs(1 + lr * _eig(h)))),
+                "the factor per step is 1 - lr*eigenvalue (descent subtracts), not 1 + lr*eigenvalue."),
+        Mistake(lambda lr, h: by_factor(np.max(np.abs(1 - lr / _eig(h)))),
+                "the factor per step is 1 - lr*eigenvalue, a product, not 1 - lr/eigenvalue."),
     ])
 
 
@@ -102,16 +132,21 @@ _STEPS_CASES = [(0.2, 2.0, 6.0, 1e-6), (0.001, 2.0, 6.0, 0.1), (0.9, 2.0, 6.0, 1
                 (0.3, 4.0, -2.0, 1e-4), (1.0, 2.0, 6.0, 1e-3), (1.2, 2.0, 6.0, 1e-3), (0.2, 2.0, 1e-4, 1e-3)]
 
 
-def _steps_variant(lr, c, d, tol, rounding=math.ceil, power=1, half=False, distance=True, one_at_zero=True):
+def _steps_variant(lr, c, d, tol, rounding=math.ceil, power=1, half=False, distance=True, one_at_zero=True,
+                   abs_distance=True, abs_factor=True, inf_at_one=True, zero_when_close=True, inverted=False,
+                   divide=False, extra=0):
     """The formula a student writes, with one ingredient changed (for the mistake catalogue)."""
-    factor = abs(1.0 - lr * c / (2 if half else 1)) ** power
-    if abs(d) <= tol:
+    factor = 1.0 - (lr / c if divide else lr * c) / (2 if half else 1)
+    factor = (abs(factor) if abs_factor else factor) ** power
+    d = abs(d) if abs_distance else d
+    if zero_when_close and abs(d) <= tol:
         return 0
-    if factor >= 1:
+    if factor > 1 or (inf_at_one and factor == 1):
         return math.inf
     if factor == 0:
         return 1 if one_at_zero else 0
-    return rounding(math.log(tol / (abs(d) if distance else 1.0)) / math.log(factor))
+    ratio = (d if distance else 1.0) / tol if inverted else tol / (d if distance else 1.0)
+    return rounding(math.log(ratio) / math.log(factor)) + extra
 
 
 def check_steps_to_tolerance(steps_to_tolerance):
@@ -119,8 +154,8 @@ def check_steps_to_tolerance(steps_to_tolerance):
     check_function(steps_to_tolerance, _steps_to_tolerance, _STEPS_CASES, name="steps_to_tolerance",
                    mistakes=[
         Mistake(lambda *a: _steps_variant(*a, rounding=math.floor),
-                "round up, not down: after floor(...) steps the error is still just above the tolerance "
-                "(use math.ceil)."),
+                "round up, not down: after floor(...) steps (int() rounds down too) the error is still just above "
+                "the tolerance (use math.ceil)."),
         Mistake(lambda *a: _steps_variant(*a, one_at_zero=False),
                 "with lr = 1/L the factor is 0 and log(0) = -inf, so the formula gives 0 steps; in fact "
                 "exactly one step lands on the minimum."),
@@ -132,6 +167,27 @@ def check_steps_to_tolerance(steps_to_tolerance):
         Mistake(lambda *a: _steps_variant(*a, power=2),
                 "you counted steps until the *loss* (which shrinks by factor**2) is below tol; the exercise asks "
                 "for the distance |w - w*|."),
+        Mistake(lambda *a: _steps_variant(*a, abs_distance=False),
+                "the distance may be negative (a start left of the minimum): use abs(distance)."),
+        Mistake(lambda *a: _steps_variant(*a, abs_factor=False),
+                "the factor 1 - lr*L is negative above lr = 1/L (the run zig-zags): use its size, "
+                "abs(1 - lr*L), in the logarithm."),
+        Mistake(lambda *a: _steps_variant(*a, inf_at_one=False),
+                "at |1 - lr*L| = 1 the error never shrinks (log(1) = 0 divides by zero): return math.inf "
+                "when the factor is >= 1."),
+        Mistake(lambda *a: _steps_variant(*a, zero_when_close=False),
+                "a start already within tol needs 0 steps: return 0 when |distance| <= tol, before the formula "
+                "(which gives a negative count there)."),
+        Mistake(lambda *a: _steps_variant(*a, inverted=True),
+                "the ratio is upside down: distance * factor**k <= tol gives k >= log(tol / distance) / "
+                "log(factor) (both logs are negative)."),
+        Mistake(lambda *a: _steps_variant(*a, rounding=round),
+                "round() can round down: after round(...) steps the error may still be above tol; use math.ceil."),
+        Mistake(lambda *a: _steps_variant(*a, divide=True),
+                "the factor per step is 1 - lr*L, a product, not 1 - lr/L."),
+        Mistake(lambda *a: _steps_variant(*a, extra=1),
+                "one step too many: after k = ceil(log(tol / distance) / log(factor)) steps the error is already "
+                "<= tol (no + 1)."),
     ])
 
 
@@ -142,18 +198,37 @@ def _best_learning_rate(hessian):
 
 def check_best_learning_rate(best_learning_rate):
     """Exercise 4: the fixed rate ``2 / (smallest + largest eigenvalue)`` that converges fastest."""
-    check_function(best_learning_rate, _best_learning_rate, [(h,) for h in _HESSIANS], name="best_learning_rate",
-                   mistakes=[
+    cases = [(h,) for h in _HESSIANS] + [(np.diag([0.5, 1.0, 3.0, 8.0]),)]
+    check_function(best_learning_rate, _best_learning_rate, cases, name="best_learning_rate",
+                   factors={"2": 2}, mistakes=[
         Mistake(lambda h: 2.0 / _eig(h).max(), "2/L is the stability limit: there the steep direction "
                                                "oscillates forever. The best rate balances |1 - lr*λmin| and "
-                                               "|1 - lr*λmax|."),
+                                               "|1 - lr*λmax|: 2 / (λmin + λmax)."),
         Mistake(lambda h: 1.0 / _eig(h).max(), "1/L is safe and ends the steep direction in one step, but the "
                                                "flat direction then crawls; balance |1 - lr*λmin| = |1 - lr*λmax|."),
         Mistake(lambda h: 1.0 / _eig(h).min(), "1/λmin is far above the stability limit when the bowl is "
                                                "ill-conditioned; balance the two extreme eigenvalues."),
         Mistake(lambda h: 1.0 / np.mean(_eig(h)), "only the smallest and largest eigenvalues matter: "
-                                                  "2 / (λmin + λmax), not the mean of all of them."),
+                                                  "2 / (λmin + λmax), not the mean of all of them (the two agree "
+                                                  "only in 2-D)."),
         Mistake(lambda h: 2.0 / (np.min(np.diag(h)) + np.max(np.diag(h))),
                 "the diagonal entries are the eigenvalues only for a diagonal Hessian; use "
                 "np.linalg.eigvalsh(hessian)."),
+        Mistake(lambda h: 2.0 / _eig(h).sum(), "2 / eigenvalues.sum() equals 2 / (λmin + λmax) only in 2-D, where "
+                                               "there are just two eigenvalues; with more, only the smallest and "
+                                               "the largest count."),
+        Mistake(lambda h: 2.0 / _eig(h)[0] + _eig(h)[-1], "brackets: 2 / λmin + λmax divides first; write "
+                                                          "2 / (λmin + λmax)."),
+        Mistake(lambda h: 1.0 / (_eig(h).min() + _eig(h).max()), "the factor 2 is missing: the best rate is "
+                                                                 "2 / (λmin + λmax)."),
+        Mistake(lambda h: 2.0 / (_eig(h).max() - _eig(h).min()), "the denominator is the sum λmin + λmax, not the "
+                                                                 "difference."),
+        Mistake(lambda h: (_eig(h).min() + _eig(h).max()) / 2.0, "inverted: the best rate is 2 / (λmin + λmax), "
+                                                                 "not its reciprocal."),
+        Mistake(lambda h: 2.0 / (_eig(h).min() * _eig(h).max()), "the denominator is the sum λmin + λmax, not the "
+                                                                 "product."),
+        Mistake(lambda h: 2.0 // (_eig(h).min() + _eig(h).max()), "`//` is floor division (2 // 4.2 is 0.0): "
+                                                                  "use `/`."),
+        Mistake(lambda h: 2.0 / (_eig(h)[0] + _eig(h)[1]), "np.linalg.eigvalsh sorts ascending: eigenvalues[1] is "
+                                                           "the largest only in 2-D; use eigenvalues[-1] (or .max())."),
     ])

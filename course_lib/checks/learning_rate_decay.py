@@ -27,7 +27,7 @@ def check_exponential_decay(exponential_decay):
              ((12, 0.1, 10, 0.9), {"staircase": True}),
              ((7, 0.1, 10, 0.9), {"staircase": True}), ((15, 0.1, 10, 0.5), {"staircase": True}),
              ((19, 1.0, 10, 0.5), {"staircase": True}), ((20, 1.0, 10, 0.5), {"staircase": True}),
-             ((3, 0.1, 1, 0.99), {"staircase": True})]
+             ((3, 0.1, 1, 0.99), {"staircase": True}), (5, 0.2, 4, 0.5)]
 
     def rate(step, lr, ds, dr):
         return lr * dr ** (step / ds)
@@ -48,12 +48,32 @@ def check_exponential_decay(exponential_decay):
                 "decay_steps steps, not every step."),
         Mistake(lambda s, lr, ds, dr, staircase=False: lr * dr * (np.floor(s / ds) if staircase else s / ds),
                 "decay_rate is raised to the power step / decay_steps (**), not multiplied by it."),
+        Mistake(lambda s, lr, ds, dr, staircase=False: lr * ds ** (np.floor(s / dr) if staircase else s / dr),
+                "decay_steps and decay_rate are swapped: the arguments come in the order "
+                "(step, initial_learning_rate, decay_steps, decay_rate)."),
+        Mistake(lambda s, lr, ds, dr, staircase=False: lr * dr ** (ds / s),
+                "the exponent is step / decay_steps, not decay_steps / step."),
+        Mistake(lambda s, lr, ds, dr, staircase=False: lr * dr ** (np.floor(s / ds) if staircase else s) / ds,
+                "brackets: `decay_rate ** step / decay_steps` raises to the power step, then divides; write "
+                "decay_rate ** (step / decay_steps)."),
+        Mistake(lambda s, lr, ds, dr, staircase=False: lr * dr ** (s // ds),
+                "`//` floors step / decay_steps always; only staircase=True floors it, the smooth decay "
+                "uses step / decay_steps."),
+        Mistake(lambda s, lr, ds, dr, staircase=False: (lr * dr) ** (np.floor(s / ds) if staircase else s / ds),
+                "brackets: only decay_rate is raised to the power, initial_learning_rate * decay_rate ** (...)."),
+        Mistake(lambda s, lr, ds, dr, staircase=False: _exponential(s, lr, ds, 1 - dr, staircase),
+                "decay_rate is the factor kept every decay_steps steps (0.9 keeps 90%), not the part removed: "
+                "decay_rate ** p, not (1 - decay_rate) ** p."),
+        Mistake(lambda s, lr, ds, dr, staircase=False: np.floor(_exponential(s, lr, ds, dr)) if staircase
+                else _exponential(s, lr, ds, dr),
+                "with staircase=True floor the exponent, step / decay_steps, not the rate itself."),
     ])
 
 
 def check_inverse_time_decay(inverse_time_decay):
     """Exercise 2: ``initial_learning_rate / (1 + decay_rate * step / decay_steps)``."""
-    cases = [(0, 0.1, 1, 0.01), (1, 0.1, 1, 0.01), (100, 0.1, 1, 0.01), (30, 0.5, 10, 0.5), (7, 1.0, 4, 2.0)]
+    cases = [(0, 0.1, 1, 0.01), (1, 0.1, 1, 0.01), (100, 0.1, 1, 0.01), (30, 0.5, 10, 0.5), (7, 1.0, 4, 2.0),
+             (5, 0.3, 3, 0.25)]
 
     def ref(step, lr, ds, dr):
         return InverseTimeDecay(lr, ds, dr)(step)
@@ -68,8 +88,26 @@ def check_inverse_time_decay(inverse_time_decay):
                 "1 + decay_rate * step / decay_steps, which grows linearly."),
         Mistake(lambda s, lr, ds, dr: lr * (1 + dr * s / ds),
                 "the rate must be *divided* by 1 + decay_rate * step / decay_steps, so that it shrinks."),
-        Mistake(lambda s, lr, ds, dr: lr / (dr * s / ds) if s else math.inf,
+        Mistake(lambda s, lr, ds, dr: lr / (dr * s / ds),
                 "the 1 + is missing from the denominator: at step 0 the rate must be initial_learning_rate."),
+        Mistake(lambda s, lr, ds, dr: lr / 1 + dr * s / ds,
+                "brackets: `lr / 1 + decay_rate * step / decay_steps` divides by 1 only; write "
+                "lr / (1 + decay_rate * step / decay_steps)."),
+        Mistake(lambda s, lr, ds, dr: lr / (1 + dr * (s // ds)),
+                "`//` floors step / decay_steps (that is the staircase form); the smooth decay divides, "
+                "step / decay_steps."),
+        Mistake(lambda s, lr, ds, dr: lr / (1 + ds * s / dr),
+                "decay_steps and decay_rate are swapped: the arguments come in the order "
+                "(step, initial_learning_rate, decay_steps, decay_rate)."),
+        Mistake(lambda s, lr, ds, dr: lr / (1 + dr) * s / ds,
+                "brackets: the whole 1 + decay_rate * step / decay_steps is the denominator."),
+        Mistake(lambda s, lr, ds, dr: lr - dr * s / ds,
+                "that subtracts (a linear decay, which turns negative); inverse-time decay divides: "
+                "lr / (1 + decay_rate * step / decay_steps)."),
+        Mistake(lambda s, lr, ds, dr: lr / (1 - dr * s / ds),
+                "the sign: the denominator 1 + decay_rate * step / decay_steps grows, so the rate shrinks."),
+        Mistake(lambda s, lr, ds, dr: lr / (1 + dr * s / ds) ** 2,
+                "no square: inverse-time decay divides by 1 + decay_rate * step / decay_steps itself."),
     ])
 
 
@@ -81,7 +119,8 @@ def check_warmup_cosine(warmup_cosine):
     """Exercise 3: linear warmup from 0 to ``peak``, then cosine decay to ``alpha * peak``."""
     cases = [(0, 0.1, 10, 100), (5, 0.1, 10, 100), (10, 0.1, 10, 100), (35, 0.1, 10, 100), (60, 0.1, 10, 100),
              (110, 0.1, 10, 100), (500, 0.1, 10, 100), ((60, 1.0, 20, 40), {"alpha": 0.1}),
-             ((200, 1.0, 20, 40), {"alpha": 0.1}), ((3, 1.0, 4, 8), {"alpha": 0.5})]
+             ((200, 1.0, 20, 40), {"alpha": 0.1}), ((3, 1.0, 4, 8), {"alpha": 0.5}),
+             ((30, 0.5, 20, 40), {"alpha": 0.2})]
 
     def cosine(t, peak, decay_steps, alpha):
         return peak * ((1 - alpha) * 0.5 * (1 + np.cos(np.pi * t / decay_steps)) + alpha)
@@ -110,6 +149,24 @@ def check_warmup_cosine(warmup_cosine):
         Mistake(no_alpha, "alpha is ignored: the cosine ends at alpha * peak, "
                           "peak * ((1 - alpha) * 0.5 * (1 + cos(pi * t / decay_steps)) + alpha)."),
         Mistake(alpha_added, "scale the cosine by (1 - alpha) before adding alpha, or the rate starts above the peak."),
+        Mistake(lambda s, peak, w, d, alpha=0.0: no_alpha(s, peak, w, d) * (1 - alpha) + alpha if s >= w
+                else peak * s / w,
+                "alpha is a fraction of the peak: the floor is alpha * peak, so add alpha inside, "
+                "peak * ((1 - alpha) * 0.5 * (1 + cos(...)) + alpha)."),
+        Mistake(lambda s, peak, w, d, alpha=0.0: peak * s / w if s < w else
+                peak * ((1 - alpha) * (1 + np.cos(np.pi * min(s - w, d) / d)) + alpha),
+                "the 0.5 is missing: 1 + cos(...) runs from 2 down to 0, so halve it to run from 1 to 0."),
+        Mistake(lambda s, peak, w, d, alpha=0.0: peak * s / w if s < w else
+                peak * ((1 - alpha) * 0.5 * np.cos(np.pi * min(s - w, d) / d) + alpha),
+                "the cosine term is 0.5 * (1 + cos(pi * t / decay_steps)): the 1 + is missing."),
+        Mistake(lambda s, peak, w, d, alpha=0.0: peak * s / w if s < w else
+                peak * ((1 - alpha) * 0.5 * (1 + np.cos(180 * min(s - w, d) / d)) + alpha),
+                "np.cos and math.cos take radians: use pi * t / decay_steps, not 180 * t / decay_steps."),
+        Mistake(lambda s, peak, w, d, alpha=0.0: peak * (s // w) if s < w else cosine(min(s - w, d), peak, d, alpha),
+                "`//` is floor division: step // warmup_steps is 0 during the whole warmup; use `/`."),
+        Mistake(lambda s, peak, w, d, alpha=0.0: peak * s / w if s < w else
+                cosine(min(s - w, d), peak, d + w, alpha),
+                "the cosine runs over decay_steps steps, not decay_steps + warmup_steps: divide t by decay_steps."),
     ])
 
 
@@ -133,6 +190,20 @@ def check_rates_for_updates(rates_for_updates):
                 "the step restarts at 0 every epoch: it must keep counting across epochs."),
         Mistake(lambda sch, e, b: [sch(epoch + 1) for epoch in range(e) for _ in range(b)],
                 "the decay is applied per epoch and one epoch late: count updates from 0, across epochs."),
+        Mistake(lambda sch, e, b: [sch(k) for k in range(e * b - 1)],
+                "one rate per update: epochs * batches_per_epoch rates, `range(epochs * batches_per_epoch)`."),
+        Mistake(lambda sch, e, b: [sch(epoch * e + batch) for epoch in range(e) for batch in range(b)],
+                "the step is epoch * batches_per_epoch + batch: multiply by the number of batches, not of epochs."),
+        Mistake(lambda sch, e, b: [sch(epoch + batch) for epoch in range(e) for batch in range(b)],
+                "epoch + batch repeats steps: the step is epoch * batches_per_epoch + batch."),
+        Mistake(lambda sch, e, b: [sch(batch * e + epoch) for epoch in range(e) for batch in range(b)],
+                "the step is epoch * batches_per_epoch + batch (epochs outside, batches inside), "
+                "not batch * epochs + epoch."),
+        Mistake(lambda sch, e, b: [sch(epoch * b + batch) for epoch in [e - 1] for batch in range(b)],
+                "only the last epoch's rates came back: create the list once, before the loops, not inside "
+                "the epoch loop."),
+        Mistake(lambda sch, e, b: [sch(epoch * b) for epoch in range(e)],
+                "one rate per epoch: append inside the batch loop, one rate per update."),
     ])
 
 
@@ -144,6 +215,18 @@ def _descend_with_schedule(schedule, w0, steps):
     for _ in range(steps):
         w, state = opt.step(w, SEED_LOSS.grad(w), state)
         out.append(w)
+    return out
+
+
+def _schedule_variant(schedule, w0, steps, grad=lambda w: 2 * (w + 1), update=lambda w, lr, g: w - lr * g,
+                      rate=lambda schedule, k, w: schedule(k), record_before=False):
+    """The float32 loop a student writes, with one ingredient changed (for the catalogue)."""
+    w = np.float32(w0)
+    out = [w]
+    for k in range(steps):
+        new = np.float32(update(w, np.float32(rate(schedule, k, w)), np.float32(grad(w))))
+        out.append(w if record_before else new)
+        w = new
     return out
 
 
@@ -167,4 +250,19 @@ def check_descend_with_schedule(descend_with_schedule):
         Mistake(constant, "the rate never changes: call the schedule with the current step count in every update."),
         Mistake(lambda sch, w0, s: _descend_with_schedule(sch, w0, s)[1:],
                 "the list should start with w0 itself, then hold the weight after each update (steps + 1 values)."),
+        Mistake(lambda sch, w0, s: _schedule_variant(sch, w0, s, update=lambda w, lr, g: w + lr * g),
+                "the weight moves *up* the gradient: descent subtracts, w = w - schedule(k) * grad."),
+        Mistake(lambda sch, w0, s: _schedule_variant(sch, w0, s, grad=lambda w: w + 1),
+                "the gradient of (w + 1)**2 is 2*(w + 1): the factor 2 is missing."),
+        Mistake(lambda sch, w0, s: _schedule_variant(sch, w0, s, rate=lambda sch, k, w: sch(s)),
+                "every update used the last step's rate, schedule(steps): call schedule(k) inside the loop."),
+        Mistake(lambda sch, w0, s: _schedule_variant(sch, w0, s, rate=lambda sch, k, w: sch(k) ** 2),
+                "the rate is applied twice (schedule(k) * schedule(k)): the update is w - schedule(k) * grad."),
+        Mistake(lambda sch, w0, s: _descend_with_schedule(sch, w0, s)[-1],
+                "return the whole list of weights (w0, then one per update), not only the last one."),
+        Mistake(lambda sch, w0, s: _schedule_variant(sch, w0, s, record_before=True),
+                "each weight was recorded before its update (the list repeats w0 and misses the last weight): "
+                "append w after the update."),
+        Mistake(lambda sch, w0, s: _schedule_variant(sch, w0, s, update=lambda w, lr, g: w - g),
+                "the learning rate is missing from the update: w = w - schedule(k) * grad."),
     ])
