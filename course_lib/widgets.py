@@ -176,14 +176,14 @@ def learning_rate_explorer(objective="0.1*x1**2 + 2*x2**2", learning_rate=0.3, x
 
     Draws the path on the loss surface and the loss per step, with the stability limit
     and a plain-words verdict ("converges", "oscillates", "diverges at step 7").  All
-    numbers come from :func:`course_lib.descent.explore`; drawing is
+    numbers come from :func:`course_lib.stability.explore`; drawing is
     :func:`course_lib.plots.exploration_static` and ``exploration_dynamic``.  ``x2`` is greyed
     out for 1-D objectives.
     """
     import ipywidgets as w
 
-    from .descent import EXPLORER_OBJECTIVES, explore
     from .plots import exploration_dynamic, exploration_static
+    from .stability import EXPLORER_OBJECTIVES, explore
 
     controls = {
         "learning_rate": log_slider("learning rate", learning_rate, 1e-4, 10.0),
@@ -258,14 +258,14 @@ def optimizer_race_explorer(problem="ill-conditioned quadratic", names=("SGD", "
     """Race optimizers on a 2-D function: paths on the contours and loss curves.
 
     Each optimizer starts at its usual learning rate for the problem
-    (``optimizers.RACE_RATES``), times the multiplier slider.  All numbers come from
-    :func:`course_lib.optimizers.race_by_name`.
+    (``race.RACE_RATES``), times the multiplier slider.  All numbers come from
+    :func:`course_lib.race.race_by_name`.
     """
     import ipywidgets as w
     import numpy as np
 
-    from .optimizers import RACE_RATES, race_by_name
     from .plots import contour
+    from .race import RACE_RATES, race_by_name
 
     controls = {
         "problem": w.Dropdown(options=list(RACE_RATES), value=problem, description="function"),

@@ -15,7 +15,7 @@ import course_lib  # noqa: F401  (before TensorFlow: quiet start-up)
 from course_lib import optimizers as O
 from course_lib.core import tree_leaves
 from course_lib.descent import minimize
-from course_lib.objectives import ILL_CONDITIONED, ROSENBROCK, SEED_LOSS, Quadratic
+from course_lib.objectives import ILL_CONDITIONED, ROSENBROCK, SEED_LOSS
 from course_lib.tf_twins import apply_gradients, keras, set_seed
 
 set_seed(0)
@@ -292,37 +292,6 @@ def test_converges_on_rosenbrock(name):
     assert np.linalg.norm(traj.final - ROSENBROCK.minimizer) < 0.1, traj.final
 
 
-# --------------------------------------------------------------------------- momentum theory
-@pytest.mark.parametrize("momentum", [0.0, 0.5, 0.9])
-def test_momentum_stability_bound(momentum):
-    q = Quadratic(4.0)
-    limit = (2 + 2 * momentum) / 4.0
-    for lr, stable in ((0.97 * limit, True), (1.03 * limit, False)):
-        assert O.momentum_stable(lr, momentum, 4.0) is stable
-        traj = minimize(q, 1.0, O.SGD(lr, momentum=momentum), 3000)
-        assert (abs(float(traj.final)) < 1e-3) is stable
-
-
-def test_heavy_ball_tuning_is_the_best_momentum():
-    kappa = ILL_CONDITIONED.condition_number
-    lr, m, rate = O.heavy_ball_tuning(kappa, ILL_CONDITIONED.eigenvalues[-1])
-    assert math.isclose(rate, (math.sqrt(20) - 1) / (math.sqrt(20) + 1))
-
-    def factor_per_step(lr, m):  # how much the error shrinks per step, measured late in the run
-        e = minimize(ILL_CONDITIONED, np.array([-5.0, -2.0]), O.SGD(lr, momentum=m), 400).params
-        return (np.linalg.norm(e[400]) / np.linalg.norm(e[200])) ** (1 / 200)
-    best = factor_per_step(lr, m)
-    assert rate * 0.99 < best < rate * 1.01
-    for other in (0.5 * m, 0.8 * m, 1.2 * m, 1.5 * m):
-        assert factor_per_step(lr, other) > best + 0.02
-    # plain gradient descent at its best learning rate is much slower
-    gd = (kappa - 1) / (kappa + 1)
-    assert factor_per_step(2 / (0.2 + 4.0), 0.0) == pytest.approx(gd, rel=0.01)
-    assert gd > best + 0.2
-    with pytest.raises(ValueError, match="condition_number"):
-        O.heavy_ball_tuning(0.5)
-
-
 # --------------------------------------------------------------------------- API and arguments
 @pytest.mark.parametrize("name", ALL)
 def test_state_is_explicit_and_inputs_are_not_mutated(name):
@@ -427,44 +396,3 @@ def test_schedule_returning_negative_rate_is_refused():
     opt = O.Adam(learning_rate=lambda step: -1.0)
     with pytest.raises(ValueError, match="learning_rate"):
         opt.step(np.zeros(1), np.ones(1), opt.init(np.zeros(1)))
-
-
-# --------------------------------------------------------------------------- optimizer race
-def test_race_runs_every_optimizer_from_the_same_start():
-    opts = {"SGD": O.SGD(0.3), "momentum": O.SGD(0.3, momentum=0.6), "Adam": O.Adam(0.1)}
-    res = O.race("ill-conditioned quadratic", opts, steps=300, tol=1e-4)
-    assert set(res.paths) == set(opts)
-    for label, path in res.paths.items():
-        assert path.shape == (301, 2)
-        np.testing.assert_array_equal(path[0], [-5.0, -2.0])
-        k = res.steps_to_tol[label]
-        assert k is not None and res.losses[label][k] < 1e-4 and np.all(res.losses[label][:k] >= 1e-4)
-    fastest = min(res.steps_to_tol, key=res.steps_to_tol.get)
-    assert res.verdict.startswith(fastest)
-    # momentum beats plain gradient descent on the ill-conditioned bowl
-    assert res.steps_to_tol["momentum"] < res.steps_to_tol["SGD"]
-
-
-def test_race_reports_divergence_and_no_winner():
-    res = O.race("Rosenbrock", {"too fast": O.SGD(0.01)}, steps=50)
-    assert len(res.paths["too fast"]) < 51 and res.steps_to_tol["too fast"] is None
-    assert res.verdict.startswith("No optimizer")
-    with pytest.raises(ValueError, match="problem"):
-        O.race("Himmelblau", {"a": O.SGD()})
-    with pytest.raises(TypeError, match="optimizers"):
-        O.race("Rosenbrock", {})
-
-
-def test_race_by_name_builds_the_named_racers():
-    res = O.race_by_name("Rosenbrock", ["SGD", "Nesterov", "Adam"], lr_scale=2.0, momentum=0.5, steps=20)
-    assert list(res.paths) == ["SGD", "Nesterov", "Adam"]
-    direct = O.race("Rosenbrock", {"Adam": O.Adam(2.0 * O.RACE_RATES["Rosenbrock"]["Adam"])}, steps=20)
-    np.testing.assert_array_equal(res.paths["Adam"], direct.paths["Adam"])
-    nesterov = O.race_optimizer("Nesterov", 0.1, momentum=0.5)
-    assert nesterov.nesterov and nesterov.momentum == 0.5
-    assert O.race_optimizer("RMSprop", 0.1, rho=0.7).rho == 0.7
-    assert O.race_optimizer("Nadam", 0.1, beta_1=0.8).beta_1 == 0.8
-    with pytest.raises(ValueError, match="name"):
-        O.race_optimizer("Lion", 0.1)
-    with pytest.raises(ValueError, match="lr_scale"):
-        O.race_by_name("Rosenbrock", ["SGD"], lr_scale=-1.0)
