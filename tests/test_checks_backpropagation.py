@@ -361,3 +361,81 @@ def test_messages_are_short():
     text = rejects(ch.check_two_layer_backward, lambda p, x, y: two_layer_student(p, x, y, bias="mean"), "mean")
     assert all(len(line) < 400 for line in text.splitlines()), text
     assert len(text) < 1200, text
+
+
+# --------------------------------------------------------------------------- the second round of mistakes
+@pytest.mark.parametrize("key, value, words", [
+    ("exp(a)", lambda a, b: a * np.exp(a - 1), "its own derivative"),
+    ("exp(a)", lambda a, b: np.exp(a) * a, "no factor a"),
+    ("a/b", lambda a, b: (b, -a / b ** 2), "d(a/b)/da = 1/b"),
+    ("sigmoid(a)", lambda a, b: np.exp(-a) / (1 + np.exp(-a)), "denominator is squared"),
+    ("tanh(a)", lambda a, b: 1 / np.cosh(a), "1/cosh(a)**2"),
+])
+def test_local_derivative_second_round(key, value, words):
+    rejects(ch.check_local_derivatives, local_with(key, value), words)
+
+
+def test_dense_backward_second_round():
+    rejects(ch.check_dense_backward, lambda d, x, k: (d @ k.T, x.T @ d, d[0, :]), "first example only")
+    rejects(ch.check_dense_backward, lambda d, x, k: (d @ k.T / d.shape[0], x.T @ d, d.sum(0)),
+            "divided by the batch size")
+    rejects(ch.check_dense_backward, lambda d, x, k: (d @ k.T, x.T * d, d.sum(0)), "element-wise `*`")
+
+
+def test_sigmoid_backward_named_factor():
+    rejects(ch.check_sigmoid_backward, lambda d, out: d * out * (1 - out) / d.shape[0], "the batch size")
+    rejects(ch.check_sigmoid_backward, lambda d, out: 2 * d * out * (1 - out), "factor 2")
+
+
+def test_softmax_cross_entropy_second_round():
+    def log_probs(labels, logits):
+        z = logits - logits.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return (logp - np.eye(logits.shape[1])[labels]) / len(labels)
+
+    def minus_one(labels, logits):
+        return (sce_ok(labels, logits) * len(labels) + np.eye(logits.shape[1])[labels] - 1) / len(labels)
+
+    def square_eye(labels, logits):
+        return sce_ok(labels, logits) + (np.eye(logits.shape[1])[labels] - np.eye(len(labels))[labels]) / len(labels)
+    rejects(ch.check_softmax_cross_entropy_backward, log_probs, "log of the softmax")
+    rejects(ch.check_softmax_cross_entropy_backward, minus_one, "not from every probability")
+    rejects(ch.check_softmax_cross_entropy_backward, square_eye, "one column per class")
+
+
+def test_two_layer_second_round():
+    def relu_derivative(params, x, labels):
+        (w1, b1), (w2, b2) = ((p["kernel"], p["bias"]) for p in params)
+        z1 = x @ w1 + b1
+        a1 = sig(z1)
+        d_logits = sce_ok(labels, a1 @ w2 + b2)
+        d_z1 = d_logits @ w2.T * np.where(z1 > 0, 1.0, 0.0)
+        return [{"kernel": x.T @ d_z1, "bias": d_z1.sum(0)}, {"kernel": a1.T @ d_logits, "bias": d_logits.sum(0)}]
+
+    def sigmoid_twice(params, x, labels):
+        (w1, b1), (w2, b2) = ((p["kernel"], p["bias"]) for p in params)
+        a1 = sig(x @ w1 + b1)
+        d_logits = sce_ok(labels, a1 @ w2 + b2)
+        d_z1 = bp.sigmoid_backward(d_logits @ w2.T, sig(a1))
+        return [{"kernel": x.T @ d_z1, "bias": d_z1.sum(0)}, {"kernel": a1.T @ d_logits, "bias": d_logits.sum(0)}]
+    rejects(ch.check_two_layer_backward, relu_derivative, "ReLU's derivative")
+    rejects(ch.check_two_layer_backward, sigmoid_twice, "applied sigmoid again")
+    rejects(ch.check_two_layer_backward,
+            lambda p, x, y: two_layer_student(p, x, y, kernel_div=True),
+            "twice")
+
+
+def test_numerical_gradient_second_round():
+    rejects(ch.check_numerical_gradient, lambda f, w, eps: numerical_student(f, w, 1e-5, "none"), "`epsilon` argument")
+
+    def set_not_add(f, w, eps):
+        w, g = w.copy(), np.zeros_like(w)
+        for i in np.ndindex(w.shape):
+            keep = w[i]
+            w[i] = eps
+            up = f(w)
+            w[i] = -eps
+            g[i] = (up - f(w)) / (2 * eps)
+            w[i] = keep
+        return g
+    rejects(ch.check_numerical_gradient, set_not_add, "*set* to epsilon")

@@ -312,3 +312,66 @@ def test_sgd_with_ema_broken_answers_get_a_sentence():
         raise NotImplementedError()
     with pytest.raises(NotAttempted):
         checks.check_sgd_with_ema(todo)
+
+
+# --------------------------------------------------------------------------- the second round of mistakes
+@pytest.mark.parametrize("student, words", [
+    (lambda s, v, d: (s + v) * d, "not decay"),
+    (lambda s, v, d: s - (s - v) / (1 - d), "do not divide"),
+    (lambda s, v, d: (d * s + (1 - d) * v) / (1 - d), "no division here"),
+    (lambda s, v, d: s + (s - v) * d, "you moved it away"),
+])
+def test_ema_step_second_round(student, words):
+    assert words in rejects(checks.check_ema_step, student, words).hint
+
+
+def test_decay_with_num_updates_product_and_upside_down():
+    rejects(checks.check_decay_with_num_updates,
+            lambda d, n: d if n is None else d * ((1 + n) / (10 + n)), "not their product")
+    rejects(checks.check_decay_with_num_updates,
+            lambda d, n: d if n is None else min(d, (10 + n) / (1 + n)), "which is above 1")
+
+
+def _debiased_second(series, decay, slip):
+    v, out = 0.0, []
+    for t, x in enumerate(series, start=1):
+        if slip == "record first":
+            out.append(v / (1 - decay ** t))
+        v = decay * v + (1 - decay) * x
+        if slip == "power of difference":
+            out.append(v / (1 - decay) ** t)
+        elif slip == "one exponent":
+            out.append(v)
+    if slip == "one exponent":
+        return np.array(out) / (1 - decay ** len(series))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("slip, words", [
+    ("record first", "recorded before"), ("power of difference", "raises the difference"),
+    ("one exponent", "with its own t"),
+])
+def test_debiased_ema_second_round(slip, words):
+    rejects(checks.check_debiased_ema, lambda s, d: _debiased_second(s, d, slip), words)
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"rate": None, "gradient": lambda w, n: 2 * (w - 3), "noise_outside": True}, "leaves the noise outside"),
+    ({"gradient": lambda w, n: 2 * w - 3 + n}, "2 * w - 3 is another function"),
+    ({"fixed_decay": 0.99}, "fixed at 0.99"),
+])
+def test_sgd_with_ema_second_round(options, words):
+    def student(w0, noise, lr, decay):
+        w = np.array(w0, dtype=float)
+        shadow = w.copy()
+        weights, shadows = [w], [shadow]
+        gradient = options.get("gradient", lambda w, n: 2 * (w - 3) + n)
+        decay = options.get("fixed_decay", decay)
+        for k, n in enumerate(noise, start=1):
+            w = w - lr * gradient(w, n) + (n if options.get("noise_outside") else 0)
+            d = min(decay, (1 + k) / (10 + k))
+            shadow = d * shadow + (1 - d) * w
+            weights.append(w)
+            shadows.append(shadow)
+        return np.array(weights), np.array(shadows)
+    rejects(checks.check_sgd_with_ema, student, words)

@@ -282,3 +282,71 @@ def test_in_place_update_is_refused():
         return w, v
     with pytest.raises(CheckFailed, match="in place"):
         checks.check_momentum_step(in_place)
+
+
+# --------------------------------------------------------------------------- the second round of mistakes
+def test_momentum_second_round():
+    def pytorch(w, v, g, learning_rate, momentum):
+        buf = momentum * v + g
+        return w - learning_rate * buf, buf
+
+    def swapped_hyper(w, v, g, learning_rate, momentum):
+        v = learning_rate * v - momentum * g
+        return w + v, v
+    assert "PyTorch's form" in hint_of(checks.check_momentum_step, pytorch)
+    assert "that is the Nesterov step" in hint_of(checks.check_momentum_step, nesterov_step)
+    assert "swapped" in hint_of(checks.check_momentum_step, swapped_hyper)
+
+
+def test_nesterov_second_round():
+    def pytorch(w, v, g, learning_rate, momentum):
+        buf = momentum * v + g
+        return w - learning_rate * (g + momentum * buf), buf
+
+    def swapped_hyper(w, v, g, learning_rate, momentum):
+        v = learning_rate * v - momentum * g
+        return w + learning_rate * v - momentum * g, v
+    assert "PyTorch's Nesterov" in hint_of(checks.check_nesterov_step, pytorch)
+    assert "swapped" in hint_of(checks.check_nesterov_step, swapped_hyper)
+
+
+def test_rmsprop_second_round():
+    def eps_on_step(w, s, g, learning_rate, rho=0.9, epsilon=1e-7):
+        s = rho * s + (1 - rho) * g * g
+        with np.errstate(divide="ignore"):
+            return w - (learning_rate * g / np.sqrt(s) + epsilon), s
+
+    def root_state(w, s, g, learning_rate, rho=0.9, epsilon=1e-7):
+        rms = np.sqrt(rho * s + (1 - rho) * g * g)
+        return w - learning_rate * g / np.sqrt(rms ** 2 + epsilon), rms
+    assert "adds epsilon to the step" in hint_of(checks.check_rmsprop_step, eps_on_step)
+    assert "not its square root" in hint_of(checks.check_rmsprop_step, root_state)
+
+
+def test_adam_second_round():
+    def swapped_betas(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        m = beta_2 * m + (1 - beta_2) * g
+        v = beta_1 * v + (1 - beta_1) * g ** 2
+        alpha = learning_rate * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+        return w - alpha * m / (np.sqrt(v) + epsilon), m, v
+
+    def corrected_state(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        new_w, m, v = adam_step(w, m, v, g, t, learning_rate, beta_1, beta_2, epsilon)
+        return new_w, m / (1 - beta_1 ** t), v / (1 - beta_2 ** t)
+
+    def alpha_brackets(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g * g
+        alpha = learning_rate * (1 - beta_2 ** t) ** 0.5 / 1 - beta_1 ** t
+        return w - alpha * m / (v ** 0.5 + epsilon), m, v
+
+    def eps_on_ratio(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g * g
+        alpha = learning_rate * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return w - alpha * (m / np.sqrt(v) + epsilon), m, v
+    assert "beta_1 and beta_2 are swapped" in hint_of(checks.check_adam_step, swapped_betas)
+    assert "bias-corrected m_hat" in hint_of(checks.check_adam_step, corrected_state)
+    assert "brackets around (1 - beta_1**t)" in hint_of(checks.check_adam_step, alpha_brackets)
+    assert "adds epsilon to the ratio" in hint_of(checks.check_adam_step, eps_on_ratio)

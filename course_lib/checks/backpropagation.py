@@ -24,7 +24,7 @@ def _split(case):
     return tuple(case), {}
 
 
-def _first_call(student_fn, case, name):
+def _first_call(student_fn, case, name, crash_hints=None):
     """Call the answer once, turning 'not written' and crashes into a sentence."""
     if not callable(student_fn):
         raise CheckFailed(f"`{name}` should be a function, but it is {type(student_fn).__name__} "
@@ -41,6 +41,7 @@ def _first_call(student_fn, case, name):
             hint = ("a matrix product got mismatched shapes: write the shape next to every array "
                     "(d_out is (batch, outputs), kernel is (inputs, outputs), ...) and transpose where needed; "
                     "where an element-wise product is meant, write `*`.")
+        hint = hint or next((h for words, h in (crash_hints or {}).items() if words in str(exc)), None)
         hint = hint or exception_hint(exc)
         what = f"{type(exc).__name__}: {str(exc).strip()[:200]}"
         details = [("called as", f"{name}{_fmt_args(args, kwargs)}")]
@@ -73,9 +74,16 @@ def _get(value, path):
     return value
 
 
-def _check_parts(student_fn, reference_fn, cases, parts, *, name, what, mistakes, rtol=1e-6, atol=1e-9):
+ELEMENTWISE = ("an element-wise `*` where a matrix product belongs: numpy could not broadcast the two shapes. "
+               "Products of a batch with a kernel or of x.T with d_out are matrix products, `@`.")
+
+
+def _check_parts(student_fn, reference_fn, cases, parts, *, name, what, mistakes, rtol=1e-6, atol=1e-9,
+                 factors=None, crash_hints=None):
     """``check_function`` run once per part of the answer; ``parts`` = [(path, label), ...]."""
-    got = _first_call(student_fn, cases[0], name)
+    for case in cases:  # a crash on any input gets its sentence (and hint) before the parts are compared
+        got = _first_call(student_fn, case, name, crash_hints)
+    got = _first_call(student_fn, cases[0], name, crash_hints)
     args, kwargs = _split(cases[0])
     problem = _layout_problem(got, reference_fn(*copy.deepcopy(args), **copy.deepcopy(kwargs)), what)
     if problem:
@@ -90,7 +98,7 @@ def _check_parts(student_fn, reference_fn, cases, parts, *, name, what, mistakes
         part_mistakes = [Mistake(lambda *a, _fn=m.fn, _path=path, **k: _get(_fn(*a, **k), _path), m.hint)
                          for m in mistakes]
         check_function(part, reference, cases, name=f"{label} from {name}", mistakes=part_mistakes,
-                       rtol=rtol, atol=atol, quiet=True)
+                       factors=factors, rtol=rtol, atol=atol, quiet=True)
     print(f"✓ {name} is correct on {len(cases)} inputs.")
 
 
@@ -153,6 +161,16 @@ def check_local_derivatives(local_derivatives):
                 "sigmoid' = s * (1 - s): the sign inside the bracket is a minus."),
         Mistake(_local("a*b", lambda a, b: (b, b)),
                 "d(a*b)/db is the other factor, a: the pair is (b, a)."),
+        Mistake(_local("exp(a)", lambda a, b: a * np.exp(a - 1)),
+                "the power rule is for a**n; exp is its own derivative: d exp(a)/da = exp(a)."),
+        Mistake(_local("exp(a)", lambda a, b: a * np.exp(a)),
+                "exp is its own derivative: d exp(a)/da = exp(a), with no factor a."),
+        Mistake(_local("a/b", lambda a, b: (b, -a / b ** 2)),
+                "d(a/b)/da = 1/b: a/b is a times the constant 1/b."),
+        Mistake(_local("sigmoid(a)", lambda a, b: np.exp(-a) / (1 + np.exp(-a))),
+                "the denominator is squared: sigmoid' = exp(-a) / (1 + exp(-a))**2 = s * (1 - s)."),
+        Mistake(_local("tanh(a)", lambda a, b: 1 / np.cosh(a)),
+                "tanh' = 1/cosh(a)**2 = 1 - tanh(a)**2: the square is missing."),
     ])
 
 
@@ -165,7 +183,8 @@ def check_dense_backward(student_dense_backward):
     shapes = [[(5, 2), (5, 3), (3, 2)], [(4, 4), (4, 3), (3, 4)], [(1, 3), (1, 2), (2, 3)], [(7, 1), (7, 4), (4, 1)]]
     cases = _rng_cases(5, shapes)           # (d_out, x, kernel)
     _check_parts(student_dense_backward, dense_backward, cases, DENSE_PARTS, name="dense_backward",
-                 what="a tuple (d_x, d_kernel, d_bias)", mistakes=[
+                 what="a tuple (d_x, d_kernel, d_bias)", factors={"the batch size": lambda d, x, k: len(x)},
+                 crash_hints={"could not be broadcast": ELEMENTWISE}, mistakes=[
         Mistake(lambda d, x, k: (d @ k.T, d.T @ x, d.sum(0)),
                 "d_kernel is transposed: it must have the kernel's shape (inputs, outputs), "
                 "so d_kernel = x.T @ d_out."),
@@ -192,6 +211,8 @@ def check_dense_backward(student_dense_backward):
         Mistake(lambda d, x, k: (d @ k.T, x.T @ d, d.sum(0, keepdims=True)),
                 "d_bias has an extra axis: with keepdims=True it is (1, outputs); the bias is (outputs,), so "
                 "sum without keepdims."),
+        Mistake(lambda d, x, k: (d @ k.T, x.T @ d, d[0]),
+                "d_bias takes the first example only: sum over the whole batch, d_out.sum(axis=0)."),
         Mistake(lambda d, x, k: (x.T @ d, d @ k.T, d.sum(0)),
                 "the parts are returned in the wrong order: return (d_x, d_kernel, d_bias)."),
         Mistake(lambda d, x, k: (-(d @ k.T), -(x.T @ d), -d.sum(0)),
@@ -208,7 +229,7 @@ def check_sigmoid_backward(student_sigmoid_backward):
     for shape in [(4, 3), (2, 5), (1, 1), (6, 2)]:
         cases.append((rng.normal(size=shape), sigmoid(rng.normal(size=shape) * 2)))   # (d_out, out)
     check_function(student_sigmoid_backward, sigmoid_backward, cases, name="sigmoid_backward", rtol=1e-6,
-                   atol=1e-9, mistakes=[
+                   atol=1e-9, factors={"the batch size": lambda d, out: len(d), "2": 2}, mistakes=[
         Mistake(lambda d, out: d * sigmoid(out) * (1 - sigmoid(out)),
                 "you applied sigmoid again: `out` already *is* sigmoid(z), so the derivative is "
                 "out * (1 - out). (Taking s(1 - s) at the input instead of the output is the same mistake.)"),
@@ -242,6 +263,15 @@ def _whole_sum(z):
     return e / e.sum()
 
 
+LOG_SOFTMAX = ("that is the log of the softmax; the gradient uses the probabilities themselves: "
+               "(softmax(logits) - one_hot) / batch.")
+
+
+def _log_softmax(z):
+    shifted = z - z.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
 def _unstable_softmax(z):
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
@@ -259,7 +289,7 @@ def check_softmax_cross_entropy_backward(student_fn):
         return np.eye(k)[labels]
 
     check_function(student_fn, softmax_cross_entropy_backward, cases, name="softmax_cross_entropy_backward",
-                   rtol=1e-6, atol=1e-9, mistakes=[
+                   rtol=1e-6, atol=1e-9, factors={"the batch size": lambda y, z: len(y)}, mistakes=[
         Mistake(lambda y, z: softmax(z) - one_hot(y, z.shape[1]),
                 "the loss is the *mean* over the batch, so every gradient is divided by the batch size: "
                 "(softmax - one_hot) / batch. Without it you differentiated the sum."),
@@ -283,6 +313,13 @@ def check_softmax_cross_entropy_backward(student_fn):
                 "batch * classes."),
         Mistake(lambda y, z: softmax(z) - one_hot(y, z.shape[1]) / len(y),
                 "precedence: `probs - one_hot / batch` divides only the labels; write (probs - one_hot) / batch."),
+        Mistake(lambda y, z: (np.log(softmax(z)) - one_hot(y, z.shape[1])) / len(y), LOG_SOFTMAX),
+        Mistake(lambda y, z: (_log_softmax(z) - one_hot(y, z.shape[1])) / len(y), LOG_SOFTMAX),
+        Mistake(lambda y, z: (softmax(z) - 1) / len(y),
+                "subtract 1 only at each example's label (the one-hot row), not from every probability."),
+        Mistake(lambda y, z: (softmax(z) - np.eye(len(y))[y]) / len(y),
+                "the one-hot matrix needs one column per class: np.eye(number of classes)[labels], "
+                "np.eye(logits.shape[1]), not np.eye(len(labels))."),
         Mistake(lambda y, z: (_unstable_softmax(z) - one_hot(y, z.shape[1])) / len(y),
                 "exp overflows for a large logit (800 here): subtract each row's maximum before exp, "
                 "np.exp(logits - logits.max(axis=1, keepdims=True)); the softmax is unchanged."),
@@ -296,7 +333,8 @@ def _two_layer_reference(params, x, labels):
 
 
 def _two_layer_variant(transpose=False, bias_sum=True, sigmoid_at_input=False, mean=True, skip_sigmoid=False,
-                       tanh=False, bias_mean=False, forward_bias=True, sign=1, kernel_mean=False, reverse=False):
+                       tanh=False, bias_mean=False, forward_bias=True, sign=1, kernel_mean=False, reverse=False,
+                       relu=False, sigmoid_again=False):
     def grads(params, x, labels):
         (w1, b1), (w2, b2) = ((p["kernel"], p["bias"]) for p in params)
         z1 = x @ w1 + (b1 if forward_bias else 0)
@@ -310,6 +348,10 @@ def _two_layer_variant(transpose=False, bias_sum=True, sigmoid_at_input=False, m
             d_z1 = d_a1
         elif tanh:
             d_z1 = d_a1 * (1 - a1 ** 2)
+        elif relu:
+            d_z1 = d_a1 * (z1 > 0)
+        elif sigmoid_again:
+            d_z1 = d_a1 * sigmoid(a1) * (1 - sigmoid(a1))
         else:
             s = z1 if sigmoid_at_input else a1
             d_z1 = d_a1 * s * (1 - s)
@@ -334,6 +376,7 @@ def check_two_layer_backward(two_layer_backward):
     parts = [((1, "kernel"), "layer 2 kernel"), ((1, "bias"), "layer 2 bias"),
              ((0, "kernel"), "layer 1 kernel"), ((0, "bias"), "layer 1 bias")]
     _check_parts(two_layer_backward, _two_layer_reference, cases, parts, name="two_layer_backward",
+                 factors={"the batch size": lambda p, x, y: len(x)}, crash_hints={"could not be broadcast": ELEMENTWISE},
                  what='a list of two dicts [{"kernel": ..., "bias": ...}, {"kernel": ..., "bias": ...}], '
                       "layer 1 first", mistakes=[
         Mistake(_two_layer_variant(transpose=True),
@@ -359,6 +402,10 @@ def check_two_layer_backward(two_layer_backward):
                 "the forward pass leaves out the biases: z1 = x @ kernel1 + bias1 and logits = a1 @ kernel2 + bias2."),
         Mistake(_two_layer_variant(sign=-1),
                 "every gradient has the wrong sign: d_logits = (softmax - one_hot) / batch, not one_hot - softmax."),
+        Mistake(_two_layer_variant(relu=True),
+                "(z1 > 0) is ReLU's derivative; this hidden layer is a sigmoid: d_z1 = d_a1 * a1 * (1 - a1)."),
+        Mistake(_two_layer_variant(sigmoid_again=True),
+                "you applied sigmoid again: a1 already *is* sigmoid(z1), so d_z1 = d_a1 * a1 * (1 - a1)."),
         Mistake(_two_layer_variant(reverse=True),
                 "the layers are returned in the wrong order: the list is layer 1 first, like params."),
     ])
@@ -381,7 +428,8 @@ def _all_at_once(f, w, epsilon=1e-6):
     return np.full_like(w, (f(w + epsilon) - f(w - epsilon)) / (2 * epsilon))
 
 
-def _probe(f, w, epsilon, back=False, restore=True, minus=None, combine=lambda p, m, e: (p - m) / (2 * e)):
+def _probe(f, w, epsilon, back=False, restore=True, minus=None, combine=lambda p, m, e: (p - m) / (2 * e),
+           set_to=False):
     """Exercise 6's loop with one slip (the catalogue's wrong answers)."""
     w = np.array(w, dtype=np.float64)
     g = np.zeros_like(w)
@@ -392,9 +440,9 @@ def _probe(f, w, epsilon, back=False, restore=True, minus=None, combine=lambda p
             w[i] = saved - epsilon
             g[i] = (base - f(w)) / epsilon
         else:
-            w[i] = saved + epsilon
+            w[i] = epsilon if set_to else saved + epsilon
             plus = f(w)
-            w[i] = saved - epsilon if minus is None else saved + minus
+            w[i] = -epsilon if set_to else saved - epsilon if minus is None else saved + minus
             g[i] = combine(plus, f(w), epsilon)
         if restore:
             w[i] = saved
@@ -421,7 +469,7 @@ def check_numerical_gradient(numerical_gradient):
     for shape, eps in [((3,), 1e-3), ((2, 3), 1e-2), ((4,), 1e-4), ((1,), 1e-3)]:
         cases.append((_Cubic(rng.normal(size=shape)), rng.normal(size=shape), eps))
     check_function(numerical_gradient, _central, cases, name="numerical_gradient", rtol=1e-6, atol=1e-8,
-                   mistakes=[
+                   factors={"2": 2}, mistakes=[
         Mistake(_forward_difference,
                 "that is a forward difference (f(w + eps) - f(w)) / eps; use the central difference "
                 "(f(w + eps) - f(w - eps)) / (2 eps), whose error is eps**2 instead of eps."),
@@ -445,6 +493,13 @@ def check_numerical_gradient(numerical_gradient):
                 "precedence: `plus - minus / (2 * eps)` divides only minus; write (plus - minus) / (2 * eps)."),
         Mistake(lambda f, w, e: _probe(f, w, e, combine=lambda p, m, e: (p - m) / 2 * e),
                 "precedence: `/ 2 * eps` divides by 2 and then *multiplies* by eps; write / (2 * eps)."),
+        Mistake(lambda f, w, e: _probe(f, w, e, set_to=True),
+                "w[i] was *set* to epsilon: the probes are w[i] + epsilon and w[i] - epsilon, around the current "
+                "value."),
+        Mistake(lambda f, w, e: _central(f, w, 1e-5),
+                "use the `epsilon` argument, not a fixed number: the answer depends on it."),
+        Mistake(lambda f, w, e: _central(f, w, 1e-6),
+                "use the `epsilon` argument, not a fixed number: the answer depends on it."),
         Mistake(lambda f, w, e: np.trunc(_central(f, w, e)),
                 "the gradient was cut to whole numbers: the array holding it has an integer dtype "
                 "(np.zeros(shape, dtype=int)?); make it float, e.g. np.zeros_like(w) for a float w."),

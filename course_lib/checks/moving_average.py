@@ -47,6 +47,16 @@ def check_ema_step(student_ema_step):
                                                     "after multiplying by 1; write (shadow - value) * (1 - decay)."),
         Mistake(lambda s, v, d: (s + v) / 2, "that is the plain mean of shadow and value; weight them by decay "
                                             "and 1 - decay."),
+        Mistake(lambda s, v, d: d * (s + v),
+                "the value's weight is 1 - decay, not decay: decay * shadow + (1 - decay) * value."),
+        Mistake(lambda s, v, d: s - (s - v) / (1 - d),
+                "multiply by (1 - decay), do not divide: shadow - (shadow - value) * (1 - decay)."),
+        Mistake(lambda s, v, d: (d * s + (1 - d) * v) / (1 - d),
+                "no division here: one step is decay * shadow + (1 - decay) * value (dividing by 1 - decay**t is "
+                "the bias correction of exercise 3, for an average started at zero)."),
+        Mistake(lambda s, v, d: s - (v - s) * d,
+                "the shadow moves *towards* the value by the fraction 1 - decay: shadow - (shadow - value) * (1 - decay); "
+                "you moved it away, by decay."),
         Mistake(lambda s, v, d: np.trunc(d * s + (1 - d) * v),
                 "the result was cut to whole numbers (an integer dtype, e.g. `np.zeros_like` of an integer array "
                 "or `.astype(int)`): keep the arrays float."),
@@ -62,8 +72,9 @@ def check_decay_with_num_updates(student_fn):
     """Exercise 2: ``decay_with_num_updates(decay, num_updates)``, TensorFlow's warm-up rule."""
     cases = [(0.99, None), (0.99, 0), (0.99, 100), (0.99, 5000), (0.9, 3), (0.5, 0), (0.999, 9)]
     check_function(student_fn, _decay_reference, cases, name="decay_with_num_updates", mistakes=[
-        Mistake(lambda d, n: d, NO_WARMUP + " (If you wrote 1 + n/10 + n, as the tutorial's text does, mind "
-                                            "the brackets: (1 + n) / (10 + n).)"),
+        Mistake(lambda d, n: d, NO_WARMUP + " (If you wrote 1 + n/10 + n, as the tutorial's text does, or "
+                                            "(10 + n) / (1 + n), which is above 1, mind the brackets: "
+                                            "(1 + n) / (10 + n).)"),
         Mistake(lambda d, n: d if n is None else (1 + n) / (10 + n),
                 "the cap is missing: take min(decay, (1 + n) / (10 + n)); (1 + n) / (10 + n) alone tends to 1."),
         Mistake(lambda d, n: d if n is None else max(d, (1 + n) / (10 + n)),
@@ -83,6 +94,8 @@ def check_decay_with_num_updates(student_fn):
         Mistake(lambda d, n: d if n is None else min(d, n / (9 + n)),
                 "num_updates is off by one: use (1 + n) / (10 + n) with n itself, not n - 1 (the warm-up "
                 "decay is 0.1 at n = 0)."),
+        Mistake(lambda d, n: d if n is None else d * (1 + n) / (10 + n),
+                "take the smaller of the two, min(decay, (1 + n) / (10 + n)), not their product."),
         Mistake(lambda d, n: d if n is None else min(d, (1 + d) / (10 + d)),
                 "the warm-up ratio is built from the step count: (1 + num_updates) / (10 + num_updates), "
                 "not from the decay."),
@@ -107,6 +120,16 @@ def _debiased_variant(series, decay, start=None, correct=lambda v, t, d: v / (1 
             if feed_back:
                 v = corrected
             out.append(corrected)
+    return np.array(out)
+
+
+def _recorded_before_update(series, decay):
+    x = np.asarray(series, float)
+    v, out = 0.0, []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for t, xt in enumerate(x, start=1):
+            out.append(v / (1 - decay ** t))
+            v = decay * v + (1 - decay) * xt
     return np.array(out)
 
 
@@ -140,6 +163,14 @@ def check_debiased_ema(student_fn):
                 "precedence: `v / 1 - decay**t` divides by 1 first; write v / (1 - decay**t)."),
         Mistake(lambda x, d: _debiased_variant(x, d, correct=lambda v, t, d: v / (1 - d * t)),
                 "`decay*t` is a product; the correction uses the power decay**t (two stars)."),
+        Mistake(lambda x, d: moving_average(x, d) / (1 - d ** len(x)),
+                "the exponent is the same for every entry (the last t): divide the average after t values by "
+                "1 - decay**t with its own t."),
+        Mistake(lambda x, d: _recorded_before_update(x, d),
+                "each value is recorded before it enters the average: update v with x_t first, then record "
+                "v / (1 - decay**t)."),
+        Mistake(lambda x, d: _debiased_variant(x, d, correct=lambda v, t, d: v / (1 - d) ** t),
+                "precedence: `(1 - decay)**t` raises the difference to the power; the correction is 1 - decay**t."),
         Mistake(lambda x, d: _debiased_variant(x, d)[-1],
                 "return one corrected value per entry of the series (a list you append to, turned into an "
                 "array), not only the last one."),
@@ -198,7 +229,8 @@ def check_sgd_with_ema(student_fn):
     cases = [(0.0, rng.normal(0, 2, 30), 0.1, 0.99),
              (np.array([5.0, -1.0]), rng.normal(0, 1, (40, 2)), 0.2, 0.9),
              (10.0, rng.normal(0, 3, 15), 0.05, 0.999),
-             (1.0, np.zeros(5), 0.5, 0.5)]
+             (1.0, np.zeros(5), 0.5, 0.5),
+             (2.0, rng.normal(0, 1, 25), 0.1, 0.6)]  # the cap binds from update 14 on: the decay itself matters
     # atol 1e-5: TensorFlow's (and the reference's) decay is a float32, a float64 answer differs by ~1e-6
     check_function(student_fn, _sgd_with_ema_reference, cases, name="sgd_with_ema", names=("weights", "shadows"),
                    atol=1e-5, mistakes=[
@@ -206,6 +238,8 @@ def check_sgd_with_ema(student_fn):
         Mistake(_without_warmup, NO_WARMUP + " Pass num_updates = the number of updates done so far."),
         Mistake(lambda *a: _sgd_with_ema_reference(*a, ema_cls=_SwappedEMA), SWAPPED),
         Mistake(lambda *a: _sgd_with_ema_reference(*a, counts=lambda k: k - 1), NUM_UPDATES_FROM_0),
+        Mistake(lambda w0, noise, lr, decay: _sgd_with_ema_reference(w0, noise, lr, 0.99),
+                "the decay is fixed at 0.99: use the `decay` argument (the warm-up caps it at decay)."),
         Mistake(lambda *a: _sgd_with_ema_reference(*a, counts=lambda k: k + 1),
                 "num_updates is off by one: after the k-th update the step counter holds k, not k + 1."),
         Mistake(lambda *a: _sgd_with_ema_reference(*a, before=True),
@@ -216,6 +250,11 @@ def check_sgd_with_ema(student_fn):
                 "the SGD step has the wrong sign: descent *subtracts* the gradient, w = w - learning_rate * gradient."),
         Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - lr * ((w - 3.0) + n)),
                 "the gradient misses its factor 2: the derivative of (w - 3)**2 is 2 * (w - 3), plus the noise."),
+        Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - lr * 2 * (w - 3.0) + n),
+                "precedence: `w - lr * 2 * (w - 3) + noise` leaves the noise outside the step; write "
+                "w - learning_rate * (2 * (w - 3) + noise)."),
+        Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - lr * (2 * w - 3.0 + n)),
+                "precedence: the gradient is 2 * (w - 3), with brackets; 2 * w - 3 is another function."),
         Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - (2 * (w - 3.0) + n)),
                 "the learning rate is missing from the SGD step: w = w - learning_rate * gradient."),
         Mistake(lambda *a: tuple(x[1:] for x in _sgd_with_ema_reference(*a)),

@@ -66,6 +66,14 @@ def check_momentum_step(momentum_step):
                 "the parts are returned in the wrong order: return (new_w, new_v)."),
         Mistake(lambda w, v, g, lr, m: (w + m * (v - lr * g), m * (v - lr * g)),
                 "precedence: the velocity is m*v - lr*g; m*(v - lr*g) also multiplies the gradient step by m."),
+        Mistake(lambda w, v, g, lr, m: (w - lr * (m * v + g), m * v + g),
+                "that is PyTorch's form, v = m*v + g and w = w - lr*v: the weight moves the same, but the velocity "
+                "is another quantity. Keras's velocity is v = m*v - lr*g, and w = w + v."),
+        Mistake(lambda w, v, g, lr, m: _momentum_reference(w, v, g, lr, m, True),
+                "that is the Nesterov step (w + m*v - lr*g); plain momentum moves the weight by the new velocity, "
+                "w = w + v."),
+        Mistake(lambda w, v, g, lr, m: (w + lr * v - m * g, lr * v - m * g),
+                "the learning rate and the momentum are swapped: v = momentum*v - learning_rate*g."),
         Mistake(lambda w, v, g, lr, m: (w + (1 - m) * v - lr * g, (1 - m) * v - lr * g),
                 "the velocity keeps the share `momentum` of the old one, v = momentum*v - lr*g, not (1 - momentum)*v."),
     ])
@@ -97,6 +105,12 @@ def check_nesterov_step(nesterov_step):
                 "the weight took two steps: Nesterov's step *replaces* w + v, it is w + m*v - lr*g alone."),
         Mistake(lambda w, v, g, lr, m: (w + m * (m * v - lr * g) + lr * g, m * v - lr * g),
                 "the gradient term's sign is flipped: w + m*v - lr*g."),
+        Mistake(lambda w, v, g, lr, m: (w - lr * (g + m * (m * v + g)), m * v + g),
+                "that is PyTorch's Nesterov, v = m*v + g and w = w - lr*(g + m*v): the weight moves the same, but "
+                "the velocity is another quantity. Keras's is v = m*v - lr*g, then w = w + m*v - lr*g."),
+        Mistake(lambda w, v, g, lr, m: (w + lr * (lr * v - m * g) - m * g, lr * v - m * g),
+                "the learning rate and the momentum are swapped: v = momentum*v - learning_rate*g, "
+                "w = w + momentum*v - learning_rate*g."),
     ])
 
 
@@ -117,7 +131,7 @@ _RMS_CASES = [
 def check_rmsprop_step(rmsprop_step):
     """Exercise 3: ``s = rho*s + (1-rho)*g*g; w = w - lr*g / sqrt(s + epsilon)``, returning ``(w, s)``."""
     def rms(w, s, g, lr, rho=0.9, epsilon=1e-7, outside=False, square=True, root=True, swap=False, lr2=False,
-            no_eps=False, sign=1, old_s=False, twice=False, precedence=False):
+            no_eps=False, sign=1, old_s=False, twice=False, precedence=False, eps_on_step=False, root_s=False):
         old = s
         if precedence:
             s = rho * s + 1 - rho * g * g
@@ -129,7 +143,9 @@ def check_rmsprop_step(rmsprop_step):
             base = old if old_s else s
             denom = (np.sqrt(base) + epsilon if outside else np.sqrt(base + (0 if no_eps else epsilon))) if root \
                 else base + epsilon
-            return w - sign * (lr * lr if lr2 else lr) * g / denom, s
+            if eps_on_step:
+                return w - (lr * g / np.sqrt(s) + epsilon), s
+            return w - sign * (lr * lr if lr2 else lr) * g / denom, (np.sqrt(s) if root_s else s)
 
     check_function(rmsprop_step, _rmsprop_reference, _RMS_CASES, name="rmsprop_step", rtol=1e-5, atol=1e-8,
                    names=("new_w", "new_s"), factors={"the learning rate": lambda w, s, g, lr, **k: lr},
@@ -154,6 +170,12 @@ def check_rmsprop_step(rmsprop_step):
                 "the parts are returned in the wrong order: return (new_w, new_s)."),
         Mistake(lambda *a, **k: rms(*a, **k, twice=True),
                 "`g * 2` doubles the gradient; the average is of its square, g * g or g**2."),
+        Mistake(lambda *a, **k: rms(*a, **k, eps_on_step=True),
+                "precedence: `lr * g / np.sqrt(s) + epsilon` adds epsilon to the step; it belongs under the root, "
+                "lr * g / np.sqrt(s + epsilon)."),
+        Mistake(lambda *a, **k: rms(*a, **k, root_s=True),
+                "the state to return is the average s itself, not its square root: the root is taken only in the "
+                "step."),
         Mistake(lambda *a, **k: rms(*a, **k, precedence=True),
                 "precedence: `rho*s + 1 - rho*g*g` is not (1 - rho)*g*g; put brackets around (1 - rho)."),
     ])
@@ -175,11 +197,20 @@ def adam_reference_course_lib(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, be
 
 def _adam(w, m, v, g, t, lr=0.001, b1=0.9, b2=0.999, eps=1e-7, form="keras"):
     if form == "m without 1 - beta_1":
-        m, form = b1 * m + g, "keras"
+        m, v, form = b1 * m + g, b2 * v + (1 - b2) * g * g, "keras"
+    elif form == "betas swapped":
+        m, v, form = b2 * m + (1 - b2) * g, b1 * v + (1 - b1) * g * g, "keras"
     else:
-        m = b1 * m + (1 - b1) * g
-    v = b2 * v + (1 - b2) * g * g
+        m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
     with np.errstate(divide="ignore", invalid="ignore"):
+        if form == "alpha precedence":
+            alpha = lr * np.sqrt(1 - b2 ** t) / 1 - b1 ** t
+            return w - alpha * m / (np.sqrt(v) + eps), m, v
+        if form == "eps on the ratio":
+            return w - lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t) * (m / np.sqrt(v) + eps), m, v
+        if form == "corrected state":
+            step = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / (np.sqrt(v) + eps)
+            return w - step, m / (1 - b1 ** t), v / (1 - b2 ** t)
         if form == "no correction":
             step = lr * m / (np.sqrt(v) + eps)
         elif form == "t from 0":
@@ -263,4 +294,15 @@ def check_adam_step(adam_step):
                 "the factor (1 - beta_1) is missing in m = beta_1*m + (1 - beta_1)*g."),
         Mistake(swapped,
                 "m and v are returned in the wrong order: return (new_w, new_m, new_v)."),
+        Mistake(mistake("betas swapped"),
+                "beta_1 and beta_2 are swapped: m = beta_1*m + (1 - beta_1)*g and v = beta_2*v + (1 - beta_2)*g*g."),
+        Mistake(mistake("corrected state"),
+                "the state returned is the bias-corrected m_hat, v_hat: return the raw averages m and v (the "
+                "correction is recomputed at every step from t)."),
+        Mistake(mistake("alpha precedence"),
+                "precedence: `lr * sqrt(1 - beta_2**t) / 1 - beta_1**t` divides by 1; put brackets around "
+                "(1 - beta_1**t)."),
+        Mistake(mistake("eps on the ratio"),
+                "precedence: `m / np.sqrt(v) + epsilon` adds epsilon to the ratio; it belongs in the denominator, "
+                "m / (np.sqrt(v) + epsilon)."),
     ])
