@@ -119,12 +119,12 @@ def sweep_values(control, n=30):
     """
     import numpy as np
 
-    kind = type(control).__name__
-    if kind in ("FloatLogSlider",):
+    kind, kinds = type(control).__name__, _kinds(control)
+    if "FloatLogSlider" in kinds:
         return [float(control.base ** e) for e in np.linspace(control.min, control.max, n)]
-    if kind in ("FloatSlider",):
+    if "FloatSlider" in kinds:
         return [float(v) for v in np.linspace(control.min, control.max, n)]
-    if kind in ("IntSlider",):
+    if "IntSlider" in kinds:
         return sorted({int(round(v)) for v in np.linspace(control.min, control.max, n)})
     if hasattr(control, "options") and len(control.options) > 1:
         values = [o[1] if isinstance(o, tuple) else o for o in control.options]
@@ -132,10 +132,15 @@ def sweep_values(control, n=30):
     raise TypeError(f"cannot sweep a {kind}")
 
 
+def _kinds(control):
+    """The names of a control's class and its base classes (a slider subclass is still a slider)."""
+    return {cls.__name__ for cls in type(control).__mro__}
+
+
 def sweepable(controls):
     """The name of the control to sweep: the first numeric slider, else the first menu."""
     for name, c in controls.items():
-        if type(c).__name__ in ("FloatLogSlider", "FloatSlider", "IntSlider"):
+        if _kinds(c) & {"FloatLogSlider", "FloatSlider", "IntSlider"}:
             return name
     for name, c in controls.items():
         if hasattr(c, "options") and len(c.options) > 1:

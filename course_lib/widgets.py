@@ -2,7 +2,7 @@
 
 Every explorer is built by :func:`explorer` from four parts:
 
-* ``controls``: a dict of ipywidgets (sliders, dropdowns) keyed by argument name;
+* ``controls``: a dict of ipywidgets (sliders, dropdowns, check boxes) keyed by argument name;
 * ``compute(**values) -> result``: a pure function in a numpy module (tested on its own);
 * ``static(result, fig) -> axes``: draws what only changes with the controls named in
   ``static_keys`` (contours, fixed axis limits, labels) and returns the axes;
@@ -14,38 +14,147 @@ picture of the static ones (matplotlib "blitting"), and shows the PNG and the re
 ``verdict`` (if it has one).  The kernel-side time of every redraw is kept in
 ``ui.update_times`` so the benchmark can report it.
 
+Displayed as a cell's result, an explorer gives Jupyter the live widget and, beside it, a
+static picture of its current state (the verdict above the plot, ``image/png``) and the
+verdict as text (``text/plain``).  JupyterLab and Notebook with a kernel show the widget;
+renderers without one (GitHub, nbviewer, ``jupyter nbconvert --to html``) show the picture.
+
 ipywidgets and matplotlib are imported inside the functions, so ``import course_lib``
 stays fast and the numpy modules never need a display.
 """
 
+import base64
+import functools
+import math
 import struct
+import textwrap
 import time
 import zlib
 
-__all__ = ["explorer", "slider", "log_slider", "png_bytes"]
+__all__ = ["explorer", "slider", "log_slider", "checkboxes", "png_bytes"]
 
 #: Losses below this are drawn on the explorers' floor (their log axes are fixed).
 LOSS_FLOOR = 1e-12
 
+#: Every control shows its whole description, however long ("learning rate ×", "decay_steps").
+FULL_LABEL = {"description_width": "initial"}
+
+
+def _on_grid(value, low, high):
+    """``value`` rounded to 12 significant digits (a slider's grid point computed in the browser
+    is off in the last bits: 0.29999999999999993 for 0.3), kept within ``[low, high]``."""
+    rounded = float(f"{value:.12g}")
+    return rounded if low <= rounded <= high else value
+
+
+@functools.lru_cache(maxsize=None)
+def _classes():
+    """The widget classes of this module, built on first use (ipywidgets is imported lazily)."""
+    import ipywidgets as w
+    import traitlets
+
+    class GridSlider(w.FloatSlider):
+        """A FloatSlider whose values are its grid points exactly (0.9, not 0.9000000000000001)."""
+
+        @traitlets.validate("value")
+        def _validate_value(self, proposal):
+            return _on_grid(super()._validate_value(proposal), self.min, self.max)
+
+    class GridLogSlider(w.FloatLogSlider):
+        """A FloatLogSlider whose values are its grid points exactly (0.3, not 0.29999999999999993)."""
+
+        @traitlets.validate("value")
+        def _validate_value(self, proposal):
+            return _on_grid(super()._validate_value(proposal), self.base ** self.min, self.base ** self.max)
+
+    class Checkboxes(w.HBox):
+        """One check box per option in a row that wraps; ``value`` is the tuple of the ticked
+        options in the options' order.  The last ticked box cannot be unticked."""
+
+        value = traitlets.Tuple()
+
+        def __init__(self, description, options, value):
+            self.options = tuple(options)
+            unknown = [v for v in value if v not in self.options]
+            if unknown or not value:
+                raise ValueError(f"`value` must be a non-empty selection of {list(self.options)}; got {value!r}.")
+            self.boxes = {o: w.Checkbox(value=o in value, description=o, indent=False,
+                                        layout=w.Layout(width="auto", margin="0 12px 0 0")) for o in self.options}
+            label = w.Label(description, layout=w.Layout(margin="0 8px 0 0"))
+            super().__init__([label, *self.boxes.values()], layout=w.Layout(flex_flow="row wrap", width="100%"))
+            self.value = tuple(o for o in self.options if o in value)
+            for box in self.boxes.values():
+                box.observe(self._ticked, names="value")
+            self.observe(self._set, names="value")
+
+        def _ticked(self, change):
+            ticked = tuple(o for o, box in self.boxes.items() if box.value)
+            if not ticked:  # keep at least one racer
+                change["owner"].value = True
+                return
+            self.value = ticked
+
+        def _set(self, change):
+            for option, box in self.boxes.items():
+                box.value = option in change["new"]
+
+    class Explorer(w.VBox):
+        """The explorer's widget; displayed, it also gives a static picture and its verdict as text."""
+
+        def _repr_mimebundle_(self, **kwargs):
+            data = super()._repr_mimebundle_(**kwargs)
+            data["image/png"] = base64.b64encode(self.static_png()).decode("ascii")
+            data["text/plain"] = self.verdict_text or "(an explorer: run the notebook to move its controls)"
+            return data
+
+    return GridSlider, GridLogSlider, Checkboxes, Explorer
+
 
 def slider(description, value, low, high, step, width="320px", readout_format=".2f"):
-    """A slider over ``[low, high]`` in steps of ``step`` that redraws while it is dragged."""
+    """A slider over ``[low, high]`` in steps of ``step`` that redraws while it is dragged.
+
+    ``value`` should be a grid point ``low + k * step``; the slider's values are its grid
+    points rounded to 12 significant digits, so 0.9 stays 0.9.
+    """
     import ipywidgets as w
 
-    return w.FloatSlider(value=value, min=low, max=high, step=step, description=description,
-                         readout_format=readout_format, continuous_update=True, layout=w.Layout(width=width))
+    return _classes()[0](value=value, min=low, max=high, step=step, description=description,
+                         readout_format=readout_format, continuous_update=True, style=FULL_LABEL,
+                         layout=w.Layout(width=width))
 
 
-def log_slider(description, value, low, high, steps=200, readout_format=".3g"):
-    """A slider over ``[low, high]`` in log scale (ipywidgets' ``FloatLogSlider``)."""
+def log_grid(value, low, high, per_decade=40):
+    """The exponents ``(min, max, step)`` of a base-10 log slider whose grid, ``per_decade``
+    points per factor of 10, passes through ``value``: ``value * 10**(k / per_decade)`` for
+    every whole ``k`` that keeps it within ``[low, high]``."""
+    if not 0 < low <= value <= high:
+        raise ValueError(f"`value` must lie within [low, high] and `low` must be > 0; got value={value!r}, "
+                         f"low={low!r}, high={high!r}.")
+    if isinstance(per_decade, bool) or not isinstance(per_decade, int) or per_decade < 1:
+        raise ValueError(f"`per_decade` must be a whole number >= 1; got {per_decade!r}.")
+    step, centre = 1.0 / per_decade, math.log10(value)
+    below = math.floor((centre - math.log10(low)) * per_decade + 1e-9)
+    above = math.floor((math.log10(high) - centre) * per_decade + 1e-9)
+    return centre - below * step, centre + above * step, step
+
+
+def log_slider(description, value, low, high, per_decade=40, readout_format=".3g", width="480px"):
+    """A slider over about ``[low, high]`` in log scale (ipywidgets' ``FloatLogSlider``), with
+    ``per_decade`` positions per factor of 10 (each ArrowRight multiplies by 10**(1/40), about
+    1.06), placed so that ``value`` is one of them: the default shows as 0.3, not 0.299.
+    The ends are the grid points closest to ``low`` and ``high`` within them."""
     import ipywidgets as w
-    import numpy as np
 
-    lo, hi = np.log10(low), np.log10(high)
-    return w.FloatLogSlider(value=value, base=10, min=lo, max=hi, step=(hi - lo) / steps,
-                            description=description, readout_format=readout_format,
-                            continuous_update=True, style={"description_width": "initial"},
-                            layout=w.Layout(width="480px"))
+    lo, hi, step = log_grid(value, low, high, per_decade)
+    return _classes()[1](value=value, base=10, min=lo, max=hi, step=step, description=description,
+                         readout_format=readout_format, continuous_update=True, style=FULL_LABEL,
+                         layout=w.Layout(width=width))
+
+
+def checkboxes(description, options, value):
+    """Check boxes for several choices at once, every option in view; ``.value`` is the tuple
+    of the ticked options in the options' order (at least one stays ticked)."""
+    return _classes()[2](description, options, tuple(value))
 
 
 def png_bytes(rgba):
@@ -75,15 +184,41 @@ def png_bytes(rgba):
             + chunk(b"IEND", b""))
 
 
+def text_strip(text, width, dpi=80, fontsize=10):
+    """``text`` in bold on white, wrapped to ``width`` pixels, as an RGBA array ``width`` pixels
+    wide (the verdict line above an explorer's static picture)."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    chars = max(20, int(width / (0.62 * fontsize * dpi / 72)))  # a bold character is about 0.62 em wide
+    lines = textwrap.wrap(text, chars) or [""]
+    height = (len(lines) * 1.35 + 0.8) * fontsize / 72
+    fig = Figure(figsize=(width / dpi, height), dpi=dpi, facecolor="white")
+    fig.text(6 / width, 0.5, "\n".join(lines), va="center", ha="left", fontsize=fontsize, weight="bold",
+             linespacing=1.35)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    pixels = np.asarray(canvas.buffer_rgba())
+    if pixels.shape[1] != width:  # figure sizes round to whole pixels
+        pad = np.full((pixels.shape[0], max(width - pixels.shape[1], 0), 4), 255, np.uint8)
+        pixels = np.concatenate([pixels, pad], axis=1)[:, :width]
+    return pixels
+
+
 def explorer(controls, compute, static, dynamic, static_keys=(), figsize=(10, 4), dpi=80):
     """Build the explorer widget; return it (display it as the last line of a cell).
 
     The returned ``ipywidgets.VBox`` has extra attributes: ``controls``, ``verdict`` (the
-    text line), ``image`` (the plot), ``update()`` (redraw now) and ``update_times``
-    (seconds per redraw).  ``static`` must fix every axis's limits: autoscaling is turned
-    off once it has drawn, since the cached axes cannot follow the moving parts.
+    text line), ``image`` (the plot), ``update()`` (redraw now), ``update_times`` (seconds
+    per redraw), ``verdict_text`` (the verdict as plain text), ``figure`` (the matplotlib
+    figure) and ``static_png()`` (the PNG a renderer without a kernel shows: the verdict above
+    the plot).  ``static`` must fix every
+    axis's limits: autoscaling is turned off once it has drawn, since the cached axes cannot
+    follow the moving parts.
     """
     import ipywidgets as w
+    import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -91,6 +226,7 @@ def explorer(controls, compute, static, dynamic, static_keys=(), figsize=(10, 4)
     canvas = FigureCanvasAgg(fig)
     image = w.Image(format="png", layout=w.Layout(width=f"{int(figsize[0] * dpi)}px"))
     verdict = w.HTML(layout=w.Layout(min_height="1.6em"))
+    verdict.add_class("course-explorer-verdict")
     cache = {"key": None, "axes": None, "background": None, "artists": []}
 
     def update(change=None):
@@ -115,20 +251,35 @@ def explorer(controls, compute, static, dynamic, static_keys=(), figsize=(10, 4)
         for artist in cache["artists"]:
             fig.draw_artist(artist)
         text = getattr(result, "verdict", None) or (result.get("verdict") if isinstance(result, dict) else None)
-        verdict.value = f"<b>{text}</b>" if text else ""
+        ui.verdict_text = text or ""
+        verdict.value = f"<b>{_html(text)}</b>" if text else ""
         image.value = png_bytes(canvas.buffer_rgba())
         ui.update_times.append(time.perf_counter() - start)
 
+    def static_png():
+        plot = np.asarray(canvas.buffer_rgba())
+        if not ui.verdict_text:
+            return png_bytes(plot)
+        return png_bytes(np.concatenate([text_strip(ui.verdict_text, plot.shape[1], dpi), plot]))
+
     for c in controls.values():
         c.observe(update, names="value")
-    ui = w.VBox([w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap")), verdict, image])
+    ui = _classes()[3]([w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap")), verdict, image])
+    ui.add_class("course-explorer")
     ui.controls, ui.verdict, ui.image, ui.update, ui.update_times = controls, verdict, image, update, []
+    ui.verdict_text, ui.static_png, ui.figure = "", static_png, fig
     update()
     return ui
 
 
+def _html(text):
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 # --------------------------------------------------------------------------- lesson 04
-EMA_LINES = (("C0", "EMA from 0"), ("C1", "EMA from 0, bias-corrected"), ("C2", "EMA from first value (TensorFlow)"))
+#: The moving averages the lesson-04 explorer draws: colour, line style, label (apart in greyscale).
+EMA_LINES = (("#0072B2", "-", "EMA from 0"), ("#D55E00", "--", "EMA from 0, bias-corrected"),
+             ("#009E73", ":", "EMA from first value (TensorFlow)"))
 
 
 def moving_average_explorer(decay=0.9, noise=1.0, n=200, seed=0):
@@ -154,20 +305,23 @@ def moving_average_explorer(decay=0.9, noise=1.0, n=200, seed=0):
         ax.set_xlim(r.steps[0], r.steps[-1])
         ax.set_xlabel("step t")
         # The legend never changes, so it is drawn once, with empty stand-ins for the moving lines.
-        for colour, label in EMA_LINES:
-            ax.plot([], [], color=colour, label=label)
-        ax.legend(loc="lower right", fontsize=8)
+        for colour, style, label in EMA_LINES:
+            ax.plot([], [], color=colour, linestyle=style, linewidth=1.6, label=label)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=8, frameon=False)
+        fig.subplots_adjust(left=0.07, right=0.7, bottom=0.13, top=0.9)
         return ax
 
     def dynamic(r, ax):
         lines = []
-        for (colour, _), values in zip(EMA_LINES, (r.ema, r.ema_corrected, r.ema_tf)):
-            lines += ax.plot(r.steps, values, color=colour)
+        for (colour, style, _), values in zip(EMA_LINES, (r.ema, r.ema_corrected, r.ema_tf)):
+            lines += ax.plot(r.steps, values, color=colour, linestyle=style, linewidth=1.6)
         title = ax.set_title(f"decay {1 - 1 / r.window:.3f}: window 1/(1-decay) = {r.window:.4g} steps")
         return lines + [title]
 
-    return explorer(controls, lambda decay, noise: explore_decay(decay, noise, n, seed), static, dynamic,
-                    static_keys=("noise",))
+    ui = explorer(controls, lambda decay, noise: explore_decay(decay, noise, n, seed), static, dynamic,
+                  static_keys=("noise",))
+    ui.add_class("ema-explorer")
+    return ui
 
 
 # --------------------------------------------------------------------------- lesson 02
@@ -178,7 +332,8 @@ def learning_rate_explorer(objective="0.1*x1**2 + 2*x2**2", learning_rate=0.3, x
     and a plain-words verdict ("converges", "oscillates", "diverges at step 7").  All
     numbers come from :func:`course_lib.stability.explore`; drawing is
     :func:`course_lib.plots.exploration_static` and ``exploration_dynamic``.  ``x2`` is greyed
-    out for 1-D objectives.
+    out for 1-D objectives.  The learning-rate slider runs from about 1e-4 to 10, 40
+    positions per factor of 10, through ``learning_rate``.
     """
     import ipywidgets as w
 
@@ -188,7 +343,7 @@ def learning_rate_explorer(objective="0.1*x1**2 + 2*x2**2", learning_rate=0.3, x
     controls = {
         "learning_rate": log_slider("learning rate", learning_rate, 1e-4, 10.0),
         "objective": w.Dropdown(options=list(EXPLORER_OBJECTIVES), value=objective, description="loss",
-                                layout=w.Layout(width="320px")),
+                                style=FULL_LABEL, layout=w.Layout(width="340px")),
         "x1": slider("start x1 (w)", x1, -6.0, 6.0, 0.1, width="300px"),
         "x2": slider("start x2", x2, -3.0, 3.0, 0.1, width="300px"),
     }
@@ -209,93 +364,123 @@ def learning_rate_explorer(objective="0.1*x1**2 + 2*x2**2", learning_rate=0.3, x
 def decay_schedule_explorer(kind="ExponentialDecay", initial_learning_rate=0.5, decay_steps=20, decay_rate=0.5,
                             n_steps=200, noise=2.0, seed=0):
     """Lesson 03: a schedule menu and sliders for its rate, length and strength, drawing the
-    learning rate per step and the loss of SGD with noisy gradients run with it (next to a
-    constant rate).  All numbers come from :func:`course_lib.schedules.decay_explorer`.
+    learning rate per step (relative to the initial rate) and the loss of SGD with noisy
+    gradients run with it, next to a constant rate.  All numbers come from
+    :func:`course_lib.schedules.decay_explorer`.
     """
+    from types import SimpleNamespace
+
     import ipywidgets as w
     import numpy as np
 
     from .schedules import SCHEDULES, decay_explorer
 
     controls = {
-        "kind": w.Dropdown(options=["constant", *SCHEDULES], value=kind, description="schedule",
-                           layout=w.Layout(width="320px")),
-        "initial_learning_rate": log_slider("initial rate", initial_learning_rate, 0.01, 3.0),
+        "kind": w.Dropdown(options=["constant", *SCHEDULES], value=kind, description="schedule", style=FULL_LABEL,
+                           layout=w.Layout(width="340px")),
+        "initial_learning_rate": log_slider("initial_learning_rate", initial_learning_rate, 0.01, 3.0),
         "decay_steps": w.IntSlider(value=decay_steps, min=1, max=n_steps, description="decay_steps",
-                                   continuous_update=True, layout=w.Layout(width="420px")),
+                                   continuous_update=True, style=FULL_LABEL, layout=w.Layout(width="420px")),
         "decay_rate": slider("decay_rate", decay_rate, 0.0, 1.0, 0.01, width="420px"),
     }
+    constant_style = {"color": "0.55", "linestyle": "--", "linewidth": 1}
 
     def static(r, fig):  # fixed axes: the rate relative to its start, the loss on a log scale
         ax1, ax2 = fig.subplots(1, 2)
-        ax1.axhline(1.0, color="0.6", linestyle="--", linewidth=1)
+        ax1.axhline(1.0, **constant_style)
         ax1.set_xlim(0, n_steps), ax1.set_ylim(0, 1.05)
-        ax1.set_xlabel("step"), ax1.set_ylabel("learning rate / initial rate (dashed: constant)")
+        ax1.set_xlabel("step"), ax1.set_ylabel("learning rate / initial rate")
         ax2.set_yscale("log")
         ax2.set_xlim(0, n_steps), ax2.set_ylim(LOSS_FLOOR, 1e4)
         ax2.set_xlabel("step"), ax2.set_ylabel("loss (noisy gradients)")
-        fig.subplots_adjust(wspace=0.3)
+        ax2.plot([], [], color="#0072B2", label="the schedule")  # the legend is fixed: stand-ins
+        ax2.plot([], [], **constant_style, label="constant initial rate")
+        ax2.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=8, frameon=False)
+        fig.subplots_adjust(left=0.07, right=0.78, bottom=0.13, top=0.9, wspace=0.3)
         return ax1, ax2
 
-    def dynamic(r, axes):
-        ax1, ax2 = axes
-        artists = ax1.plot(r.steps, r.rates / r.rates[0], color="C0", drawstyle="steps-post", label=r.kind)
-        artists += ax2.plot(np.maximum(r.constant_loss, LOSS_FLOOR), color="0.6", linewidth=1, label="constant rate")
-        artists += ax2.plot(np.maximum(r.loss, LOSS_FLOOR), color="C0", label=r.kind)
-        artists.append(ax1.set_title(f"initial rate {float(r.rates[0]):.3g}, final {float(r.rates[-1]):.3g}",
+    def dynamic(s, axes):
+        r, (ax1, ax2) = s.result, axes
+        artists = ax1.plot(r.steps, r.rates / s.initial, color="#0072B2", drawstyle="steps-post")
+        artists += ax2.plot(np.maximum(r.constant_loss, LOSS_FLOOR), **constant_style)
+        artists += ax2.plot(np.maximum(r.loss, LOSS_FLOOR), color="#0072B2", linewidth=1.2)
+        artists.append(ax1.set_title(f"{r.kind}: initial rate {s.initial:.3g}, final {float(r.rates[-1]):.3g}",
                                      fontsize=10))
-        return artists + [ax1.legend(fontsize=8, loc="lower left"), ax2.legend(fontsize=8, loc="upper right")]
+        return artists
 
     def compute(kind, initial_learning_rate, decay_steps, decay_rate):
-        return decay_explorer(kind, initial_learning_rate, decay_steps, decay_rate, n_steps, noise, seed)
+        r = decay_explorer(kind, initial_learning_rate, decay_steps, decay_rate, n_steps, noise, seed)
+        return SimpleNamespace(result=r, initial=float(initial_learning_rate), verdict=r.verdict)
 
-    return explorer(controls, compute, static, dynamic)
+    ui = explorer(controls, compute, static, dynamic)
+    ui.add_class("decay-explorer")
+    return ui
 
 
 # ----------------------------------------------------------------------------- lesson 06: optimizer race
+#: The race explorer's tolerance: a racer has arrived once its loss stays within it of the minimum.
+RACE_TOL = 1e-3
+
+
+def race_verdict(result, lr_scale, tol=RACE_TOL):
+    """The race explorer's verdict: each racer's steps until its loss stays within ``tol`` of
+    the minimum (``result.steps_to_tol``), and who got there first."""
+    counts = ", ".join(f"{k} {'never' if v is None else v}" for k, v in result.steps_to_tol.items())
+    done = {k: v for k, v in result.steps_to_tol.items() if v is not None}
+    first = (f"First to stay: {min(done, key=done.get)}." if done else
+             "None stays within it by the last step.")
+    return (f"Learning rates × {lr_scale:.3g}. Steps until the loss stays within {tol:g} of the minimum: "
+            f"{counts}. {first}")
+
+
 def optimizer_race_explorer(problem="ill-conditioned quadratic", names=("SGD", "Nesterov", "RMSprop", "Adam"),
                             steps=200):
     """Race optimizers on a 2-D function: paths on the contours and loss curves.
 
-    Each optimizer starts at its usual learning rate for the problem
-    (``race.RACE_RATES``), times the multiplier slider.  All numbers come from
-    :func:`course_lib.race.race_by_name`.
+    Each optimizer starts at its usual learning rate for the problem (``race.RACE_RATES``),
+    times the multiplier slider; every optimizer has a check box.  The verdict gives each
+    racer's steps until its loss stays within :data:`RACE_TOL` of the minimum (a run that
+    touches the tolerance and leaves it again has not arrived).  All numbers come from
+    :func:`course_lib.race.race_by_name`; lines take the course's optimizer styles
+    (:func:`course_lib.plots.line_style`).
     """
     import ipywidgets as w
     import numpy as np
 
-    from .plots import contour
+    from .plots import contour, line_style
     from .race import RACE_RATES, race_by_name
 
     controls = {
-        "problem": w.Dropdown(options=list(RACE_RATES), value=problem, description="function"),
-        "names": w.SelectMultiple(options=list(RACE_RATES[problem]), value=tuple(names), rows=5,
-                                  description="optimizers"),
+        "problem": w.Dropdown(options=list(RACE_RATES), value=problem, description="function", style=FULL_LABEL,
+                              layout=w.Layout(width="340px")),
         "lr_scale": log_slider("learning rate ×", 1.0, 0.1, 10.0),
-        "momentum": slider("SGD momentum", 0.9, 0.0, 0.99, 0.01),
-        "rho": slider("rho", 0.9, 0.0, 0.99, 0.01),
-        "beta_1": slider("beta_1", 0.9, 0.0, 0.99, 0.01),
-        "steps": w.IntSlider(value=steps, min=10, max=2000, step=10, description="steps",
-                             continuous_update=False, layout=w.Layout(width="320px")),
+        "names": checkboxes("optimizers:", list(RACE_RATES[problem]), names),
+        "momentum": slider("SGD and Nesterov momentum", 0.9, 0.0, 0.99, 0.01, width="360px"),
+        "rho": slider("RMSprop and Adadelta rho", 0.9, 0.0, 0.99, 0.01, width="360px"),
+        "beta_1": slider("Adam family beta_1", 0.9, 0.0, 0.99, 0.01, width="360px"),
+        "steps": w.IntSlider(value=steps, min=10, max=2000, step=10, description="steps", style=FULL_LABEL,
+                             continuous_update=False, layout=w.Layout(width="360px")),
     }
 
     def compute(problem, names, lr_scale, momentum, rho, beta_1, steps):
-        r = race_by_name(problem, list(names) or ["SGD"], lr_scale, momentum, rho, beta_1, steps)
-        reached = ", ".join(f"{k} {'—' if v is None else v}" for k, v in r.steps_to_tol.items())
-        return r._replace(verdict=f"{r.verdict} Steps to the tolerance: {reached}.")
+        r = race_by_name(problem, list(names), lr_scale, momentum, rho, beta_1, steps, tol=RACE_TOL)
+        return r._replace(verdict=race_verdict(r, lr_scale))
 
     def static(r, fig):  # what only changes with the function, the racers and the number of steps
         ax1, ax2 = fig.subplots(1, 2)
-        contour(ax1, r.objective, r.bounds, levels=25, log=True)
+        contour(ax1, r.objective, r.bounds, levels=25, log=True, alpha=0.5)
         start = next(iter(r.paths.values()))[0]
         ax1.plot(*start, marker="s", color="k", markersize=5)
         ax1.set_title(r.objective.name, fontsize=10)
         for i, label in enumerate(r.paths):  # the legend is fixed: empty stand-ins for the moving lines
-            ax1.plot([], [], color=f"C{i}", label=label)
-        ax1.legend(fontsize=7, loc="lower right")
+            ax2.plot([], [], label=label, linewidth=1.3, **line_style(label, i))
+        ax2.axhline(RACE_TOL, color="0.5", linewidth=0.8, linestyle=(0, (2, 2)))
+        ax2.plot([], [], color="0.5", linewidth=0.8, linestyle=(0, (2, 2)), label=f"tolerance {RACE_TOL:g}")
+        ax2.legend(loc="upper left", bbox_to_anchor=(1.03, 1.0), borderaxespad=0.0, fontsize=8, frameon=False)
         ax2.set_yscale("log")
         ax2.set_xlim(0, len(next(iter(r.losses.values())))), ax2.set_ylim(LOSS_FLOOR, 1e4)
-        ax2.set_xlabel("step"), ax2.set_ylabel("loss - minimum")
+        ax2.set_xlabel("step"), ax2.set_ylabel("loss − minimum")
+        fig.subplots_adjust(left=0.06, right=0.83, bottom=0.12, top=0.92, wspace=0.22)
         return ax1, ax2
 
     def dynamic(r, axes):
@@ -303,12 +488,16 @@ def optimizer_race_explorer(problem="ill-conditioned quadratic", names=("SGD", "
         f_min = float(r.objective(r.objective.minimizer))
         artists = []
         for i, label in enumerate(r.paths):
-            artists += ax1.plot(r.paths[label][:, 0], r.paths[label][:, 1], color=f"C{i}", linewidth=1.2)
-            artists += ax2.plot(np.maximum(r.losses[label] - f_min, LOSS_FLOOR), color=f"C{i}")
+            style = line_style(label, i)
+            artists += ax1.plot(r.paths[label][:, 0], r.paths[label][:, 1], linewidth=1.3, **style)
+            artists += ax2.plot(np.maximum(r.losses[label] - f_min, LOSS_FLOOR), linewidth=1.3, **style)
         return artists
 
-    return explorer(controls, compute, static, dynamic, static_keys=("problem", "names", "steps"),
-                    figsize=(11, 4.5))
+    ui = explorer(controls, compute, static, dynamic, static_keys=("problem", "names", "steps"),
+                  figsize=(11, 4.5))
+    ui.add_class("race-explorer")
+    return ui
 
 
-__all__ += ["optimizer_race_explorer"]
+__all__ += ["optimizer_race_explorer", "moving_average_explorer", "learning_rate_explorer",
+            "decay_schedule_explorer", "race_verdict", "log_grid", "text_strip"]

@@ -73,6 +73,13 @@ def test_sweep_values_span_each_kind_of_control():
     assert bench.sweepable(controls) == "lr"
     assert bench.sweepable({"loss": w.Dropdown(options=["a", "b"])}) == "loss"
     assert bench.sweepable({"t": w.Text()}) is None
+    # The explorers' sliders are subclasses (their values stay on the grid): still swept as sliders.
+    from course_lib.widgets import log_slider
+
+    grid = log_slider("lr", 0.3, 1e-4, 10.0)
+    assert bench.sweepable({"loss": w.Dropdown(options=["a", "b"]), "lr": grid}) == "lr"
+    values = bench.sweep_values(grid, 5)
+    assert values[0] == pytest.approx(10 ** grid.min) and values[-1] == pytest.approx(10 ** grid.max)
 
 
 def _notebook(tmp_path, name, *sources):

@@ -5,6 +5,7 @@ checked one by one: the optimizer palette, legends outside the data, small multi
 log sliders whose defaults lie on their grid, and the static picture an explorer stores for
 renderers without a kernel."""
 
+import base64
 import itertools
 from collections import namedtuple
 
@@ -182,3 +183,139 @@ def test_race_paths_keeps_its_old_call_and_checks_names(ten_racers):
         plots.race_paths(ax, ten_racers, names="Adam")
     with pytest.raises(ValueError, match="`axes` must have 2 row"):
         plots.race_panels(ten_racers, axes=np.array([[ax]]))
+
+
+# =========================================================================== explorers
+from course_lib import widgets  # noqa: E402
+
+EXPLORERS = ["learning_rate_explorer", "decay_schedule_explorer", "moving_average_explorer",
+             "optimizer_race_explorer"]
+
+
+@pytest.fixture(scope="module")
+def explorers():
+    return {name: getattr(widgets, name)() for name in EXPLORERS}
+
+
+def browser_snap(slider, exponent):
+    """What the browser's slider does with a position: the nearest grid point min + k*step."""
+    return slider.min + round((exponent - slider.min) / slider.step) * slider.step
+
+
+@pytest.mark.parametrize("value, low, high", [(0.3, 1e-4, 10.0), (0.5, 0.01, 3.0), (1.0, 0.1, 10.0), (0.07, 0.05, 0.9)])
+def test_log_slider_puts_its_default_on_the_grid(value, low, high):
+    s = widgets.log_slider("x", value, low, high)
+    assert s.value == value and s.step == pytest.approx(1 / 40)
+    assert low <= 10 ** s.min < low * 10 ** (1 / 40) and high / 10 ** (1 / 40) < 10 ** s.max <= high * (1 + 1e-12)
+    # The browser snaps the handle to its grid and sends back 10**position: the default survives.
+    snapped = 10 ** browser_snap(s, np.log10(value))
+    s.value = snapped
+    assert s.value == value, (snapped, s.value)
+    # One step to the right multiplies by 10**(1/40), shown with 12 significant digits.
+    s.value = 10 ** browser_snap(s, np.log10(value) + 1 / 40)
+    assert s.value == float(f"{value * 10 ** (1 / 40):.12g}")
+
+
+def test_log_grid_and_sliders_reject_bad_arguments():
+    with pytest.raises(ValueError, match="`value` must lie within"):
+        widgets.log_grid(20.0, 0.1, 10.0)
+    with pytest.raises(ValueError, match="`value` must lie within"):
+        widgets.log_grid(0.3, 0.0, 10.0)
+    with pytest.raises(ValueError, match="`per_decade`"):
+        widgets.log_grid(0.3, 0.1, 10.0, per_decade=0)
+    with pytest.raises(ValueError, match="`value` must be a non-empty selection"):
+        widgets.checkboxes("pick", ["a", "b"], ["c"])
+
+
+def test_linear_slider_keeps_grid_values_exact():
+    s = widgets.slider("decay", 0.9, 0.0, 0.995, 0.005)
+    s.value = 0.9000000000000001
+    assert s.value == 0.9
+    s.value = 0.0 + 181 * 0.005  # 0.9049999999999999 in floating point
+    assert s.value == 0.905
+
+
+def test_every_control_shows_its_whole_label(explorers):
+    for name, ui in explorers.items():
+        for key, control in ui.controls.items():
+            if getattr(control, "description", ""):
+                assert control.style.description_width == "initial", (name, key)
+    boxes = explorers["optimizer_race_explorer"].controls["names"]
+    assert list(boxes.boxes) == list(boxes.options) and len(boxes.options) == 9  # every optimizer in view
+    assert all(b.layout.width == "auto" for b in boxes.boxes.values())
+
+
+def test_titles_and_verdicts_show_the_exact_defaults(explorers):
+    import ipywidgets
+
+    lr = explorers["learning_rate_explorer"]
+    assert lr.controls["learning_rate"].value == 0.3
+    titles = [t.get_text() for ax in lr.figure.axes for t in ax.texts]
+    assert "0.1*x1**2 + 2*x2**2, learning rate 0.3" in titles, titles
+    decay = explorers["decay_schedule_explorer"]
+    assert decay.controls["initial_learning_rate"].value == 0.5
+    assert decay.verdict_text.endswith("with the constant rate 0.5")
+    assert decay.figure.axes[0].get_title().startswith("ExponentialDecay: initial rate 0.5, final")
+    race = explorers["optimizer_race_explorer"]
+    assert race.controls["lr_scale"].value == 1.0 and race.verdict_text.startswith("Learning rates × 1. ")
+    assert isinstance(race.controls["names"], ipywidgets.HBox)
+
+
+def _png_size(data):
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")  # width, height
+
+
+def test_displayed_explorer_also_carries_a_static_picture_and_its_verdict(explorers):
+    for name, ui in explorers.items():
+        bundle = ui._repr_mimebundle_()
+        assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == ui.model_id
+        picture = base64.b64decode(bundle["image/png"])
+        live_width, live_height = _png_size(ui.image.value)
+        width, height = _png_size(picture)
+        assert width == live_width and height > live_height, name  # the verdict above the plot
+        assert bundle["text/plain"] == ui.verdict_text and ui.verdict_text, name
+        assert "<" not in bundle["text/plain"]
+        assert ui.verdict.value == f"<b>{widgets._html(ui.verdict_text)}</b>"
+
+
+def test_the_static_picture_follows_the_controls():
+    ui = widgets.moving_average_explorer()
+    before, text = ui.static_png(), ui.verdict_text
+    ui.controls["decay"].value = 0.5
+    assert ui.static_png() != before and ui.verdict_text != text and ui.verdict_text.startswith("decay 0.5:")
+    strip = widgets.text_strip("a verdict " * 40, 800)
+    assert strip.shape[1] == 800 and strip.dtype == np.uint8 and (strip[..., :3] < 100).any()
+
+
+def test_race_verdict_counts_steps_until_the_loss_stays_within_the_tolerance():
+    from course_lib.race import race_by_name
+
+    ui = widgets.optimizer_race_explorer()
+    result = race_by_name("ill-conditioned quadratic", list(ui.controls["names"].value), ui.controls["lr_scale"].value,
+                          steps=200, tol=widgets.RACE_TOL)
+    assert ui.verdict_text == widgets.race_verdict(result, 1.0)
+    assert "Steps until the loss stays within 0.001 of the minimum" in ui.verdict_text
+    f_min = float(result.objective(result.objective.minimizer))
+    for label, steps in result.steps_to_tol.items():
+        gap = result.losses[label] - f_min
+        if steps is None:
+            assert f"{label} never" in ui.verdict_text and not gap[-1] < widgets.RACE_TOL
+        else:
+            assert f"{label} {steps}" in ui.verdict_text
+            assert np.all(gap[steps:] < widgets.RACE_TOL) and (steps == 0 or gap[steps - 1] >= widgets.RACE_TOL)
+    done = {k: v for k, v in result.steps_to_tol.items() if v is not None}
+    assert ui.verdict_text.endswith(f"First to stay: {min(done, key=done.get)}.")
+
+
+def test_race_checkboxes_pick_the_racers_and_keep_one():
+    ui = widgets.optimizer_race_explorer(names=("Adam",))
+    boxes = ui.controls["names"]
+    boxes.boxes["Adagrad"].value = True
+    assert boxes.value == ("Adagrad", "Adam") and "Adagrad" in ui.verdict_text
+    boxes.boxes["Adagrad"].value = False
+    boxes.boxes["Adam"].value = False  # the last one: it stays ticked
+    assert boxes.value == ("Adam",) and boxes.boxes["Adam"].value
+    boxes.value = ("SGD", "Nadam")
+    assert [o for o, b in boxes.boxes.items() if b.value] == ["SGD", "Nadam"]
+    assert "SGD" in ui.verdict_text and "Nadam" in ui.verdict_text and "Adam " not in ui.verdict_text
