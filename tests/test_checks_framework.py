@@ -292,3 +292,17 @@ def test_short_failures_in_a_real_ipython_shell(capsys):
 
 def test_the_module_uses_no_private_ipython_api():
     assert "_showtraceback" not in inspect.getsource(checks)
+
+
+# --------------------------------------------------------------------------- layout hints
+@pytest.mark.parametrize("wrong, reference, words", [
+    (lambda x: [x * 2], lambda x: x * 2, "another shape"),
+    (lambda x: np.asarray(x * 2.5).astype(int), lambda x: x * 2.5, "whole numbers"),
+    (lambda x: np.float16(x / 3), lambda x: np.float64(x / 3), "too few digits"),
+    (lambda x: np.array([x + 1, x, 0.0]), lambda x: np.array([0.0, x, x + 1]), "reverse order"),
+    (lambda x: {"a": x, "b": x + 1}, lambda x: (x, x + 1), "in a dict"),
+    (lambda x: bool(x > 0), lambda x: "positive" if x > 0 else "negative", "not True/False"),
+])
+def test_layout_hints(wrong, reference, words):
+    info = failure(check_function, wrong, reference, [(1.3,), (2.7,), (-0.4,)], name="f", quiet=True)
+    assert words in info.hint, info.hint

@@ -324,3 +324,23 @@ def test_mse_grad_bias_with_x():
         g = 2 * np.mean((w * x + b - y) * x)
         return g, g
     rejects(gd.check_mse_grad, db_with_x, "dL/db has no x")
+
+
+def test_catalogue_entries_added_after_trying_new_mistakes():
+    rejects(gd.check_sgd_step, lambda w, g, lr: w - g / lr, "divided by the learning rate")
+
+    def aliased(w0, lr, steps):
+        w = np.array([w0], dtype=np.float32)
+        out = [w]
+        for _ in range(steps):
+            w -= np.float32(lr) * 2 * (w + 1)
+            out.append(w)
+        return np.concatenate(out)
+    rejects(gd.check_descend, aliased, "same array each time")
+    rejects(gd.check_tf2_descent, lambda steps, learning_rate=0.2: tf2_loop(steps, 0.2), "0.2 is written in")
+
+    def own_generator(n, b, rng):
+        order = np.random.default_rng(123).permutation(n)
+        return [order[i:i + b] for i in range(0, n, b)]
+    message = rejects(gd.check_minibatches, own_generator, "not the one `rng` gives")
+    assert message.splitlines()[0].startswith("minibatches is wrong. Likely mistake:")

@@ -223,3 +223,20 @@ def extremes(h):
 ])
 def test_best_learning_rate_catalogue(wrong, words):
     rejects(lr_checks.check_best_learning_rate, wrong, words)
+
+
+def test_catalogue_entries_added_after_trying_new_mistakes():
+    rejects(lr_checks.check_stability_limit, lambda h: 1 / eig(h).min(), "two slips")
+    rejects(lr_checks.check_classify_learning_rate, lambda lr, h: np.max(np.abs(1 - lr * eig(h))) < 1,
+            "not True/False")
+    rejects(lr_checks.check_steps_to_tolerance, lambda lr, c, d, tol: steps_formula(lr, c, d, tol) if
+            abs(1 - lr * c) < 1 or abs(d) <= tol else None, "not None")
+
+    def log_mix(lr, c, d, tol):
+        factor, d = abs(1 - lr * c), abs(d)
+        if d <= tol:
+            return 0
+        if factor >= 1:
+            return math.inf
+        return 1 if factor == 0 else math.ceil(math.log10(tol / d) / math.log(factor))
+    rejects(lr_checks.check_steps_to_tolerance, log_mix, "same logarithm")

@@ -263,3 +263,29 @@ def test_descend_with_schedule_catalogue(options, words):
             opts["rate_at"] = s  # the last step's rate
         return schedule_loop(sch, w0, s, **opts)
     rejects(lrd.check_descend_with_schedule, wrong, words)
+
+
+def test_catalogue_entries_added_after_trying_new_mistakes():
+    rejects(lrd.check_exponential_decay,
+            lambda s, lr, ds, dr, staircase=False: lr * math.exp(-dr * (s // ds if staircase else s / ds)), "exp(")
+    rejects(lrd.check_inverse_time_decay, lambda s, lr, ds, dr: lr / (1 + dr * s) / ds, "inside the denominator")
+
+    def no_warmup(step, peak, warmup_steps, decay_steps, alpha=0.0):
+        t = min(step, decay_steps)
+        return peak * ((1 - alpha) * 0.5 * (1 + math.cos(math.pi * t / decay_steps)) + alpha)
+    rejects(lrd.check_warmup_cosine, no_warmup, "warmup is missing")
+    rejects(lrd.check_warmup_cosine, warmup_then(lambda t, d: 0.5 * (1 + math.cos(math.pi * t / d)),
+                                                 warm=lambda s, p, w: p * (s + 1) / (w + 1)), "rate 0 at step 0")
+    rejects(lrd.check_rates_for_updates, lambda sch, e, b: [e_ * b + b_ for e_ in range(e) for b_ in range(b)],
+            "step numbers")
+
+    def aliased(schedule, w0, steps):
+        w = np.array([w0], dtype=np.float32)
+        out = [w]
+        for k in range(steps):
+            w -= np.float32(schedule(k)) * 2 * (w + 1)
+            out.append(w)
+        return [x[0] for x in out]
+    rejects(lrd.check_descend_with_schedule, aliased, "same array each time")
+    rejects(lrd.check_descend_with_schedule, lambda sch, w0, s: schedule_loop(sch, w0, s, grad=lambda w: 2 * (w0 + 1)),
+            "computed once at w0")

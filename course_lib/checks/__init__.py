@@ -164,6 +164,8 @@ def _problem(got, expected, rtol, atol, names=None):
     """None when ``got`` matches ``expected``, else a sentence saying how it differs."""
     got, expected = _to_numpy(got), _to_numpy(expected)
     got = _align(got, expected)
+    if expected is None:
+        return None if got is None else f"it returned {describe(got)}; expected None."
     if got is None:
         return "it returned None. Did you forget the `return` statement?"
     if isinstance(expected, dict):
@@ -227,7 +229,8 @@ _EXCEPTION_HINTS = [
      "(e.g. `x.sum(axis=1, keepdims=True)`), or check that you reduced over the right axis."),
     (("ValueError",), ("No gradients provided",),
      "the gradients are None: run the forward pass (the loss) inside the `with tf.GradientTape() as tape:` "
-     "block, so the tape records it, then call `tape.gradient` after the block."),
+     "block, so the tape records it, then call `tape.gradient` after the block; and make the variable a float "
+     "(`tf.Variable(5.0)`, not `tf.Variable(5)`: integers have no gradient)."),
     (("AttributeError",), ("'NoneType' object has no attribute 'numpy'",),
      "a gradient is None: run the forward pass (the loss) inside the `with tf.GradientTape() as tape:` block, "
      "so the tape records it."),
@@ -305,7 +308,8 @@ def _run(fn, args, kwargs):
 
 def _same_answer(got, wrong, rtol, atol):
     if isinstance(got, _Raised) or isinstance(wrong, _Raised):
-        return isinstance(got, _Raised) and isinstance(wrong, _Raised) and type(got.exc) is type(wrong.exc)
+        return (isinstance(got, _Raised) and isinstance(wrong, _Raised) and type(got.exc) is type(wrong.exc)
+                and str(got.exc) == str(wrong.exc))
     return _close(got, wrong, rtol, atol)
 
 
@@ -392,12 +396,75 @@ def _diagnose(answers, calls, expected, mistakes, *, factors=None, names=None, r
     raised = [g.exc for g in answers if isinstance(g, _Raised)]
     if raised:
         return exception_hint(raised[0])
-    hint = _parts_hint(answers, expected, factors, names, calls, rtol, atol)
+    hint = _parts_hint(answers, expected, factors, names, calls, rtol, atol) or _layout_hint(answers, expected,
+                                                                                              rtol, atol)
     if hint:
         return hint
     if any("divide by zero" in str(w.message) for w in caught):
         return ("numpy divided by zero (see the infinity in the answer): if it happens at the first step, count "
                 "steps from 1 where the formula needs it, and check the denominator's brackets.")
+    return None
+
+
+def _wrapped(g, e, rtol, atol):
+    return (_is_numeric(g) and _is_numeric(e) and g.shape != e.shape and g.size == e.size
+            and np.allclose(g.reshape(e.shape), e, rtol=rtol, atol=atol))
+
+
+def _whole_numbers(g, e, rtol, atol):
+    return (_is_numeric(g) and _is_numeric(e) and g.shape == e.shape and np.issubdtype(g.dtype, np.integer)
+            and np.issubdtype(e.dtype, np.floating) and np.all(np.isfinite(e))
+            and any(np.array_equal(g, f(e)) for f in (np.trunc, np.floor, np.round)))
+
+
+def _low_precision(g, e, rtol, atol):
+    return (_is_numeric(g) and _is_numeric(e) and g.shape == e.shape and np.issubdtype(g.dtype, np.floating)
+            and np.issubdtype(e.dtype, np.floating) and g.dtype.itemsize < e.dtype.itemsize
+            and np.allclose(g, e, rtol=1e-2, atol=1e-3))
+
+
+def _reversed(g, e, rtol, atol):
+    if isinstance(e, tuple) and isinstance(g, tuple) and len(g) == len(e) > 1:
+        return all(_close(a, b, rtol, atol) for a, b in zip(g, e[::-1]))
+    return (_is_numeric(g) and _is_numeric(e) and g.shape == e.shape and g.ndim >= 1 and len(g) > 1
+            and np.allclose(g, e[::-1], rtol=rtol, atol=atol))
+
+
+def _dict_for_tuple(g, e, rtol, atol):
+    return (isinstance(g, dict) and isinstance(e, tuple) and len(g) == len(e)
+            and all(_close(a, b, rtol, atol) for a, b in zip(g.values(), e)))
+
+
+def _bool_for_word(g, e, rtol, atol):
+    return isinstance(e, str) and isinstance(g, (bool, np.bool_))
+
+
+_LAYOUT_HINTS = [
+    (_bool_for_word, "return the word the exercise asks for (a string such as the ones it lists), not True/False."),
+    (_wrapped, "the numbers are right but come back in another shape (wrapped in a list, or a missing reshape): "
+               "return the value itself, shaped like the input."),
+    (_whole_numbers, "the answer was turned into whole numbers (int(), astype(int), round or `//`): keep floats."),
+    (_low_precision, "the answer is close but computed with too few digits (float16?): compute in float32 or "
+                     "float64, as the exercise says."),
+    (_reversed, "the right values in reverse order: keep the order the exercise asks for."),
+    (_dict_for_tuple, "the right values, but in a dict: return them as a tuple, in the order the exercise gives."),
+]
+
+
+def _layout_hint(answers, expected, rtol, atol):
+    """A hint when every wrong answer is the expected one in another layout, dtype or order."""
+    pairs = [(_align(_to_numpy(g), _to_numpy(e)), _to_numpy(e)) for g, e in zip(answers, expected)]
+    for test, hint in _LAYOUT_HINTS:
+        fits, used = True, False
+        with quietly():
+            for g, e in pairs:
+                if test(g, e, rtol, atol):
+                    used = True
+                elif not _close(g, e, rtol, atol):
+                    fits = False
+                    break
+        if fits and used:
+            return hint
     return None
 
 

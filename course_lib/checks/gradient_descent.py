@@ -4,12 +4,14 @@ Each check carries a catalogue of typical wrong answers, written as a student wo
 them; an entry is named only when it reproduces the student's answer on every input.
 """
 
+import copy
+
 import numpy as np
 
 from ..descent import linear_mse, minimize
 from ..objectives import SEED_LOSS
 from ..optimizers import SGD
-from . import Mistake, check_function
+from . import CheckFailed, Mistake, check_function, describe, failure_message
 
 __all__ = ["check_loss_grad", "check_sgd_step", "check_descend", "check_minibatches", "check_mse_grad",
            "check_tf2_descent"]
@@ -59,6 +61,8 @@ def check_sgd_step(sgd_step):
         Mistake(lambda w, g, lr: w * (1 - lr * g), "that scales w by (1 - lr * grad); the update subtracts "
                                                    "lr * grad from w: w - lr * grad."),
         Mistake(lambda w, g, lr: w - lr * w, "the step uses the gradient, not the weight: w - lr * grad."),
+        Mistake(lambda w, g, lr: w - g / lr, "the gradient was divided by the learning rate; multiply: "
+                                             "w - lr * grad."),
     ])
 
 
@@ -110,6 +114,9 @@ def check_descend(descend):
                 "append w after `w = w - lr * grad`."),
         Mistake(lambda w0, lr, s: _descend_reference(w0, lr, s)[-1],
                 "return every weight (w0, then one per update), not only the last one."),
+        Mistake(lambda w0, lr, s: np.full(s + 1, _descend_reference(w0, lr, s)[-1]),
+                "every entry is the final weight: the loop changed one array in place (`w -= ...`) and appended "
+                "that same array each time; write `w = w - lr * grad`, which makes a new value."),
     ])
 
 
@@ -128,6 +135,34 @@ def check_minibatches(minibatches):
     as_list.__name__ = getattr(minibatches, "__name__", "minibatches")
     cases = [(10, 3, np.random.default_rng(0)), (8, 4, np.random.default_rng(1)), (5, 5, np.random.default_rng(2)),
              (7, 1, np.random.default_rng(3)), (9, 2, np.random.default_rng(4))]
+    try:
+        _check_minibatches(as_list, cases)
+    except CheckFailed as failure:
+        if failure.hint is None and all(_is_other_shuffle(as_list, n, b, rng) for n, b, rng in cases):
+            n, b, rng = cases[0]
+            details = [("called as", f"minibatches({n}, {b}, rng)"), ("returned", describe(as_list(n, b, rng))),
+                       ("expected", describe(_minibatches_reference(n, b, copy.deepcopy(rng))))]
+            raise CheckFailed(failure_message("minibatches is wrong", _OTHER_SHUFFLE, details),
+                              _OTHER_SHUFFLE) from None
+        raise
+
+
+_OTHER_SHUFFLE = ("the batches are a shuffle of 0..n-1 with the right sizes, but not the one `rng` gives: use the "
+                  "`rng` argument, `rng.permutation(n)`, once (not np.random or a new generator).")
+
+
+def _is_other_shuffle(as_list, n, batch_size, rng):
+    try:
+        batches = as_list(n, batch_size, copy.deepcopy(rng))
+        sizes = [len(b) for b in batches]
+        flat = np.concatenate([np.asarray(b) for b in batches])
+    except Exception:  # whatever the student's answer does, this only decides whether the hint fits
+        return False
+    expected = [min(batch_size, n - i) for i in range(0, n, batch_size)]
+    return sizes == expected and np.array_equal(np.sort(flat), np.arange(n))
+
+
+def _check_minibatches(as_list, cases):
     check_function(as_list, _minibatches_reference, cases, name="minibatches", mistakes=[
         Mistake(lambda n, b, rng: [np.arange(n)[i:i + b] for i in range(0, n, b)],
                 "the indices are not shuffled: use `rng.permutation(n)` once per epoch."),
@@ -239,6 +274,9 @@ def check_tf2_descent(tf2_descent):
                 "minimum at 0)."),
         Mistake(lambda steps, learning_rate=0.2: _tf2_variant(steps, learning_rate, grad=lambda w: (w + 1) ** 2),
                 "each step used the loss instead of its gradient: apply `tape.gradient(loss, w)`."),
+        Mistake(lambda steps, learning_rate=0.2: reference(steps, 0.2),
+                "the learning_rate argument is ignored (0.2 is written in): pass it to "
+                "`tf.keras.optimizers.SGD(learning_rate=learning_rate)`."),
         Mistake(lambda steps, learning_rate=0.2: reference(1, learning_rate) if steps else np.float32(5.0),
                 "only one update was applied: the `apply_gradients` call (and the tape) belong inside the loop."),
     ])

@@ -44,6 +44,8 @@ def check_stability_limit(stability_limit):
         Mistake(lambda h: 2.0 // _eig(h).max(), "`//` is floor division (2 // 4.0 is 0.0): use `/`."),
         Mistake(lambda h: 2.0 / np.mean(_eig(h)), "the mean eigenvalue is not the largest: the steepest "
                                                   "direction sets the limit, 2 / max(eigenvalues)."),
+        Mistake(lambda h: 1.0 / _eig(h).min(), "two slips: the factor is 2, and the largest eigenvalue sets the "
+                                               "limit: 2 / λmax, not 1 / λmin."),
         Mistake(lambda h: 2.0 / np.sqrt(_eig(h).max()), "no square root: the eigenvalue is the curvature itself, "
                                                         "and the limit is 2 / L."),
     ])
@@ -104,6 +106,8 @@ def check_classify_learning_rate(classify_learning_rate):
         Mistake(lambda lr, h: by_factor(np.max(np.abs(1 - lr * _eig(h))), exact=True),
                 "a factor computed in floating point is rarely exactly 1: treat |factor - 1| <= 1e-12 as 1, "
                 "as the exercise says."),
+        Mistake(lambda lr, h: bool(np.max(np.abs(1 - lr * _eig(h))) < 1),
+                "return one of the three words, \"converging\", \"oscillating\" or \"diverging\", not True/False."),
         Mistake(lambda lr, h: by_factor(np.max(np.abs(1 + lr * _eig(h)))),
                 "the factor per step is 1 - lr*eigenvalue (descent subtracts), not 1 + lr*eigenvalue."),
         Mistake(lambda lr, h: by_factor(np.max(np.abs(1 - lr / _eig(h)))),
@@ -134,7 +138,7 @@ _STEPS_CASES = [(0.2, 2.0, 6.0, 1e-6), (0.001, 2.0, 6.0, 0.1), (0.9, 2.0, 6.0, 1
 
 def _steps_variant(lr, c, d, tol, rounding=math.ceil, power=1, half=False, distance=True, one_at_zero=True,
                    abs_distance=True, abs_factor=True, inf_at_one=True, zero_when_close=True, inverted=False,
-                   divide=False, extra=0):
+                   divide=False, extra=0, log_mix=False):
     """The formula a student writes, with one ingredient changed (for the mistake catalogue)."""
     factor = 1.0 - (lr / c if divide else lr * c) / (2 if half else 1)
     factor = (abs(factor) if abs_factor else factor) ** power
@@ -146,7 +150,8 @@ def _steps_variant(lr, c, d, tol, rounding=math.ceil, power=1, half=False, dista
     if factor == 0:
         return 1 if one_at_zero else 0
     ratio = (d if distance else 1.0) / tol if inverted else tol / (d if distance else 1.0)
-    return rounding(math.log(ratio) / math.log(factor)) + extra
+    top = math.log10(ratio) if log_mix else math.log(ratio)
+    return rounding(top / math.log(factor)) + extra
 
 
 def check_steps_to_tolerance(steps_to_tolerance):
@@ -185,6 +190,11 @@ def check_steps_to_tolerance(steps_to_tolerance):
                 "round() can round down: after round(...) steps the error may still be above tol; use math.ceil."),
         Mistake(lambda *a: _steps_variant(*a, divide=True),
                 "the factor per step is 1 - lr*L, a product, not 1 - lr/L."),
+        Mistake(lambda *a: _steps_variant(*a, log_mix=True),
+                "use the same logarithm on top and bottom: log(tol / distance) / log(factor) (math.log10 over "
+                "math.log changes the count)."),
+        Mistake(lambda *a: None if _steps_to_tolerance(*a) == math.inf else _steps_to_tolerance(*a),
+                "when the run never gets there, return math.inf, not None."),
         Mistake(lambda *a: _steps_variant(*a, extra=1),
                 "one step too many: after k = ceil(log(tol / distance) / log(factor)) steps the error is already "
                 "<= tol (no + 1)."),

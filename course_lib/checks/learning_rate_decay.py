@@ -59,6 +59,9 @@ def check_exponential_decay(exponential_decay):
         Mistake(lambda s, lr, ds, dr, staircase=False: lr * dr ** (s // ds),
                 "`//` floors step / decay_steps always; only staircase=True floors it, the smooth decay "
                 "uses step / decay_steps."),
+        Mistake(lambda s, lr, ds, dr, staircase=False: lr * np.exp(-dr * (np.floor(s / ds) if staircase else s / ds)),
+                "that is exp(-decay_rate * step / decay_steps); Keras's exponential decay raises decay_rate "
+                "itself to the power: decay_rate ** (step / decay_steps)."),
         Mistake(lambda s, lr, ds, dr, staircase=False: (lr * dr) ** (np.floor(s / ds) if staircase else s / ds),
                 "brackets: only decay_rate is raised to the power, initial_learning_rate * decay_rate ** (...)."),
         Mistake(lambda s, lr, ds, dr, staircase=False: _exponential(s, lr, ds, 1 - dr, staircase),
@@ -106,6 +109,9 @@ def check_inverse_time_decay(inverse_time_decay):
                 "lr / (1 + decay_rate * step / decay_steps)."),
         Mistake(lambda s, lr, ds, dr: lr / (1 - dr * s / ds),
                 "the sign: the denominator 1 + decay_rate * step / decay_steps grows, so the rate shrinks."),
+        Mistake(lambda s, lr, ds, dr: lr / (1 + dr * s) / ds,
+                "brackets: step / decay_steps goes inside the denominator, lr / (1 + decay_rate * step / decay_steps); "
+                "you divided the whole rate by decay_steps."),
         Mistake(lambda s, lr, ds, dr: lr / (1 + dr * s / ds) ** 2,
                 "no square: inverse-time decay divides by 1 + decay_rate * step / decay_steps itself."),
     ])
@@ -162,6 +168,12 @@ def check_warmup_cosine(warmup_cosine):
         Mistake(lambda s, peak, w, d, alpha=0.0: peak * s / w if s < w else
                 peak * ((1 - alpha) * 0.5 * (1 + np.cos(180 * min(s - w, d) / d)) + alpha),
                 "np.cos and math.cos take radians: use pi * t / decay_steps, not 180 * t / decay_steps."),
+        Mistake(lambda s, peak, w, d, alpha=0.0: cosine(min(s, d), peak, d, alpha),
+                "the warmup is missing: for step < warmup_steps the rate is peak * step / warmup_steps, and the "
+                "cosine starts after it."),
+        Mistake(lambda s, peak, w, d, alpha=0.0: peak * (s + 1) / (w + 1) if s < w else
+                cosine(min(s - w, d), peak, d, alpha),
+                "the warmup is peak * step / warmup_steps: rate 0 at step 0, the peak at step warmup_steps."),
         Mistake(lambda s, peak, w, d, alpha=0.0: peak * (s // w) if s < w else cosine(min(s - w, d), peak, d, alpha),
                 "`//` is floor division: step // warmup_steps is 0 during the whole warmup; use `/`."),
         Mistake(lambda s, peak, w, d, alpha=0.0: peak * s / w if s < w else
@@ -202,6 +214,8 @@ def check_rates_for_updates(rates_for_updates):
         Mistake(lambda sch, e, b: [sch(epoch * b + batch) for epoch in [e - 1] for batch in range(b)],
                 "only the last epoch's rates came back: create the list once, before the loops, not inside "
                 "the epoch loop."),
+        Mistake(lambda sch, e, b: list(range(e * b)),
+                "those are the step numbers: return the rate of each, schedule(step)."),
         Mistake(lambda sch, e, b: [sch(epoch * b) for epoch in range(e)],
                 "one rate per epoch: append inside the batch loop, one rate per update."),
     ])
@@ -263,6 +277,11 @@ def check_descend_with_schedule(descend_with_schedule):
         Mistake(lambda sch, w0, s: _schedule_variant(sch, w0, s, record_before=True),
                 "each weight was recorded before its update (the list repeats w0 and misses the last weight): "
                 "append w after the update."),
+        Mistake(lambda sch, w0, s: [_descend_with_schedule(sch, w0, s)[-1]] * (s + 1),
+                "every entry is the final weight: the loop changed one array in place (`w -= ...`) and appended "
+                "that same array each time; write `w = w - rate * grad`, which makes a new value."),
+        Mistake(lambda sch, w0, s: _schedule_variant(sch, w0, s, grad=lambda w: 2 * (np.float32(w0) + 1)),
+                "the gradient was computed once at w0 and reused: compute 2 * (w + 1) at the current w every step."),
         Mistake(lambda sch, w0, s: _schedule_variant(sch, w0, s, update=lambda w, lr, g: w - g),
                 "the learning rate is missing from the update: w = w - schedule(k) * grad."),
     ])
