@@ -344,3 +344,20 @@ def test_catalogue_entries_added_after_trying_new_mistakes():
         return [order[i:i + b] for i in range(0, n, b)]
     message = rejects(gd.check_minibatches, own_generator, "not the one `rng` gives")
     assert message.splitlines()[0].startswith("minibatches is wrong. Likely mistake:")
+
+
+# --------------------------------------------------------------------------- predictions
+def test_predictions(capsys):
+    gd.check_half_step("lands on -1")
+    out = capsys.readouterr().out
+    assert "w1 = -1" in out and "w3 = -1" in out
+    with pytest.raises(CheckFailed, match="the answer is 'lands on -1'"):
+        gd.check_half_step("overshoots -1")
+    with pytest.raises(CheckFailed, match="should be one of"):
+        gd.check_half_step("lands")
+    gd.check_bias_gradient(1)
+    assert "dL/db = 1 (dL/dw = 2)" in capsys.readouterr().out
+    with pytest.raises(CheckFailed):
+        gd.check_bias_gradient(0.5)
+    with pytest.raises(NotAttempted):
+        gd.check_bias_gradient(...)

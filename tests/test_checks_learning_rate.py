@@ -240,3 +240,17 @@ def test_catalogue_entries_added_after_trying_new_mistakes():
             return math.inf
         return 1 if factor == 0 else math.ceil(math.log10(tol / d) / math.log(factor))
     rejects(lr_checks.check_steps_to_tolerance, log_mix, "same logarithm")
+
+
+# --------------------------------------------------------------------------- predictions
+def test_predictions(capsys):
+    lr_checks.check_lr_045("Converging")
+    out = capsys.readouterr().out
+    assert "factors |1 - 0.45*eigenvalue| = [0.91 0.8 ]" in out and "converges, zig-zagging" in out
+    with pytest.raises(Exception, match="the answer is 'converging'"):
+        lr_checks.check_lr_045("oscillating")
+    lr_checks.check_faster_rate("the same")
+    out = capsys.readouterr().out
+    assert out.count("first within 1e-6 of -1 after 31 steps") == 2
+    with pytest.raises(Exception, match="should be one of"):
+        lr_checks.check_faster_rate(0.2)

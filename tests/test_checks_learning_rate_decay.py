@@ -289,3 +289,17 @@ def test_catalogue_entries_added_after_trying_new_mistakes():
     rejects(lrd.check_descend_with_schedule, aliased, "same array each time")
     rejects(lrd.check_descend_with_schedule, lambda sch, w0, s: schedule_loop(sch, w0, s, grad=lambda w: 2 * (w0 + 1)),
             "computed once at w0")
+
+
+# --------------------------------------------------------------------------- predictions
+def test_predictions(capsys):
+    lrd.check_lower_loss("constant")
+    out = capsys.readouterr().out
+    losses = [float(line.rsplit("loss ", 1)[1]) for line in out.splitlines() if "loss " in line]
+    assert len(losses) == 2 and losses[1] < losses[0]  # the printed run backs the answer
+    with pytest.raises(Exception, match="the answer is 'constant'"):
+        lrd.check_lower_loss("decaying")
+    lrd.check_rate_at_update_10(0.05)
+    assert "update 10: rate 0.05" in capsys.readouterr().out
+    with pytest.raises(Exception, match="the answer is 0.05"):
+        lrd.check_rate_at_update_10(0.1)

@@ -11,10 +11,10 @@ import numpy as np
 from ..descent import linear_mse, minimize
 from ..objectives import SEED_LOSS
 from ..optimizers import SGD
-from . import CheckFailed, Mistake, check_function, describe, failure_message
+from . import CheckFailed, Mistake, check_function, check_prediction, describe, failure_message
 
 __all__ = ["check_loss_grad", "check_sgd_step", "check_descend", "check_minibatches", "check_mse_grad",
-           "check_tf2_descent"]
+           "check_tf2_descent", "check_half_step", "check_bias_gradient"]
 
 
 def check_loss_grad(loss_grad):
@@ -280,3 +280,37 @@ def check_tf2_descent(tf2_descent):
         Mistake(lambda steps, learning_rate=0.2: reference(1, learning_rate) if steps else np.float32(5.0),
                 "only one update was applied: the `apply_gradients` call (and the tape) belong inside the loop."),
     ])
+
+
+# --------------------------------------------------------------------------- predict, then run
+HALF_STEP_CHOICES = ("stops short of -1", "lands on -1", "overshoots -1")
+
+
+def check_half_step(answer):
+    """Prediction 1: from w = 5 on ``(w + 1)**2``, where does one step with learning rate 0.5 land?"""
+    def run():
+        weights = minimize(SEED_LOSS, np.float32(5.0), SGD(0.5), 3).params
+        return "\n".join(f"  w{k} = {w:g}" for k, w in enumerate(weights)) + "   (w0 is the start, wk after k updates)"
+
+    check_prediction(answer, name="half_step", choices=HALF_STEP_CHOICES, correct="lands on -1",
+                     explanation="the step is 0.5 * grad = 0.5 * 2 * (w + 1) = w + 1, exactly the distance from w "
+                                 "to the minimum -1. With curvature L = 2, the rate 1/L = 0.5 lands in one step, "
+                                 "and the gradient there is 0, so w stays.",
+                     evidence=run)
+
+
+def check_bias_gradient(answer):
+    """Prediction 2: dL/db of ``mean((w*x + b - y)**2)`` when every prediction is 0.5 too large."""
+    def run():
+        lines = []
+        for x in (np.array([1.0, 2.0, 3.0]), np.array([-4.0, 0.5, 10.0, 7.0])):
+            w, b = 2.0, 1.0
+            y = w * x + b - 0.5
+            dw, db = _mse_grad_reference(w, b, x, y)
+            lines.append(f"  x = {x}: dL/db = {db:g} (dL/dw = {dw:g})")
+        return "\n".join(lines)
+
+    check_prediction(answer, name="bias_gradient", correct=1.0, tolerance=1e-9,
+                     explanation="dL/db = 2 * mean(prediction - y) = 2 * mean(0.5) = 1.0: b shifts every "
+                                 "prediction by the same amount, so x does not enter (dL/dw does depend on x).",
+                     evidence=run)

@@ -4,10 +4,14 @@ import math
 
 import numpy as np
 
-from . import Mistake, check_function
+from ..descent import minimize
+from ..objectives import ILL_CONDITIONED, Quadratic
+from ..optimizers import SGD
+from ..stability import judge
+from . import Mistake, check_function, check_prediction
 
 __all__ = ["check_stability_limit", "check_classify_learning_rate", "check_steps_to_tolerance",
-           "check_best_learning_rate"]
+           "check_best_learning_rate", "check_lr_045", "check_faster_rate"]
 
 _HESSIANS = [np.array([[2.0]]), np.diag([0.2, 4.0]), np.array([[3.0, 1.0], [1.0, 3.0]]),
              np.array([[10.0, -4.0], [-4.0, 2.0]]), np.diag([1.0, 2.0, 10.0]),
@@ -242,3 +246,39 @@ def check_best_learning_rate(best_learning_rate):
         Mistake(lambda h: 2.0 / (_eig(h)[0] + _eig(h)[1]), "np.linalg.eigvalsh sorts ascending: eigenvalues[1] is "
                                                            "the largest only in 2-D; use eigenvalues[-1] (or .max())."),
     ])
+
+
+# --------------------------------------------------------------------------- predict, then run
+def check_lr_045(answer):
+    """Prediction 1: does learning rate 0.45 converge, oscillate or diverge on ``0.1*x1**2 + 2*x2**2``?"""
+    def run():
+        eigenvalues = ILL_CONDITIONED.eigenvalues
+        factors = np.abs(1 - 0.45 * eigenvalues)
+        result = minimize(ILL_CONDITIONED, np.array([-5.0, 2.0]), SGD(0.45), 60)
+        return (f"  eigenvalues {eigenvalues}, factors |1 - 0.45*eigenvalue| = {np.round(factors, 6)}\n"
+                f"  60 steps from (-5, 2): {judge(result, ILL_CONDITIONED, SGD(0.45)).text}")
+
+    check_prediction(answer, name="lr_045", choices=("converging", "oscillating", "diverging"), correct="converging",
+                     explanation="the Hessian's eigenvalues are 0.2 and 4, so the stability limit is 2/4 = 0.5 and "
+                                 "0.45 is below it: along each eigenvector the error is multiplied by "
+                                 "|1 - 0.45*eigenvalue| < 1 per step. In the steep direction that factor is "
+                                 "1 - 1.8 = -0.8: the sign flips every step (a zig-zag) while the size shrinks.",
+                     evidence=run)
+
+
+def check_faster_rate(answer):
+    """Prediction 2: on ``(w + 1)**2`` from w = 5, which rate gets within 1e-6 first, 0.2 or 0.8?"""
+    def run():
+        lines = []
+        for lr in (0.2, 0.8):
+            result = minimize(Quadratic(2.0, -1.0), 5.0, SGD(lr), 60)
+            first = int(np.argmax(np.abs(result.params + 1) <= 1e-6))
+            lines.append(f"  lr {lr}: factor 1 - 2*lr = {1 - 2 * lr:+.1f}; w after 1, 2, 3 steps "
+                         f"{np.round(result.params[1:4], 4)}; first within 1e-6 of -1 after {first} steps")
+        return "\n".join(lines)
+
+    check_prediction(answer, name="faster_rate", choices=("0.2", "0.8", "the same"), correct="the same",
+                     explanation="each step multiplies the distance to -1 by 1 - 2*lr: 0.6 for lr 0.2 and -0.6 for "
+                                 "lr 0.8. The sizes are equal, so both need the same number of steps; 0.8 only "
+                                 "jumps to the other side of the minimum every step.",
+                     evidence=run)

@@ -11,10 +11,11 @@ import numpy as np
 from ..objectives import SEED_LOSS
 from ..optimizers import SGD
 from ..schedules import CosineDecay, ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay
-from . import Mistake, check_function
+from ..descent import minimize
+from . import Mistake, check_function, check_prediction
 
 __all__ = ["check_exponential_decay", "check_inverse_time_decay", "check_warmup_cosine", "check_rates_for_updates",
-           "check_descend_with_schedule"]
+           "check_descend_with_schedule", "check_lower_loss", "check_rate_at_update_10"]
 
 
 def _exponential(step, initial_learning_rate, decay_steps, decay_rate, staircase=False):
@@ -285,3 +286,37 @@ def check_descend_with_schedule(descend_with_schedule):
         Mistake(lambda sch, w0, s: _schedule_variant(sch, w0, s, update=lambda w, lr, g: w - g),
                 "the learning rate is missing from the update: w = w - schedule(k) * grad."),
     ])
+
+
+# --------------------------------------------------------------------------- predict, then run
+def check_lower_loss(answer):
+    """Prediction 1: 100 steps on ``(w + 1)**2`` from w = 5: a halving schedule from 0.1, or a constant 0.02?"""
+    def run():
+        lines = []
+        for label, schedule in (("decaying", ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)),
+                                ("constant", lambda k: 0.02)):
+            rates = np.array([schedule(k) for k in range(100)], dtype=np.float64)
+            result = minimize(SEED_LOSS, 5.0, SGD(schedule), 100)
+            lines.append(f"  {label}: rates {rates[0]:.4g} at step 0, {rates[50]:.4g} at step 50; "
+                         f"product of (1 - 2*rate) = {np.prod(1 - 2 * rates):.4f}; "
+                         f"w = {result.params[-1]:.4f}, loss {result.loss[-1]:.4f}")
+        return "\n".join(lines)
+
+    check_prediction(answer, name="lower_loss", choices=("decaying", "constant"), correct="constant",
+                     explanation="each step multiplies the distance to -1 by 1 - 2*rate, so after 100 steps the "
+                                 "distance is 6 times the product of those factors. The decaying rates start "
+                                 "five times higher but halve every 10 steps, so most of its steps are tiny: its "
+                                 "product stays larger than the constant rate's.",
+                     evidence=run)
+
+
+def check_rate_at_update_10(answer):
+    """Prediction 2: the rate of update 10 (from 0) under ``ExponentialDecay(0.1, 10, 0.5, staircase=True)``."""
+    def run():
+        schedule = ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5, staircase=True)
+        return "\n".join(f"  update {k}: rate {float(schedule(k)):g}" for k in (0, 9, 10, 19, 20))
+
+    check_prediction(answer, name="rate_at_update_10", correct=0.05, tolerance=1e-9,
+                     explanation="counting from 0, update 10 is the eleventh: floor(10 / 10) = 1 full period has "
+                                 "passed, so the rate is 0.1 * 0.5**1 = 0.05. Updates 0 to 9 use 0.1.",
+                     evidence=run)
