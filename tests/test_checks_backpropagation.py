@@ -439,3 +439,25 @@ def test_numerical_gradient_second_round():
             w[i] = keep
         return g
     rejects(ch.check_numerical_gradient, set_not_add, "*set* to epsilon")
+
+
+# --------------------------------------------------------------------------- predict, then run
+@pytest.mark.parametrize("check, right, wrong, shown", [
+    (ch.check_sigmoid_slope_prediction, 0.25, 1.0, "largest over 20001 points from z = -10 to 10: 0.250000"),
+    (ch.check_logit_gradient_prediction, 0, 1, "sum +1.4e-17"),
+])
+def test_predictions(check, right, wrong, shown, capsys):
+    from course_lib.checks import CheckFailed
+    check(right)
+    out = capsys.readouterr().out
+    assert out.startswith("✓") and shown in out
+    with pytest.raises(CheckFailed):
+        check(wrong)
+    with pytest.raises(NotAttempted):
+        check(...)
+
+
+# --------------------------------------------------------------------------- mistakes no catalogue entry names
+def test_sigmoid_backward_unlisted_slip_is_written_as_a_formula():
+    text = rejects(ch.check_sigmoid_backward, lambda d, out: d * (1 - out) ** 2, "the d_out term differs")
+    assert "your d_z = (1 - out)*(1 - out)*d_out; expected d_z = (1 - out)*out*d_out" in text

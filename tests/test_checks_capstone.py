@@ -181,3 +181,19 @@ def test_evaluate_with_mistakes():
     rejects(cc.check_evaluate_with, make_eval(result="error rate"), "error rate")
     rejects(cc.check_evaluate_with, make_eval(result="percent"), "percentage")
     rejects(cc.check_evaluate_with, make_eval(result="loss"), "cross-entropy loss")
+
+
+# --------------------------------------------------------------------------- predict, then run
+@pytest.mark.parametrize("check, right, wrong, shown", [
+    (cc.check_schedule_prediction, 0.0125, 0.025, "step 200: course_lib 0.012500, Keras 0.012500"),
+    (cc.check_first_average_prediction, 0.82, 0.01, "share of the way to the new weights, per weight: [0.8182"),
+])
+def test_predictions(check, right, wrong, shown, capsys):
+    from course_lib.checks import CheckFailed
+    check(right)
+    out = capsys.readouterr().out
+    assert out.startswith("✓") and shown in out
+    with pytest.raises(CheckFailed):
+        check(wrong)
+    with pytest.raises(NotAttempted):
+        check(...)

@@ -375,3 +375,41 @@ def test_sgd_with_ema_second_round(options, words):
             shadows.append(shadow)
         return np.array(weights), np.array(shadows)
     rejects(checks.check_sgd_with_ema, student, words)
+
+
+# --------------------------------------------------------------------------- predict, then run
+@pytest.mark.parametrize("check, right, wrong, shown", [
+    (checks.check_zero_start_prediction, "below", "above", "after 100 updates: 0.6340"),
+    (checks.check_warmup_prediction, "about 9000", "about 100", "is 0.999 itself: 8990 (for 0.99: 890)"),
+])
+def test_predictions(check, right, wrong, shown, capsys):
+    check(right)
+    out = capsys.readouterr().out
+    assert out.startswith("✓") and shown in out
+    with pytest.raises(CheckFailed):
+        check(wrong)
+    assert shown in capsys.readouterr().out          # the run is shown after a wrong prediction too
+    with pytest.raises(NotAttempted):
+        check(...)
+
+
+# --------------------------------------------------------------------------- mistakes no catalogue entry names
+def test_ema_step_unlisted_slip_is_written_as_a_formula():
+    err = rejects(checks.check_ema_step, lambda s, v, d: 2 * d * s + (1 - d) * v, "the shadow term differs")
+    assert "your new shadow = 2*decay*shadow + (1 - decay)*value" in err.hint
+    assert "expected new shadow = decay*shadow + (1 - decay)*value" in err.hint
+
+
+def test_debiased_ema_unlisted_divisor_is_named():
+    def squared_t(series, decay):
+        v, out = 0.0, []
+        for t, x in enumerate(series, start=1):
+            v = decay * v + (1 - decay) * x
+            out.append(v / (1 - decay ** (2 * t)))
+        return np.array(out)
+    rejects(checks.check_debiased_ema, squared_t, "divided by 1 - decay**2t after t values")
+
+
+def test_nonlinear_slips_keep_the_plain_sentence():
+    err = rejects(checks.check_ema_step, lambda s, v, d: d * s + (1 - d) * v ** 2, "is wrong")
+    assert err.hint is None

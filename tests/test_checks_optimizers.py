@@ -350,3 +350,52 @@ def test_adam_second_round():
     assert "bias-corrected m_hat" in hint_of(checks.check_adam_step, corrected_state)
     assert "brackets around (1 - beta_1**t)" in hint_of(checks.check_adam_step, alpha_brackets)
     assert "adds epsilon to the ratio" in hint_of(checks.check_adam_step, eps_on_ratio)
+
+
+# --------------------------------------------------------------------------- predict, then run
+@pytest.mark.parametrize("check, right, wrong, shown", [
+    (checks.check_adam_first_step_prediction, 0.001, 1000.0, "gradient    1e+06: first step of Adam(learning_rate=0.001) "
+                                                              "moves w by 0.001000"),
+    (checks.check_terminal_velocity_prediction, -1, -0.1, "step 100: velocity -0.999973"),
+])
+def test_predictions(check, right, wrong, shown, capsys):
+    check(right)
+    out = capsys.readouterr().out
+    assert out.startswith("✓") and shown in out
+    with pytest.raises(CheckFailed):
+        check(wrong)
+    with pytest.raises(NotAttempted):
+        check(...)
+
+
+# --------------------------------------------------------------------------- mistakes no catalogue entry names
+def test_momentum_unlisted_slip_is_written_as_a_formula():
+    def momentum_twice(w, v, g, learning_rate, momentum):
+        v = momentum * momentum * v - learning_rate * g
+        return w + v, v
+    hint = hint_of(checks.check_momentum_step, momentum_twice)
+    assert "your new_v = momentum*momentum*v - learning_rate*g; expected new_v = momentum*v - learning_rate*g" in hint
+    assert "(the v term differs)" in hint
+
+
+def test_nesterov_unlisted_slip_is_written_as_a_formula():
+    def old_velocity_look_ahead(w, v, g, learning_rate, momentum):
+        new_v = momentum * v - learning_rate * g
+        return w + momentum * v - (1 + momentum) * learning_rate * g, new_v
+    hint = hint_of(checks.check_nesterov_step, old_velocity_look_ahead)
+    assert "your new_w = w + momentum*v - (1 + momentum)*learning_rate*g" in hint and "the v term differs" in hint
+
+
+def test_adam_unlisted_alpha_is_written_out():
+    def no_root_in_alpha(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g * g
+        alpha = learning_rate * (1 - beta_2 ** t) / (1 - beta_1 ** t)
+        return w - alpha * m / (np.sqrt(v) + epsilon), m, v
+    hint = hint_of(checks.check_adam_step, no_root_in_alpha)
+    assert "with alpha = learning_rate/(1 - beta_1**t)*(1 - beta_2**t)" in hint
+
+
+def test_adam_wrong_shape_keeps_its_sentence():
+    with pytest.raises(CheckFailed, match="shape"):
+        checks.check_adam_step(lambda *a, **k: (np.zeros(7), np.zeros(7), np.zeros(7)))

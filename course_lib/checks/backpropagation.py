@@ -11,10 +11,13 @@ import numpy as np
 
 from ..backprop import MLP, dense_backward, sigmoid, sigmoid_backward, softmax, softmax_cross_entropy_backward
 from ..backprop import numerical_gradient as _central
-from . import CheckFailed, Mistake, NotAttempted, _fmt_args, check_function, describe, exception_hint, failure_message
+from .optimizers import with_linear_hint
+from . import (CheckFailed, Mistake, NotAttempted, _fmt_args, check_function, check_prediction, describe,
+               exception_hint, failure_message)
 
 __all__ = ["check_local_derivatives", "check_dense_backward", "check_sigmoid_backward",
-           "check_softmax_cross_entropy_backward", "check_two_layer_backward", "check_numerical_gradient"]
+           "check_softmax_cross_entropy_backward", "check_two_layer_backward", "check_numerical_gradient",
+           "check_sigmoid_slope_prediction", "check_logit_gradient_prediction"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -223,11 +226,23 @@ def check_dense_backward(student_dense_backward):
 
 # --------------------------------------------------------------------------- exercise 3
 def check_sigmoid_backward(student_sigmoid_backward):
-    """Exercise 3: ``d_out * out * (1 - out)`` where ``out = sigmoid(z)``."""
+    """Exercise 3: ``d_out * out * (1 - out)`` where ``out = sigmoid(z)``.
+
+    A slip no catalogue entry explains, if the answer is still linear in ``d_out``, is written
+    back as a formula in ``out`` and compared with the expected one.
+    """
     rng = np.random.default_rng(3)
     cases = []
     for shape in [(4, 3), (2, 5), (1, 1), (6, 2)]:
         cases.append((rng.normal(size=shape), sigmoid(rng.normal(size=shape) * 2)))   # (d_out, out)
+    atoms = [("out", lambda a: a[1]), ("(1 - out)", lambda a: 1 - a[1]), ("(1 + out)", lambda a: 1 + a[1]),
+             ("2", lambda a: 2.0)]
+    with_linear_hint(lambda: _check_sigmoid_backward(student_sigmoid_backward, cases), student_sigmoid_backward,
+                     reference_fn=sigmoid_backward, cases=cases, linear=(0,), input_names=("d_out",),
+                     output_names=("d_z",), atoms=atoms, max_atoms=3)
+
+
+def _check_sigmoid_backward(student_sigmoid_backward, cases):
     check_function(student_sigmoid_backward, sigmoid_backward, cases, name="sigmoid_backward", rtol=1e-6,
                    atol=1e-9, factors={"the batch size": lambda d, out: len(d), "2": 2}, mistakes=[
         Mistake(lambda d, out: d * sigmoid(out) * (1 - sigmoid(out)),
@@ -504,3 +519,44 @@ def check_numerical_gradient(numerical_gradient):
                 "the gradient was cut to whole numbers: the array holding it has an integer dtype "
                 "(np.zeros(shape, dtype=int)?); make it float, e.g. np.zeros_like(w) for a float w."),
     ])
+
+
+# --------------------------------------------------------------------------- predict, then run
+def _sigmoid_slope_run():
+    z = np.linspace(-10.0, 10.0, 20001)
+    out = sigmoid(z)
+    slope = out * (1 - out)
+    lines = [f"out * (1 - out) at z = {v:5.1f} (out = {float(sigmoid(v)):.4f}): {float(sigmoid(v) * (1 - sigmoid(v))):.4f}"
+             for v in (-4.0, -1.0, 0.0, 1.0, 4.0)]
+    lines.append(f"largest over 20001 points from z = -10 to 10: {slope.max():.6f}, at z = {z[slope.argmax()]:.3f}")
+    lines.append(f"through 5 sigmoid layers a gradient is multiplied by at most 0.25**5 = {0.25 ** 5:.6f}")
+    return "\n".join(lines)
+
+
+def check_sigmoid_slope_prediction(answer):
+    """Predict: the largest value of the sigmoid's local derivative out * (1 - out)."""
+    check_prediction(
+        answer, name="largest_sigmoid_slope", correct=0.25, tolerance=1e-3,
+        explanation="out * (1 - out) is a parabola in out with its top at out = 0.5 (z = 0), where it is "
+                    "0.5 * 0.5 = 0.25. So every sigmoid on the way back multiplies the gradient by at most 0.25: "
+                    "through many sigmoid layers the gradient shrinks fast (the vanishing gradient).",
+        evidence=_sigmoid_slope_run)
+
+
+def _logit_gradient_run():
+    rng = np.random.default_rng(0)
+    labels, logits = np.array([0, 2, 3]), rng.normal(size=(3, 4)) * 3
+    grad = softmax_cross_entropy_backward(labels, logits)
+    lines = [f"example {i}: d loss / d logits = {np.array2string(row, precision=4)}, sum {row.sum():+.1e}"
+             for i, row in enumerate(grad)]
+    return "\n".join(lines)
+
+
+def check_logit_gradient_prediction(answer):
+    """Predict: for one example, what do the entries of d loss / d logits (softmax + cross-entropy) add up to?"""
+    check_prediction(
+        answer, name="logit_gradient_sum", correct=0.0, tolerance=1e-6,
+        explanation="each row is (softmax - one_hot) / batch: the softmax adds up to 1 and the one-hot row adds "
+                    "up to 1, so the row adds up to 0. The label's entry is negative (raising that logit lowers the "
+                    "loss), all the others positive. (The sums printed are 0 up to rounding.)",
+        evidence=_logit_gradient_run)

@@ -15,10 +15,11 @@ from ..moving_averages import ExponentialMovingAverage
 from .moving_average import NUM_UPDATES_FROM_0
 from ..optimizers import SGD, Adam, RMSprop
 from ..schedules import CosineDecay, ExponentialDecay
-from . import CheckFailed, NotAttempted, describe, exception_hint, failure_message
+from . import CheckFailed, NotAttempted, check_prediction, describe, exception_hint, failure_message
 
 __all__ = ["check_train_step", "check_optimizer_twin", "check_train_with_ema", "check_evaluate_with",
-           "KERAS_SCHEDULE_ARGS", "KERAS_MOMENTUM", "NUM_UPDATES_FROM_0"]
+           "KERAS_SCHEDULE_ARGS", "KERAS_MOMENTUM", "NUM_UPDATES_FROM_0", "check_schedule_prediction",
+           "check_first_average_prediction"]
 
 _HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # course_lib's folder
 TOL = 1e-5  # the student's gradients come from an eager tape, ours from a tf.function: rounding only
@@ -238,8 +239,9 @@ def _keras_reference_schedule():
     return keras.optimizers.schedules.ExponentialDecay(**KERAS_SCHEDULE_ARGS)
 
 
-def check_optimizer_twin(optimizer):
+def check_optimizer_twin(answer):
     """Exercise 2: the course_lib twin of ``SGD(ExponentialDecay(0.05, 100, 0.5), momentum=0.9)``."""
+    optimizer = answer
     if optimizer is Ellipsis:
         raise NotAttempted("`optimizer` is not built yet: replace the `...` with your code.")
     if not isinstance(optimizer, SGD):
@@ -388,3 +390,48 @@ def check_evaluate_with(evaluate_with):
             _fail(f"on {len(y)} examples the accuracy is {expected:.6f}; evaluate_with returned {value:.6f}.", hint)
     print(f"✓ evaluate_with is correct on {len(cases)} inputs and leaves the model's weights alone.")
 
+
+
+# --------------------------------------------------------------------------- predict, then run
+def _schedule_run():
+    import keras
+
+    ours = ExponentialDecay(**KERAS_SCHEDULE_ARGS)
+    theirs = keras.optimizers.schedules.ExponentialDecay(**KERAS_SCHEDULE_ARGS)
+    return "\n".join(f"step {k:3d}: course_lib {float(ours(k)):.6f}, Keras {float(theirs(k)):.6f}"
+                     for k in (0, 50, 100, 199, 200))
+
+
+def check_schedule_prediction(answer):
+    """Predict: the learning rate of ``ExponentialDecay(0.05, decay_steps=100, decay_rate=0.5)`` at step 200."""
+    check_prediction(
+        answer, name="rate_at_step_200", correct=0.0125, tolerance=1e-4,
+        explanation="ExponentialDecay gives initial_learning_rate * decay_rate ** (step / decay_steps): at step 200 "
+                    "that is 0.05 * 0.5**2 = 0.0125. The rate halves every 100 steps, smoothly in between "
+                    "(staircase=False), so step 199, the last of a 200-step run, is just above 0.0125.",
+        evidence=_schedule_run)
+
+
+def _first_average_run():
+    ema = ExponentialMovingAverage(0.99)
+    start, after = np.array([1.0, -2.0, 0.5]), np.array([2.0, 0.0, 0.3])
+    state = ema.apply(after, ema.init(start), num_updates=1)
+    averaged = ema.average(state)
+    share = (averaged - start) / (after - start)
+    plain = (ema.average(ema.apply(after, ema.init(start))) - start) / (after - start)
+    return (f"weights before the step {start}, after it {after}\n"
+            f"average after ema.apply(..., num_updates=1): {np.array2string(averaged, precision=4)}\n"
+            f"share of the way to the new weights, per weight: {np.array2string(share, precision=4)}\n"
+            f"decay used at num_updates=1: {float(ema.decay_at(1)):.4f}, and 1 - 2/11 = {1 - 2 / 11:.4f}\n"
+            f"without num_updates (decay 0.99 from the start) the share would be {np.array2string(plain, precision=4)}")
+
+
+def check_first_average_prediction(answer):
+    """Predict: after the first training step, what share of the way to the new weights has the average moved
+    (``ExponentialMovingAverage(0.99)``, ``num_updates=1``)?"""
+    check_prediction(
+        answer, name="first_average_share", correct=1 - 2 / 11, tolerance=0.02,
+        explanation="with num_updates = 1 the decay used is min(0.99, (1 + 1) / (10 + 1)) = 2/11, so the average "
+                    "moves 1 - 2/11 = 9/11, about 82%, of the way to the new weights, not 1%: the warm-up keeps "
+                    "the early average close to the weights.",
+        evidence=_first_average_run)

@@ -1,11 +1,15 @@
 """Checks for the exercises of lesson 04, exponential moving averages."""
 
+import copy
+
 import numpy as np
 
 from ..moving_averages import ExponentialMovingAverage, effective_decay, ema_step, moving_average
-from . import Mistake, check_function
+from . import CheckFailed, Mistake, check_function, check_prediction, failure_message, quietly
+from .optimizers import with_linear_hint
 
-__all__ = ["check_ema_step", "check_decay_with_num_updates", "check_debiased_ema", "check_sgd_with_ema"]
+__all__ = ["check_ema_step", "check_decay_with_num_updates", "check_debiased_ema", "check_sgd_with_ema",
+           "check_zero_start_prediction", "check_warmup_prediction"]
 
 SWAPPED = ("the weights are swapped: the *old* shadow keeps the large share, "
            "shadow = decay * shadow + (1 - decay) * value (TensorFlow: shadow -= (shadow - value) * (1 - decay)).")
@@ -19,13 +23,25 @@ ZERO_SHADOW = ("the shadow starts at zero, but TensorFlow starts it as a copy of
 
 # --------------------------------------------------------------------------- exercise 1
 def check_ema_step(student_ema_step):
-    """Exercise 1: ``ema_step(shadow, value, decay)``, one update, returning a new array."""
+    """Exercise 1: ``ema_step(shadow, value, decay)``, one update, returning a new array.
+
+    A slip that no catalogue entry explains is written back as a formula in shadow and value
+    (the update is linear in both) and compared term by term.
+    """
     rng = np.random.default_rng(11)
     cases = [(np.array([0.0]), np.array([1.0]), 0.1),
              (np.array([0.9]), np.array([10.0]), 0.9181818),
              (rng.normal(size=4), rng.normal(size=4), 0.99),
              (rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), 0.5),
              (np.array([2.0, -1.0], np.float32), np.array([1.0, 1.0], np.float32), 0.9)]
+    atoms = [("decay", lambda a: a[2]), ("(1 - decay)", lambda a: 1 - a[2]), ("(1 + decay)", lambda a: 1 + a[2]),
+             ("2", lambda a: 2.0)]
+    with_linear_hint(lambda: _check_ema_step(student_ema_step, cases), student_ema_step, reference_fn=ema_step,
+                     cases=cases[:4], linear=(0, 1), input_names=("shadow", "value"), output_names=("new shadow",),
+                     atoms=atoms, max_atoms=2)
+
+
+def _check_ema_step(student_ema_step, cases):
     check_function(student_ema_step, ema_step, cases, name="ema_step", mistakes=[
         Mistake(lambda s, v, d: d * v + (1 - d) * s, SWAPPED),
         Mistake(lambda s, v, d: d * v, "that is the tutorial's shorthand \"shadow = decay * parameter\"; the "
@@ -133,11 +149,65 @@ def _recorded_before_update(series, decay):
     return np.array(out)
 
 
+_DIVISORS = [
+    ("1 - decay**t", lambda t, d: 1 - d ** t), ("1 - decay**(t - 1)", lambda t, d: 1 - d ** (t - 1)),
+    ("1 - decay**(t + 1)", lambda t, d: 1 - d ** (t + 1)), ("1 - (1 - decay)**t", lambda t, d: 1 - (1 - d) ** t),
+    ("(1 - decay)**t", lambda t, d: (1 - d) ** t), ("1 - decay*t", lambda t, d: 1 - d * t),
+    ("1 - decay", lambda t, d: 1 - d + 0 * t), ("decay**t", lambda t, d: d ** t), ("1 - 2**-t", lambda t, d: 1 - 0.5 ** t),
+    ("1 - decay**(t - 1) (and by nothing at t = 1)",
+     lambda t, d: np.where(t == 1, 1.0, 1 - d ** np.maximum(t - 1, 1))),
+    ("1 - decay**2t", lambda t, d: 1 - d ** (2 * t)), ("sqrt(1 - decay**t)", lambda t, d: np.sqrt(1 - d ** t)),
+    ("(1 - decay**t)**2", lambda t, d: (1 - d ** t) ** 2),
+]
+
+
+def _divisor_hint(student_fn, cases):
+    """When the answer is the average from zero divided by some other function of t, name that function."""
+    matches = None
+    for series, decay in cases:
+        with quietly():
+            got = np.asarray(student_fn(*copy.deepcopy((series, decay))), dtype=float)
+            average = moving_average(series, decay)
+            if got.shape != average.shape:
+                return None
+            t = np.arange(1, len(series) + 1)
+            fits = {text for text, fn in _DIVISORS
+                    if np.allclose(got * fn(t, decay), average, rtol=1e-6, atol=1e-9)}
+        matches = fits if matches is None else matches & fits
+    found = [text for text, _ in _DIVISORS if text in (matches or ())]
+    if not found or found[0] == "1 - decay**t":
+        return None
+    return (f"your answer is the average from zero divided by {found[0]} after t values; the correction divides "
+            "by 1 - decay**t, with t = 1 after the first value.")
+
+
 def check_debiased_ema(student_fn):
-    """Exercise 3: ``debiased_ema(series, decay)``, the average from zero divided by ``1 - decay**t``."""
+    """Exercise 3: ``debiased_ema(series, decay)``, the average from zero divided by ``1 - decay**t``.
+
+    A slip no catalogue entry explains, when the answer is still the average from zero divided by
+    some function of t, is named by that divisor.
+    """
     rng = np.random.default_rng(12)
     cases = [(np.full(6, 4.0), 0.9), (rng.normal(5.0, 1.0, 20), 0.8), (rng.normal(size=12), 0.5),
              (np.array([1.0, 2.0, 3.0]), 0.99)]
+    try:
+        _check_debiased_ema(student_fn, cases)
+    except CheckFailed as failure:
+        if failure.hint is not None:
+            raise
+        try:
+            hint = _divisor_hint(student_fn, cases)
+        except Exception:  # the failure's own sentence says what is wrong
+            hint = None
+        if hint is None:
+            raise
+        first, *rest = str(failure).split("\n")
+        verdict, _, what = first.partition(": ")
+        details = [("what", what)] + [tuple(p.strip() for p in line.split(":", 1)) for line in rest if ":" in line]
+        raise CheckFailed(failure_message(verdict, hint, details), hint) from None
+
+
+def _check_debiased_ema(student_fn, cases):
     check_function(student_fn, _debiased_reference, cases, name="debiased_ema", rtol=1e-6, atol=1e-9, mistakes=[
         Mistake(lambda x, d: moving_average(x, d),
                 "the bias correction is missing: divide the average after t values by 1 - decay**t."),
@@ -264,3 +334,46 @@ def check_sgd_with_ema(student_fn):
                 "every stored weight is the final one: `w -= ...` changes the one array you appended each time. "
                 "Write `w = w - learning_rate * gradient`, which makes a new array."),
     ])
+
+
+# --------------------------------------------------------------------------- predict, then run
+def _zero_start_run():
+    averages = moving_average(np.ones(100), 0.99)
+    lines = [f"average of a weight held at 1.0, started at 0, decay 0.99, after {t:3d} updates: {averages[t - 1]:.4f}"
+             for t in (1, 10, 50, 100)]
+    lines.append(f"0.99**100 = {0.99 ** 100:.4f}, so 1 - 0.99**100 = {1 - 0.99 ** 100:.4f}")
+    return "\n".join(lines)
+
+
+def check_zero_start_prediction(answer):
+    """Predict: 100 updates of decay 0.99 from a zero start, no bias correction: is the average above or
+    below a weight that stays at 1.0?"""
+    check_prediction(
+        answer, name="zero_start", correct="below", choices=["above", "below", "equal"],
+        explanation="after t updates an average started at 0 holds 1 - decay**t of a constant weight, and "
+                    "0.99**100 is still 0.37: the average has covered only 63% of the way. That pull towards the "
+                    "start is what dividing by 1 - decay**t (exercise 3) removes.",
+        evidence=_zero_start_run)
+
+
+def _first_full(decay):
+    return next(n for n in range(100_000) if effective_decay(decay, n) == effective_decay(decay, None))
+
+
+def _warmup_run():
+    first = _first_full(0.999)
+    lines = [f"num_updates = {n:5d}: decay used {float(effective_decay(0.999, n)):.8f}"
+             for n in (10, 100, 1000, first - 1, first)]
+    lines.append(f"first num_updates at which the decay used is 0.999 itself: {first} (for 0.99: {_first_full(0.99)})")
+    return "\n".join(lines)
+
+
+def check_warmup_prediction(answer):
+    """Predict: with decay 0.999 and num_updates, after how many updates is the decay 0.999 itself?"""
+    check_prediction(
+        answer, name="warmup_length", correct="about 9000",
+        choices=["about 10", "about 100", "about 1000", "about 9000"],
+        explanation="the decay used is min(0.999, (1 + n) / (10 + n)), and (1 + n) / (10 + n) >= 0.999 means "
+                    "1 + n >= 9.99 + 0.999 n, that is n >= 8990. The closer the decay is to 1, the longer the "
+                    "warm-up: for 0.99 it ends at n = 890.",
+        evidence=_warmup_run)

@@ -4,16 +4,153 @@ Every reference answer is one step of the course_lib optimizer (the Keras twin),
 from the state the exercise describes, so a correct answer also agrees with Keras.
 """
 
+import copy
+
 import numpy as np
 
 from ..optimizers import SGD, Adam, AdamState, RMSprop, RMSpropState, SGDState
-from . import Mistake, check_function
+from . import CheckFailed, Mistake, check_function, check_prediction, failure_message, quietly
 
-__all__ = ["check_momentum_step", "check_nesterov_step", "check_rmsprop_step", "check_adam_step"]
+__all__ = ["check_momentum_step", "check_nesterov_step", "check_rmsprop_step", "check_adam_step",
+           "check_adam_first_step_prediction", "check_terminal_velocity_prediction"]
 
 _W = np.array([1.0, -2.0, 0.5])
 _G = np.array([0.3, -1.2, 2.0])
 _V = np.array([0.05, -0.4, 0.1])
+
+
+# --------------------------------------------------------------------------- the linear-form diagnosis
+def _product_candidates(atoms, max_atoms):
+    """(text, function) for every product of up to ``max_atoms`` atoms, with the signs + and -."""
+    products = [("1", lambda args: 1.0, 0)]
+    frontier = list(products)
+    for _ in range(max_atoms):
+        grown = []
+        for text, fn, n in frontier:
+            for a_text, a_fn in atoms:
+                if text != "1" and a_text < text.split("*")[-1]:   # each product once, factors in order
+                    continue
+                grown.append((a_text if text == "1" else f"{text}*{a_text}",
+                              lambda args, f=fn, g=a_fn: f(args) * g(args), n + 1))
+        products += grown
+        frontier = grown
+    out = []
+    for text, fn, n in products:
+        out.append((n, text, fn))
+        out.append((n, f"-{text}", lambda args, f=fn: -f(args)))
+    out.append((0, "0", lambda args: 0.0))
+    return sorted(out, key=lambda c: c[0])
+
+
+def _as_symbol(values, calls, candidates):
+    """The simplest candidate equal to ``values`` (one array per case) on every case, or None."""
+    for _, text, fn in candidates:
+        try:
+            if all(np.allclose(v, np.broadcast_to(fn(a), np.shape(v)), rtol=1e-5, atol=1e-10)
+                   for v, a in zip(values, calls)):
+                return text
+        except (ValueError, TypeError, ZeroDivisionError):
+            continue
+    return None
+
+
+def _coefficients(fn, args, linear, n_out):
+    """{output: (constant, [coefficient per linear input])} of ``fn`` around ``args``, or None if not linear."""
+    def call(replaced):
+        a = list(args)
+        for i, value in replaced.items():
+            a[i] = value
+        with quietly():
+            out = fn(*copy.deepcopy(a))
+        out = out if isinstance(out, tuple) else (out,)
+        if len(out) != n_out:
+            raise ValueError("wrong number of outputs")
+        return [np.asarray(o, dtype=float) for o in out]
+
+    zeros = {i: np.zeros_like(np.asarray(args[i], dtype=float)) for i in linear}
+    base = call(zeros)
+    cols = [[c - b for c, b in zip(call({**zeros, i: np.ones_like(zeros[i])}), base)] for i in linear]
+    whole = call({})
+    for k in range(n_out):
+        predicted = base[k] + sum(cols[j][k] * np.asarray(args[i], dtype=float) for j, i in enumerate(linear))
+        if np.shape(predicted) != np.shape(whole[k]) or not np.allclose(predicted, whole[k], rtol=1e-7, atol=1e-10):
+            return None
+    return [(base[k], [cols[j][k] for j in range(len(linear))]) for k in range(n_out)]
+
+
+def _formula(terms):
+    text = ""
+    for coefficient, name in terms:
+        if coefficient == "0":
+            continue
+        sign = "-" if coefficient.startswith("-") else "+"
+        body = coefficient.lstrip("-")
+        part = body if name == "1" else name if body == "1" else f"{body}*{name}"
+        text += (f" {sign} {part}" if text else ("-" if sign == "-" else "") + part)
+    return text or "0"
+
+
+def linear_hint(student_fn, reference_fn, cases, *, linear, input_names, output_names, atoms, max_atoms=2):
+    """Name the term that differs when the student's answer is linear in the ``linear`` inputs.
+
+    The answer and the reference are probed with unit inputs; each coefficient is written with the
+    exercise's symbols (``atoms``: ``(text, function of the case's arguments)``) when a product of up to
+    ``max_atoms`` of them matches on every case.  Returns a sentence, or None when the answer is not
+    linear, or its coefficients match no product.
+    """
+    calls = [tuple(c) for c in cases]
+    n_out = len(output_names)
+    try:
+        got = [_coefficients(student_fn, a, linear, n_out) for a in calls]
+        exp = [_coefficients(reference_fn, a, linear, n_out) for a in calls]
+    except Exception:
+        return None
+    if any(g is None for g in got) or any(e is None for e in exp):
+        return None
+    candidates = _product_candidates(atoms, max_atoms)
+    sentences = []
+    for k, out_name in enumerate(output_names):
+        names = input_names
+        mine, theirs, differ = [], [], []
+        for j in range(len(linear) + 1):
+            pick = (lambda c: c[k][0]) if j == len(linear) else (lambda c, j=j: c[k][1][j])
+            g_vals, e_vals = [pick(g) for g in got], [pick(e) for e in exp]
+            g_sym, e_sym = _as_symbol(g_vals, calls, candidates), _as_symbol(e_vals, calls, candidates)
+            if g_sym is None or e_sym is None:
+                if not all(np.allclose(a, b, rtol=1e-7, atol=1e-12) for a, b in zip(g_vals, e_vals)):
+                    return None
+                g_sym = e_sym = "0" if np.allclose(e_vals[0], 0) else None
+                if g_sym is None:
+                    return None
+            name = "1" if j == len(linear) else names[j]
+            mine.append((g_sym, name))
+            theirs.append((e_sym, name))
+            if g_sym != e_sym:
+                differ.append(name)
+        if differ:
+            sentences.append(f"your {out_name} = {_formula(mine)}; expected {out_name} = {_formula(theirs)} "
+                             f"(the {' and '.join(d if d != '1' else 'constant' for d in differ)} "
+                             f"term{'s differ' if len(differ) > 1 else ' differs'}).")
+    return " ".join(sentences) or None
+
+
+def with_linear_hint(check, student_fn, **probe):
+    """Run ``check``; when it fails without a hint, add the linear-form hint if one is found."""
+    try:
+        check()
+    except CheckFailed as failure:
+        if failure.hint is not None:
+            raise
+        try:
+            hint = linear_hint(student_fn, **probe)
+        except Exception:  # an answer of the wrong shape or type: the failure's own sentence says so
+            hint = None
+        if hint is None:
+            raise
+        first, *rest = str(failure).split("\n")
+        verdict, _, what = first.partition(": ")
+        details = [("what", what)] + [tuple(part.strip() for part in line.split(":", 1)) for line in rest if ":" in line]
+        raise CheckFailed(failure_message(verdict, hint, details), hint) from None
 
 
 # --------------------------------------------------------------------------- momentum
@@ -28,14 +165,32 @@ _MOMENTUM_CASES = [
     (_W, _V, _G, 0.1, 0.9),
     (_W, _V, _G, 0.5, 0.5),
     (np.array([2.0, 3.0]), np.array([-0.5, 0.25]), np.array([1.0, -1.0]), 0.25, 0.75),
+    (np.array([0.5, -1.5]), np.array([0.2, 0.1]), np.array([2.0, 0.5]), 0.05, 0.8),  # lr != 1 - momentum
 ]
 
 
 _LR = {"the learning rate": lambda w, v, g, lr, m: lr}
 
 
+_MOMENTUM_ATOMS = [("learning_rate", lambda a: a[3]), ("momentum", lambda a: a[4]),
+                   ("(1 - momentum)", lambda a: 1 - a[4]), ("(1 + momentum)", lambda a: 1 + a[4]), ("2", lambda a: 2.0)]
+
+
+def _momentum_probe(reference):
+    return dict(reference_fn=reference, cases=_MOMENTUM_CASES, linear=(0, 1, 2), input_names=("w", "v", "g"),
+                output_names=("new_w", "new_v"), atoms=_MOMENTUM_ATOMS, max_atoms=3)
+
+
 def check_momentum_step(momentum_step):
-    """Exercise 1: ``v = momentum*v - learning_rate*g; w = w + v``, returning ``(w, v)``."""
+    """Exercise 1: ``v = momentum*v - learning_rate*g; w = w + v``, returning ``(w, v)``.
+
+    A wrong answer that no catalogue entry explains, but that is linear in ``w``, ``v`` and ``g``
+    (as every slip in these formulas is), is written back as a formula and compared term by term.
+    """
+    with_linear_hint(lambda: _check_momentum(momentum_step), momentum_step, **_momentum_probe(_momentum_reference))
+
+
+def _check_momentum(momentum_step):
     check_function(momentum_step, _momentum_reference, _MOMENTUM_CASES, name="momentum_step",
                    names=("new_w", "new_v"), factors=_LR, mistakes=[
         Mistake(lambda w, v, g, lr, m: (w - (m * v - lr * g), m * v - lr * g),
@@ -79,9 +234,17 @@ def check_momentum_step(momentum_step):
     ])
 
 
+def _nesterov_reference(w, v, g, lr, m):
+    return _momentum_reference(w, v, g, lr, m, True)
+
+
 def check_nesterov_step(nesterov_step):
     """Exercise 2: Keras's Nesterov, ``v = m*v - lr*g; w = w + m*v - lr*g`` (with the new v)."""
-    check_function(nesterov_step, lambda w, v, g, lr, m: _momentum_reference(w, v, g, lr, m, True),
+    with_linear_hint(lambda: _check_nesterov(nesterov_step), nesterov_step, **_momentum_probe(_nesterov_reference))
+
+
+def _check_nesterov(nesterov_step):
+    check_function(nesterov_step, _nesterov_reference,
                    _MOMENTUM_CASES, name="nesterov_step", names=("new_w", "new_v"), factors=_LR, mistakes=[
         Mistake(lambda w, v, g, lr, m: _momentum_reference(w, v, g, lr, m, False),
                 "that is classical momentum (w = w + v, which is also w + m*v_old - lr*g). Nesterov's step is "
@@ -248,8 +411,84 @@ _ADAM_CASES = [
 ]
 
 
+def _implied_alpha_hint(adam_step):
+    """When new_m and new_v are right and new_w moved along m / (sqrt(v) + epsilon) by another factor than
+    alpha, write that factor with the exercise's symbols."""
+    atoms = [("learning_rate", lambda k: k["lr"]), ("sqrt(1 - beta_2**t)", lambda k: np.sqrt(1 - k["b2"] ** k["t"])),
+             ("/(1 - beta_1**t)", lambda k: 1 / (1 - k["b1"] ** k["t"])),
+             ("sqrt(1 - beta_2**(t + 1))", lambda k: np.sqrt(1 - k["b2"] ** (k["t"] + 1))),
+             ("/(1 - beta_1**(t + 1))", lambda k: 1 / (1 - k["b1"] ** (k["t"] + 1))),
+             ("sqrt(1 - beta_2**(t - 1))", lambda k: np.sqrt(1 - k["b2"] ** (k["t"] - 1))),
+             ("/(1 - beta_1**(t - 1))", lambda k: 1 / (1 - k["b1"] ** (k["t"] - 1)) if k["t"] > 1 else np.inf),
+             ("/(1 - beta_1)**t", lambda k: 1 / (1 - k["b1"]) ** k["t"]),
+             ("(1 - beta_1**t)", lambda k: 1 - k["b1"] ** k["t"]),
+             ("/sqrt(1 - beta_2**t)", lambda k: 1 / np.sqrt(1 - k["b2"] ** k["t"])),
+             ("(1 - beta_2**t)", lambda k: 1 - k["b2"] ** k["t"]),
+             ("/sqrt(1 - beta_1**t)", lambda k: 1 / np.sqrt(1 - k["b1"] ** k["t"]))]
+    alphas, symbols = [], []
+    for case in _ADAM_CASES:
+        args, kwargs = (case if isinstance(case[-1], dict) else (case, {}))
+        w, m, v, g, t = args
+        lr, b1 = kwargs.get("learning_rate", 0.001), kwargs.get("beta_1", 0.9)
+        b2, eps = kwargs.get("beta_2", 0.999), kwargs.get("epsilon", 1e-7)
+        try:
+            with quietly():
+                new_w, new_m, new_v = (np.asarray(x, dtype=float) for x in adam_step(*copy.deepcopy(args), **kwargs))
+        except Exception:
+            return None
+        exp_w, exp_m, exp_v = adam_in_float64(*args, **kwargs)
+        if not (np.allclose(new_m, exp_m, rtol=1e-5, atol=1e-12) and np.allclose(new_v, exp_v, rtol=1e-5, atol=1e-15)):
+            return None
+        direction = exp_m / (np.sqrt(exp_v) + eps)
+        with quietly():
+            implied = (w - new_w) / direction
+        if not np.all(np.isfinite(implied)) or not np.allclose(implied, implied.flat[0], rtol=1e-5):
+            return None
+        alphas.append(implied.flat[0])
+        symbols.append({"lr": lr, "b1": b1, "b2": b2, "t": t})
+    for n in (1, 2, 3):
+        for combo in _combinations(atoms, n):
+            with quietly():
+                values = [np.prod([fn(k) for _, fn in combo]) for k in symbols]
+            if all(np.isclose(a, v, rtol=1e-5) for a, v in zip(alphas, values)):
+                text = "*".join(name for name, _ in combo).replace("*/", "/")
+                if text == "learning_rate*sqrt(1 - beta_2**t)/(1 - beta_1**t)":
+                    return None
+                return (f"your step is w - alpha * m / (sqrt(v) + epsilon) with alpha = {text}; Keras's alpha is "
+                        "learning_rate*sqrt(1 - beta_2**t)/(1 - beta_1**t), with t the number of this step "
+                        "(1 for the first).")
+    return None
+
+
+def _combinations(atoms, n):
+    import itertools
+    return itertools.combinations(atoms, n)
+
+
 def check_adam_step(adam_step):
-    """Exercise 4: one Adam step with step number ``t`` (1 for the first), returning ``(w, m, v)``."""
+    """Exercise 4: one Adam step with step number ``t`` (1 for the first), returning ``(w, m, v)``.
+
+    A slip no catalogue entry explains, where new_m and new_v are right, is diagnosed by the step
+    size ``alpha`` the answer implies, written with the exercise's symbols when possible.
+    """
+    try:
+        _check_adam(adam_step)
+    except CheckFailed as failure:
+        if failure.hint is not None:
+            raise
+        try:
+            hint = _implied_alpha_hint(adam_step)
+        except Exception:  # an answer of the wrong shape or type: the failure's own sentence says so
+            hint = None
+        if hint is None:
+            raise
+        first, *rest = str(failure).split("\n")
+        verdict, _, what = first.partition(": ")
+        details = [("what", what)] + [tuple(p.strip() for p in line.split(":", 1)) for line in rest if ":" in line]
+        raise CheckFailed(failure_message(verdict, hint, details), hint) from None
+
+
+def _check_adam(adam_step):
     def mistake(form):
         def fn(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
             return _adam(w, m, v, g, t, learning_rate, beta_1, beta_2, epsilon, form)
@@ -306,3 +545,44 @@ def check_adam_step(adam_step):
                 "precedence: `m / np.sqrt(v) + epsilon` adds epsilon to the ratio; it belongs in the denominator, "
                 "m / (np.sqrt(v) + epsilon)."),
     ])
+
+
+# --------------------------------------------------------------------------- predict, then run
+def _adam_first_step_run():
+    lines = []
+    for g in (1e-6, 1e-3, 1.0, 1e3, 1e6):
+        w, _, _ = adam_in_float64(np.zeros(1), np.zeros(1), np.zeros(1), np.array([g]), 1)
+        lines.append(f"gradient {g:8.0e}: first step of Adam(learning_rate=0.001) moves w by {abs(w[0]):.6f}")
+    return "\n".join(lines)
+
+
+def check_adam_first_step_prediction(answer):
+    """Predict: the largest first step (in one coordinate) of Keras's Adam with learning_rate = 0.001."""
+    check_prediction(
+        answer, name="largest_first_step", correct=0.001, tolerance=1e-4,
+        explanation="at t = 1, m = (1 - beta_1) g and v = (1 - beta_2) g**2, and alpha = lr * sqrt(1 - beta_2) / "
+                    "(1 - beta_1). The step is alpha * m / (sqrt(v) + eps) = lr * sqrt(1 - beta_2) |g| / "
+                    "(sqrt(1 - beta_2) |g| + eps): the learning rate times a number below 1, close to 1 unless "
+                    "sqrt(1 - beta_2) |g| is comparable to epsilon (the 1e-6 row). However large the gradient, the "
+                    "first step is at most the learning rate.",
+        evidence=_adam_first_step_run)
+
+
+def _terminal_velocity_run():
+    w, v, lines = 0.0, 0.0, []
+    for k in range(1, 101):
+        w, v = w + (0.9 * v - 0.1 * 1.0), 0.9 * v - 0.1 * 1.0
+        if k in (1, 2, 10, 50, 100):
+            lines.append(f"step {k:3d}: velocity {v:.6f}")
+    lines.append(f"-learning_rate * g / (1 - momentum) = {-0.1 * 1.0 / (1 - 0.9):.6f}")
+    return "\n".join(lines)
+
+
+def check_terminal_velocity_prediction(answer):
+    """Predict: momentum 0.9, learning rate 0.1, a constant gradient 1: the velocity it settles at."""
+    check_prediction(
+        answer, name="terminal_velocity", correct=-1.0, tolerance=0.01,
+        explanation="the velocity stops changing when v = 0.9 v - 0.1 * 1, that is v = -0.1 / (1 - 0.9) = -1: "
+                    "on a constant slope momentum multiplies the step by 1 / (1 - momentum), here 10 times the "
+                    "plain gradient step of 0.1.",
+        evidence=_terminal_velocity_run)
