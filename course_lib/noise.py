@@ -39,9 +39,12 @@ __all__ = [
     "noise_covariance", "noise_floor", "linear_noise_floor", "SGDRuns", "minibatch_sgd", "measured_noise_floor",
     # decaying rates, iterate averaging, cost against batch size
     "power_decay", "iterate_average", "steps_to_stay_below", "fit_critical_batch", "CriticalBatch",
+    "steps_to_target", "BestSteps",
     "scaled_learning_rate",
     # data parallelism
     "shard", "all_reduce_mean",
+    # the explorer
+    "explore", "NoiseView",
 ]
 
 
@@ -288,23 +291,35 @@ def minibatch_sgd(x, y, theta0, learning_rate, batch_size, steps, chains=1, seed
             raise ValueError("`learning_rate` must hold finite rates in [0, inf).")
         rates = np.broadcast_to(lr, (steps, chains))
     theta = np.broadcast_to(_theta(theta0), (chains, 2)).astype(np.float64)
-    thetas, losses = [theta], [linear_loss(theta, x, y)]
+    thetas = np.empty((steps + 1, chains, 2))
+    thetas[0] = theta
+    per_chunk = max(1, 1_000_000 // (chains * (n if not replace and b < n else b)))
     with np.errstate(over="ignore", invalid="ignore"):
-        for t in range(steps):
+        for start in range(0, steps, per_chunk):
+            k = min(per_chunk, steps - start)
             if replace:
-                idx = rng.integers(0, n, (chains, b))
+                idx = rng.integers(0, n, (k, chains, b))
             elif b == n:
-                idx = np.broadcast_to(np.arange(n), (chains, n))
+                idx = np.broadcast_to(np.arange(n), (k, chains, n))
             else:
-                idx = np.argsort(rng.random((chains, n)), axis=1)[:, :b]
-            xb, yb = x[idx], y[idx]
-            r = theta[:, :1] * xb + theta[:, 1:] - yb
-            grad = np.stack([2.0 * np.mean(r * xb, axis=1), 2.0 * np.mean(r, axis=1)], axis=1)
-            theta = theta - rates[t][:, None] * grad
-            thetas.append(theta)
-            losses.append(linear_loss(theta, x, y))
-    loss = np.asarray(losses)
-    return SGDRuns(np.asarray(thetas), np.where(np.isfinite(loss), loss, np.inf), np.array(rates))
+                idx = np.argsort(rng.random((k, chains, n)), axis=2)[:, :, :b]
+            xs, ys = x[idx], y[idx]
+            for t in range(k):
+                xb, yb = xs[t], ys[t]
+                r = theta[:, :1] * xb + theta[:, 1:] - yb
+                grad = np.stack([2.0 * np.mean(r * xb, axis=1), 2.0 * np.mean(r, axis=1)], axis=1)
+                theta = theta - rates[start + t][:, None] * grad
+                thetas[start + t + 1] = theta
+        loss = _loss_from_moments(thetas, x, y)
+    return SGDRuns(thetas, np.where(np.isfinite(loss), loss, np.inf), np.array(rates))
+
+
+def _loss_from_moments(theta, x, y):
+    """``mean_i (w x_i + b - y_i)²`` for every row of ``theta`` from the data's moments (no pass over the data)."""
+    w, b = theta[..., 0], theta[..., 1]
+    mxx, mx, mxy, my, myy = (float(np.mean(v)) for v in (x * x, x, x * y, y, y * y))
+    loss = w * w * mxx + 2 * w * b * mx + b * b - 2 * w * mxy - 2 * b * my + myy
+    return np.maximum(loss, 0.0)
 
 
 def measured_noise_floor(runs, min_loss, burn_in):
@@ -376,23 +391,82 @@ class CriticalBatch(NamedTuple):
 
 
 def fit_critical_batch(batch_sizes, steps):
-    """Fit ``steps = S_min (1 + B_crit / B)`` by least squares in ``1/B``.
+    """Fit ``steps = S_min (1 + B_crit / B)`` by least squares on the *relative* error.
 
     Below ``B_crit`` doubling the batch nearly halves the steps; above it the steps barely
     fall, so each extra example is wasted.  ``examples = B * steps`` is then smallest for small
-    batches and grows linearly beyond ``B_crit``.
+    batches and grows linearly beyond ``B_crit``.  The steps span orders of magnitude, so the fit
+    minimises ``sum ((S_min + S_min B_crit / B) / steps - 1)²``: an unweighted fit would follow the
+    smallest batches (the largest step counts) and ignore where the curve levels off.
+
+    Args:
+        batch_sizes: 1-D array of batch sizes, all > 0, at least 2.
+        steps: the steps each batch size needed (finite, > 0), same length.
+
+    Examples:
+        >>> fit = fit_critical_batch([1, 2, 4, 8], [90.0, 50.0, 30.0, 20.0])
+        >>> round(fit.min_steps, 1), round(fit.critical_batch, 1)
+        (10.0, 8.0)
     """
     b = np.asarray(batch_sizes, dtype=np.float64)
     s = np.asarray(steps, dtype=np.float64)
     if b.ndim != 1 or b.shape != s.shape or len(b) < 2:
         raise ValueError("`batch_sizes` and `steps` must be 1-D arrays of the same length, at least 2.")
-    if np.any(b <= 0) or np.any(~np.isfinite(s)) or np.any(s <= 0):
+    if np.any(~np.isfinite(b)) or np.any(b <= 0) or np.any(~np.isfinite(s)) or np.any(s <= 0):
         raise ValueError("`batch_sizes` must be > 0 and `steps` finite and > 0.")
-    design = np.stack([np.ones_like(b), 1.0 / b], axis=1)
-    (s_min, slope), *_ = np.linalg.lstsq(design, s, rcond=None)
+    design = np.stack([np.ones_like(b), 1.0 / b], axis=1) / s[:, None]
+    (s_min, slope), *_ = np.linalg.lstsq(design, np.ones_like(s), rcond=None)
     if s_min <= 0:
         raise ValueError("the fit gives S_min <= 0: the steps do not level off over these batch sizes.")
     return CriticalBatch(float(s_min), float(slope / s_min), s_min + slope / b)
+
+
+class BestSteps(NamedTuple):
+    steps: np.ndarray          # per batch size: the median steps to stay below the target, at the best rate
+    learning_rate: np.ndarray  # per batch size: that best rate (from the grid)
+
+
+def steps_to_target(x, y, batch_sizes, learning_rates, target, chains=6, max_examples=24000, seed=0):
+    """For every batch size, the fewest steps any rate of the grid needs to stay below ``target``.
+
+    Every (batch size, rate) pair runs ``chains`` seeded chains of :func:`minibatch_sgd` from
+    ``[0, 0]``, drawing each batch with replacement (so a batch may be larger than the data, as
+    if examples came from an endless stream).  A pair's steps are the median over its chains of
+    :func:`steps_to_stay_below` (a chain that never gets there counts as infinite); the batch
+    size's steps are the smallest median over the rates.  Each batch size runs
+    ``200 + max_examples / B`` steps: a budget in examples, so a small batch gets more steps.
+
+    Args:
+        x, y: the data (as for :func:`linear_loss`).
+        batch_sizes: batch sizes, each >= 1.
+        learning_rates: the grid of constant rates tried, each > 0.
+        target: the loss to stay below.
+        chains: seeded chains per (batch size, rate), >= 1.
+        max_examples: the example budget that sets the number of steps, >= 1.
+        seed: seed of the first batch size's runs (batch size ``k`` in the list uses ``seed + k``).
+
+    Returns:
+        :class:`BestSteps`; ``inf`` steps where no rate reached the target.
+    """
+    lrs = np.asarray(learning_rates, dtype=np.float64).reshape(-1)
+    if lrs.size == 0 or not np.all(np.isfinite(lrs)) or np.any(lrs <= 0):
+        raise ValueError("`learning_rates` must hold at least one finite rate > 0.")
+    chains = check_int("chains", chains, 1)
+    max_examples = check_int("max_examples", max_examples, 1)
+    seed = check_int("seed", seed, 0)
+    target = check_number("target", target)
+    best, best_lr = [], []
+    for k, b in enumerate(batch_sizes):
+        b = check_int("batch_sizes", b, 1)
+        runs = minibatch_sgd(x, y, [0.0, 0.0], np.repeat(lrs, chains), b, 200 + max_examples // b,
+                             chains=len(lrs) * chains, seed=seed + k, replace=True)
+        steps = steps_to_stay_below(runs.loss, target).reshape(len(lrs), chains).astype(np.float64)
+        steps[steps < 0] = np.inf
+        median = np.median(steps, axis=1)
+        i = int(np.argmin(median))
+        best.append(median[i])
+        best_lr.append(lrs[i])
+    return BestSteps(np.array(best), np.array(best_lr))
 
 
 def scaled_learning_rate(base_learning_rate, base_batch_size, batch_size, warmup_examples=0):
@@ -470,3 +544,61 @@ def all_reduce_mean(per_replica):
 
     reduced = mean(list(per_replica))
     return [reduced for _ in per_replica]
+
+
+# --------------------------------------------------------------------------- the explorer's computation
+class NoiseView(NamedTuple):
+    theta: np.ndarray        # the path [w, b] after every step, shape (steps + 1, 2)
+    excess: np.ndarray       # loss - loss* after every step, shape (steps + 1,)
+    floor: float             # the derived noise floor (inf when the rate is unstable)
+    measured: float          # mean excess loss over the second half of the run
+    theta_star: np.ndarray   # the least-squares [w*, b*]
+    verdict: str             # the run in words
+
+
+def explore(learning_rate, batch_size, steps=300, seed=0, x=None, y=None):
+    """What the noise explorer draws: one mini-batch SGD run from ``[0, 0]`` and its noise floor.
+
+    Runs :func:`minibatch_sgd` (batches without replacement) on the course's ``y = 3x + 2`` data
+    (or ``x``, ``y``), compares the mean excess loss of the run's second half with
+    :func:`linear_noise_floor`, and says in words whether the run settles on the floor.
+
+    Args:
+        learning_rate: the constant rate, > 0.
+        batch_size: examples per step, in [1, N].
+        steps: number of steps, >= 2.
+        seed: the batches' seed.
+        x, y: the data (default: ``course_lib.data.linear_regression()``).
+
+    Examples:
+        >>> view = explore(0.3, 10)
+        >>> round(view.measured / view.floor, 1)
+        1.0
+    """
+    if x is None or y is None:
+        from .data import linear_regression
+        x, y = linear_regression()
+    lr = check_number("learning_rate", learning_rate, 0, None, low_open=True)
+    steps = check_int("steps", steps, 2)
+    theta_star, loss_star = linear_minimum(x, y)
+    floor = linear_noise_floor(x, y, lr, batch_size)
+    runs = minibatch_sgd(x, y, [0.0, 0.0], lr, batch_size, steps, seed=seed)
+    excess = runs.loss[:, 0] - loss_star
+    half = excess[steps // 2:]
+    measured = float(np.mean(half)) if np.all(np.isfinite(half)) else float("inf")
+    b = int(batch_size)
+    lam = np.linalg.eigvalsh(linear_hessian(x))
+    left = abs(1.0 - lr * lam[0]) ** (steps // 2)   # how much of the start the slow direction still holds
+    if not np.isfinite(floor):
+        verdict = (f"lr {lr:g}, batch {b}: unstable: the noise makes the run blow up "
+                   f"(even without noise the limit would be 2/λmax = {2 / lam[-1]:.3f}).")
+    elif floor < 1e-12:
+        verdict = f"lr {lr:g}, batch {b}: every batch is the whole data: no noise, no floor; the loss falls to its minimum."
+    elif left > 0.05:
+        verdict = (f"lr {lr:g}, batch {b}: still on its way down after {steps} steps (mean excess {measured:.2e} in "
+                   f"the second half, floor {floor:.2e}): a small rate has a low floor but takes long to reach it.")
+    else:
+        verdict = (f"lr {lr:g}, batch {b}: hovers {measured:.2e} above the minimum loss "
+                   f"(derived floor {floor:.2e}, measured/derived {measured / floor:.2f}); "
+                   "a smaller rate or a larger batch lowers it.")
+    return NoiseView(runs.theta[:, 0], excess, float(floor), measured, theta_star, verdict)

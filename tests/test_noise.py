@@ -170,6 +170,54 @@ def test_critical_batch_fit_recovers_a_known_curve():
         noise.fit_critical_batch([1], [3])
 
 
+def test_critical_batch_fit_weighs_relative_errors():
+    # 10 % noise on every point: a relative fit stays close at both ends of the curve
+    b = np.array([1, 2, 4, 8, 16, 32, 64, 128])
+    true = 20 * (1 + 25.0 / b)
+    noisy = true * np.array([1.1, 0.9, 1.1, 0.9, 1.1, 0.9, 1.1, 0.9])
+    fit = noise.fit_critical_batch(b, noisy)
+    assert np.max(np.abs(fit.predicted / noisy - 1)) < 0.15
+    assert fit.min_steps == pytest.approx(20, rel=0.15) and fit.critical_batch == pytest.approx(25, rel=0.2)
+
+
+def test_steps_to_target_halves_with_the_batch_then_levels_off():
+    target = 1.5 * LOSS_STAR
+    best = noise.steps_to_target(X, Y, [2, 4, 64, 128], np.geomspace(0.01, 0.7, 13), target, chains=4)
+    assert np.all(np.isfinite(best.steps))
+    assert 1.5 < best.steps[0] / best.steps[1] < 2.7          # doubling a small batch nearly halves the steps
+    assert best.steps[2] / best.steps[3] < 1.3                # doubling a large one barely helps
+    assert best.learning_rate[0] < best.learning_rate[1] < best.learning_rate[2]  # the best rate grows with B
+    # a target below the minimum is never reached
+    assert np.all(np.isinf(noise.steps_to_target(X, Y, [8], [0.1], 0.5 * LOSS_STAR, chains=2,
+                                                  max_examples=800).steps))
+    with pytest.raises(ValueError, match="learning_rates"):
+        noise.steps_to_target(X, Y, [8], [0.0], target)
+
+
+def test_sgd_losses_from_moments_equal_the_loss_over_the_data():
+    runs = noise.minibatch_sgd(X, Y, [0.0, 0.0], [0.1, 0.5], 5, 30, chains=2, seed=4)
+    np.testing.assert_allclose(runs.loss, noise.linear_loss(runs.theta, X, Y), rtol=1e-10, atol=1e-13)
+
+
+def test_explore_agrees_with_the_floor_and_says_what_happens():
+    view = noise.explore(0.3, 10)
+    assert view.theta.shape == (301, 2) and view.excess.shape == (301,)
+    assert view.measured / view.floor == pytest.approx(1.0, abs=0.15)
+    assert "hovers" in view.verdict and f"{view.floor:.2e}" in view.verdict
+    assert "unstable" in noise.explore(0.7, 1).verdict
+    assert noise.explore(0.7, 1).floor == np.inf
+    whole = noise.explore(0.5, 100)
+    assert "no noise" in whole.verdict and whole.excess[-1] < 1e-12
+    slow = noise.explore(0.02, 10)
+    assert "on its way down" in slow.verdict and slow.measured > 10 * slow.floor
+    # a larger batch at the same rate hovers lower
+    assert noise.explore(0.3, 40).measured < noise.explore(0.3, 10).measured
+    with pytest.raises(ValueError, match="learning_rate"):
+        noise.explore(0.0, 10)
+    with pytest.raises(ValueError, match="batch_size"):
+        noise.explore(0.1, 101)
+
+
 def test_linear_scaling_with_warmup_over_the_same_examples():
     small, big = noise.scaled_learning_rate(0.1, 32, 32, 3200), noise.scaled_learning_rate(0.1, 32, 256, 3200)
     assert small.peak == pytest.approx(0.1) and big.peak == pytest.approx(0.8)
