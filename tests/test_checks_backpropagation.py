@@ -461,3 +461,12 @@ def test_predictions(check, right, wrong, shown, capsys):
 def test_sigmoid_backward_unlisted_slip_is_written_as_a_formula():
     text = rejects(ch.check_sigmoid_backward, lambda d, out: d * (1 - out) ** 2, "the d_out term differs")
     assert "your d_z = (1 - out)*(1 - out)*d_out; expected d_z = (1 - out)*out*d_out" in text
+
+
+def test_third_round_entries():
+    rejects(ch.check_local_derivatives, local_with("a/b", lambda a, b: (1 / b, a / b)), "not its derivative")
+    rejects(ch.check_softmax_cross_entropy_backward, lambda y, z: -sce_ok(y, z) * len(y), "two slips")
+    rejects(ch.check_dense_backward, lambda d, x, k: (d @ k.T + d @ k.T, x.T @ d, d.sum(0)), "factor 2")
+    rejects(ch.check_two_layer_backward,
+            lambda p, x, y: [{"kernel": 2 * g["kernel"], "bias": 2 * g["bias"]} for g in two_layer(p, x, y)],
+            "factor 2")

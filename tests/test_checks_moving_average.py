@@ -413,3 +413,19 @@ def test_debiased_ema_unlisted_divisor_is_named():
 def test_nonlinear_slips_keep_the_plain_sentence():
     err = rejects(checks.check_ema_step, lambda s, v, d: d * s + (1 - d) * v ** 2, "is wrong")
     assert err.hint is None
+
+
+def test_third_round_entries():
+    rejects(checks.check_decay_with_num_updates,
+            lambda d, n: (1 - d) if n is None else min(1 - d, (1 + n) / (10 + n)), "mixed up")
+
+    def no_share(series, decay):
+        v, out = 0.0, []
+        for t, x in enumerate(series, start=1):
+            v = decay * v + x
+            out.append(v / (1 - decay ** t))
+        return np.array(out)
+    rejects(checks.check_debiased_ema, no_share, "(1 - decay) on the new value is missing")
+    rejects(checks.check_sgd_with_ema, lambda *a: _sgd_with_ema(*a, gradient=lambda w, n: 2 * (3 - w) + n),
+            "not 2 * (3 - w)")
+    rejects(checks.check_sgd_with_ema, lambda *a: _sgd_with_ema(*a, rate=lambda lr: lr * lr), "applied twice")

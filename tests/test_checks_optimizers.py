@@ -399,3 +399,24 @@ def test_adam_unlisted_alpha_is_written_out():
 def test_adam_wrong_shape_keeps_its_sentence():
     with pytest.raises(CheckFailed, match="shape"):
         checks.check_adam_step(lambda *a, **k: (np.zeros(7), np.zeros(7), np.zeros(7)))
+
+
+def test_rmsprop_unlisted_rate_is_written_out():
+    def halved(w, s, g, learning_rate, rho=0.9, epsilon=1e-7):
+        s = rho * s + (1 - rho) * g * g
+        return w - learning_rate / 2 * g / np.sqrt(s + epsilon), s
+    assert "rate = learning_rate/2" in hint_of(checks.check_rmsprop_step, halved)
+
+
+def test_adam_step_along_the_gradient_is_named():
+    def along_g(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        new_w, m, v = adam_step(w, m, v, g, t, learning_rate, beta_1, beta_2, epsilon)
+        alpha = learning_rate * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+        return w - alpha * g / (np.sqrt(v) + epsilon), m, v
+    assert "the step is along the gradient g" in hint_of(checks.check_adam_step, along_g)
+    assert "alpha = 2*learning_rate" not in hint_of(checks.check_adam_step, along_g)
+
+    def half_alpha(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        new_w, m, v = adam_step(w, m, v, g, t, learning_rate, beta_1, beta_2, epsilon)
+        return (w + new_w) / 2, m, v
+    assert "/2" in hint_of(checks.check_adam_step, half_alpha)

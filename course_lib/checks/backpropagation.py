@@ -162,6 +162,9 @@ def check_local_derivatives(local_derivatives):
                 "the power rule lowers the exponent by one: d(a**3)/da = 3 * a**2."),
         Mistake(_local("sigmoid(a)", lambda a, b: (1 / (1 + np.exp(-a))) * (1 + 1 / (1 + np.exp(-a)))),
                 "sigmoid' = s * (1 - s): the sign inside the bracket is a minus."),
+        Mistake(_local("a/b", lambda a, b: (1 / b, a / b)),
+                "d(a/b)/db = -a / b**2: a/b = a * b**-1, and the power rule gives -1 * b**-2 (a/b is the value, "
+                "not its derivative)."),
         Mistake(_local("a*b", lambda a, b: (b, b)),
                 "d(a*b)/db is the other factor, a: the pair is (b, a)."),
         Mistake(_local("exp(a)", lambda a, b: a * np.exp(a - 1)),
@@ -186,7 +189,7 @@ def check_dense_backward(student_dense_backward):
     shapes = [[(5, 2), (5, 3), (3, 2)], [(4, 4), (4, 3), (3, 4)], [(1, 3), (1, 2), (2, 3)], [(7, 1), (7, 4), (4, 1)]]
     cases = _rng_cases(5, shapes)           # (d_out, x, kernel)
     _check_parts(student_dense_backward, dense_backward, cases, DENSE_PARTS, name="dense_backward",
-                 what="a tuple (d_x, d_kernel, d_bias)", factors={"the batch size": lambda d, x, k: len(x)},
+                 what="a tuple (d_x, d_kernel, d_bias)", factors={"the batch size": lambda d, x, k: len(x), "2": 2},
                  crash_hints={"could not be broadcast": ELEMENTWISE}, mistakes=[
         Mistake(lambda d, x, k: (d @ k.T, d.T @ x, d.sum(0)),
                 "d_kernel is transposed: it must have the kernel's shape (inputs, outputs), "
@@ -326,6 +329,9 @@ def check_softmax_cross_entropy_backward(student_fn):
         Mistake(lambda y, z: (softmax(z) - one_hot(y, z.shape[1])) / z.size,
                 "divide by the batch size only (the loss is a mean over examples, a sum over classes), not by "
                 "batch * classes."),
+        Mistake(lambda y, z: one_hot(y, z.shape[1]) - softmax(z),
+                "two slips: the sign is flipped (the gradient is softmax - one_hot) and the 1/batch of the mean "
+                "loss is missing: (softmax - one_hot) / batch."),
         Mistake(lambda y, z: softmax(z) - one_hot(y, z.shape[1]) / len(y),
                 "precedence: `probs - one_hot / batch` divides only the labels; write (probs - one_hot) / batch."),
         Mistake(lambda y, z: (np.log(softmax(z)) - one_hot(y, z.shape[1])) / len(y), LOG_SOFTMAX),
@@ -391,7 +397,7 @@ def check_two_layer_backward(two_layer_backward):
     parts = [((1, "kernel"), "layer 2 kernel"), ((1, "bias"), "layer 2 bias"),
              ((0, "kernel"), "layer 1 kernel"), ((0, "bias"), "layer 1 bias")]
     _check_parts(two_layer_backward, _two_layer_reference, cases, parts, name="two_layer_backward",
-                 factors={"the batch size": lambda p, x, y: len(x)}, crash_hints={"could not be broadcast": ELEMENTWISE},
+                 factors={"the batch size": lambda p, x, y: len(x), "2": 2}, crash_hints={"could not be broadcast": ELEMENTWISE},
                  what='a list of two dicts [{"kernel": ..., "bias": ...}, {"kernel": ..., "bias": ...}], '
                       "layer 1 first", mistakes=[
         Mistake(_two_layer_variant(transpose=True),

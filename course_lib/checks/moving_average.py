@@ -112,6 +112,9 @@ def check_decay_with_num_updates(student_fn):
                 "decay is 0.1 at n = 0)."),
         Mistake(lambda d, n: d if n is None else d * (1 + n) / (10 + n),
                 "take the smaller of the two, min(decay, (1 + n) / (10 + n)), not their product."),
+        Mistake(lambda d, n: 1 - d if n is None else min(1 - d, (1 + n) / (10 + n)),
+                "decay and 1 - decay are mixed up: the decay used is decay itself (0.99), capped by the warm-up; "
+                "1 - decay is the share of the new value."),
         Mistake(lambda d, n: d if n is None else min(d, (1 + d) / (10 + d)),
                 "the warm-up ratio is built from the step count: (1 + num_updates) / (10 + num_updates), "
                 "not from the decay."),
@@ -223,6 +226,8 @@ def _check_debiased_ema(student_fn, cases):
                 "(starting at the first value, as TensorFlow's shadow does, needs no correction)."),
         Mistake(lambda x, d: moving_average(x, d) / (1 - d),
                 "the divisor changes with t: 1 - decay**t, not 1 - decay."),
+        Mistake(lambda x, d: moving_average(x, d) / (1 - d) / (1 - d ** np.arange(1, len(x) + 1)),
+                "the factor (1 - decay) on the new value is missing: v = decay * v + (1 - decay) * x."),
         Mistake(lambda x, d: _debiased_variant(x, d, swap=True),
                 "decay and 1 - decay are swapped in the update: v = decay * v + (1 - decay) * x keeps most of "
                 "the old average."),
@@ -318,6 +323,11 @@ def check_sgd_with_ema(student_fn):
                 "the two arrays are returned in the wrong order: return (weights, shadows), weights first."),
         Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w + lr * (2 * (w - 3.0) + n)),
                 "the SGD step has the wrong sign: descent *subtracts* the gradient, w = w - learning_rate * gradient."),
+        Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - lr * (2 * (3.0 - w) + n)),
+                "the gradient of (w - 3)**2 is 2 * (w - 3), not 2 * (3 - w): with the sign flipped the weight runs "
+                "away from 3."),
+        Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - lr * lr * (2 * (w - 3.0) + n)),
+                "the learning rate is applied twice: w = w - learning_rate * gradient."),
         Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - lr * ((w - 3.0) + n)),
                 "the gradient misses its factor 2: the derivative of (w - 3)**2 is 2 * (w - 3), plus the noise."),
         Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - lr * 2 * (w - 3.0) + n),

@@ -291,8 +291,64 @@ _RMS_CASES = [
 ]
 
 
+def _implied_rms_rate_hint(rmsprop_step):
+    """When new_s is right and w moved along g / sqrt(s + epsilon) by another factor than the learning rate."""
+    atoms = [("learning_rate", lambda k: k["lr"]), ("rho", lambda k: k["rho"]), ("(1 - rho)", lambda k: 1 - k["rho"]),
+             ("2", lambda k: 2.0), ("/2", lambda k: 0.5), ("/(1 - rho)", lambda k: 1 / (1 - k["rho"]))]
+    rates, symbols = [], []
+    for args, kwargs in _RMS_CASES:
+        w, s, g, lr = args
+        rho, eps = kwargs.get("rho", 0.9), kwargs.get("epsilon", 1e-7)
+        with quietly():
+            new_w, new_s = (np.asarray(x, dtype=float) for x in rmsprop_step(*copy.deepcopy(args), **kwargs))
+            exp_w, exp_s = _rmsprop_reference(*args, **kwargs)
+            if not np.allclose(new_s, exp_s, rtol=1e-5, atol=1e-12):
+                return None
+            implied = (w - new_w) / (g / np.sqrt(exp_s + eps))
+        if not np.all(np.isfinite(implied)) or not np.allclose(implied, implied.flat[0], rtol=1e-5):
+            return None
+        rates.append(implied.flat[0])
+        symbols.append({"lr": lr, "rho": rho})
+    for n in (1, 2, 3):
+        for combo in _combinations(atoms, n):
+            values = [np.prod([fn(k) for _, fn in combo]) for k in symbols]
+            if all(np.isclose(a, v, rtol=1e-5) for a, v in zip(rates, values)):
+                text = "*".join(name for name, _ in combo).replace("*/", "/")
+                if text == "learning_rate":
+                    return None
+                return (f"your step is w - rate * g / sqrt(s + epsilon) with rate = {text}; "
+                        "the rate is the learning rate alone.")
+    return None
+
+
 def check_rmsprop_step(rmsprop_step):
-    """Exercise 3: ``s = rho*s + (1-rho)*g*g; w = w - lr*g / sqrt(s + epsilon)``, returning ``(w, s)``."""
+    """Exercise 3: ``s = rho*s + (1-rho)*g*g; w = w - lr*g / sqrt(s + epsilon)``, returning ``(w, s)``.
+
+    A slip no catalogue entry explains, where new_s is right, is diagnosed by the rate the step implies.
+    """
+    try:
+        _check_rmsprop(rmsprop_step)
+    except CheckFailed as failure:
+        if failure.hint is not None:
+            raise
+        try:
+            hint = _implied_rms_rate_hint(rmsprop_step)
+        except Exception:  # the failure's own sentence says what is wrong
+            hint = None
+        if hint is None:
+            raise
+        _reraise(failure, hint)
+
+
+def _reraise(failure, hint):
+    """``failure`` again, with ``hint`` named in its first line (the layout of checks.failure_message)."""
+    first, *rest = str(failure).split("\n")
+    verdict, _, what = first.partition(": ")
+    details = [("what", what)] + [tuple(p.strip() for p in line.split(":", 1)) for line in rest if ":" in line]
+    raise CheckFailed(failure_message(verdict, hint, details), hint) from None
+
+
+def _check_rmsprop(rmsprop_step):
     def rms(w, s, g, lr, rho=0.9, epsilon=1e-7, outside=False, square=True, root=True, swap=False, lr2=False,
             no_eps=False, sign=1, old_s=False, twice=False, precedence=False, eps_on_step=False, root_s=False):
         old = s
@@ -424,7 +480,8 @@ def _implied_alpha_hint(adam_step):
              ("(1 - beta_1**t)", lambda k: 1 - k["b1"] ** k["t"]),
              ("/sqrt(1 - beta_2**t)", lambda k: 1 / np.sqrt(1 - k["b2"] ** k["t"])),
              ("(1 - beta_2**t)", lambda k: 1 - k["b2"] ** k["t"]),
-             ("/sqrt(1 - beta_1**t)", lambda k: 1 / np.sqrt(1 - k["b1"] ** k["t"]))]
+             ("/sqrt(1 - beta_1**t)", lambda k: 1 / np.sqrt(1 - k["b1"] ** k["t"])), ("2", lambda k: 2.0),
+             ("/2", lambda k: 0.5)]
     alphas, symbols = [], []
     for case in _ADAM_CASES:
         args, kwargs = (case if isinstance(case[-1], dict) else (case, {}))
@@ -439,14 +496,19 @@ def _implied_alpha_hint(adam_step):
         exp_w, exp_m, exp_v = adam_in_float64(*args, **kwargs)
         if not (np.allclose(new_m, exp_m, rtol=1e-5, atol=1e-12) and np.allclose(new_v, exp_v, rtol=1e-5, atol=1e-15)):
             return None
-        direction = exp_m / (np.sqrt(exp_v) + eps)
         with quietly():
-            implied = (w - new_w) / direction
-        if not np.all(np.isfinite(implied)) or not np.allclose(implied, implied.flat[0], rtol=1e-5):
-            return None
+            for name, top in (("m", exp_m), ("g", np.asarray(g, dtype=float))):
+                implied = (w - new_w) / (top / (np.sqrt(exp_v) + eps))
+                if np.all(np.isfinite(implied)) and np.allclose(implied, implied.flat[0], rtol=1e-5):
+                    break
+            else:
+                return None
+        if name == "g":
+            return ("the step is along the gradient g; Adam steps along its moving average: "
+                    "w - alpha * m / (sqrt(v) + epsilon), with the new m.")
         alphas.append(implied.flat[0])
         symbols.append({"lr": lr, "b1": b1, "b2": b2, "t": t})
-    for n in (1, 2, 3):
+    for n in (1, 2, 3, 4):
         for combo in _combinations(atoms, n):
             with quietly():
                 values = [np.prod([fn(k) for _, fn in combo]) for k in symbols]
