@@ -138,11 +138,12 @@ def log_grid(value, low, high, per_decade=40):
     return centre - below * step, centre + above * step, step
 
 
-def log_slider(description, value, low, high, per_decade=40, readout_format=".3g", width="480px"):
+def log_slider(description, value, low, high, per_decade=40, readout_format=".3", width="480px"):
     """A slider over about ``[low, high]`` in log scale (ipywidgets' ``FloatLogSlider``), with
     ``per_decade`` positions per factor of 10 (each ArrowRight multiplies by 10**(1/40), about
     1.06), placed so that ``value`` is one of them: the default shows as 0.3, not 0.299.
-    The ends are the grid points closest to ``low`` and ``high`` within them."""
+    The ends are the grid points closest to ``low`` and ``high`` within them.  The readout
+    has three significant digits without trailing zeros (d3-format ".3": 0.3, 0.316)."""
     import ipywidgets as w
 
     lo, hi, step = log_grid(value, low, high, per_decade)
