@@ -193,13 +193,35 @@ def test_report_says_when_the_machine_was_busy():
     assert "shared with other jobs" in text and "3.5 on 2 cores" in text
 
 
-def test_browser_timing_is_read_only_when_fresh(tmp_path):
+def test_browser_timings_are_read_only_when_fresh(tmp_path):
+    import json
     import time
 
     from bench import run
 
-    path = tmp_path / "timing.txt"
-    assert run.browser_slider_to_plot_ms(0, path) is None
-    path.write_text("browser: slider key press -> new plot image in 84 ms; learning rate now 10.0\n")
-    assert run.browser_slider_to_plot_ms(time.time() - 60, path) == 84.0
-    assert run.browser_slider_to_plot_ms(time.time() + 60, path) is None  # written before the run: stale
+    path = tmp_path / "timings.json"
+    assert run.browser_timings(0, path) is None
+    lessons = {"02_learning_rate": {"control": "learning rate", "readout_before": "0.3", "readout_after": "0.4",
+                                    "times_ms": [90.0, 84.0, 120.0], "median_ms": 90.0, "run_all_s": 6.0},
+               "06_adaptive_optimizers": {"control": "learning rate ×", "readout_before": "1",
+                                          "readout_after": "1.33", "times_ms": [250.0, 210.0, 230.0],
+                                          "median_ms": 230.0}}
+    path.write_text(json.dumps({"written": time.time(), "lessons": lessons}))
+    assert run.browser_timings(time.time() - 60, path) == lessons
+    assert run.browser_timings(time.time() + 60, path) is None  # written before the run: stale
+    path.write_text("not json")
+    assert run.browser_timings(0, path) is None
+
+    results = _results()
+    results["parts"]["browser"] = {"date": "2025-01-01 00:00 UTC", "load_before": 0.3, "load_after": 0.3,
+                                   "command": "python -m pytest -n 0 -q tests/test_browser.py", "seconds": 80.0,
+                                   "exit_code": 0, "summary": "5 passed", "lessons": lessons, "target_ms": 200.0}
+    text = run.render_markdown(results)
+    assert "| 02_learning_rate " in text and "90 84 120" in text and "`learning rate ×` 1 → 1.33" in text
+    assert "06_adaptive_optimizers: browser key press to new image, median 230 ms > 200 ms" in run.misses(results)
+    assert not any(line.startswith("02_learning_rate") for line in run.misses(results))
+    tests = {"command": ".venv/bin/python -m pytest", "seconds": 200.0, "exit_code": 0, "summary": "1 passed",
+             "target_s": 240.0, "timed_out": False, "cpu_s": 300.0, "browser": lessons}
+    assert "02 90 ms, 06 230 ms" in run.tests_table(tests)
+    reused = run.browser_part({"parts": {"tests": tests}}, timeout=1, tests_ran=True)
+    assert reused["lessons"] == lessons and reused["exit_code"] == 0
