@@ -15,7 +15,7 @@ keras = pytest.importorskip("keras")
 
 # --------------------------------------------------------------------------- answers, right and wrong
 def make_step(from_logits=True, reduction="sum_over_batch_size", keep_state=True, assign=True, returns="both",
-              outside_tape=False, loss_after=False):
+              outside_tape=False, loss_after=False, grads_first=False):
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits, reduction=reduction)
 
     def train_step(model, optimizer, state, x, y):
@@ -28,7 +28,9 @@ def make_step(from_logits=True, reduction="sum_over_batch_size", keep_state=True
                 loss = loss_fn(y, model(x, training=True))
         grads = tape.gradient(loss, model.trainable_variables)
         params = [v.numpy() for v in model.trainable_variables]
-        new_params, new_state = optimizer.step(params, [g.numpy() for g in grads], state)
+        arrays = [g.numpy() for g in grads]
+        new_params, new_state = (optimizer.step(arrays, params, state) if grads_first
+                                 else optimizer.step(params, arrays, state))
         if assign:
             for v, p in zip(model.trainable_variables, new_params):
                 v.assign(p)
@@ -46,12 +48,16 @@ RIGHT_STEP = make_step()
 
 
 def make_ema(num_updates=True, init_after_first=False, apply=True, reset=False, start=1, swapped=False,
-             step=RIGHT_STEP):
+             step=RIGHT_STEP, before=False, return_state=False):
     def train_with_ema(model, optimizer, ema, batch_list):
         params = [v.numpy() for v in model.trainable_variables]
         state = optimizer.init(params)
         ema_state = None if init_after_first else ema.init(params)
         for k, (x, y) in enumerate(batch_list, start=start):
+            if before:
+                ema_state = ema.apply([v.numpy() for v in model.trainable_variables], ema_state, num_updates=k)
+                _, state = step(model, optimizer, state, x, y)
+                continue
             _, state = step(model, optimizer, state, x, y)
             now = [v.numpy() for v in model.trainable_variables]
             if ema_state is None or reset:
@@ -59,19 +65,21 @@ def make_ema(num_updates=True, init_after_first=False, apply=True, reset=False, 
             elif apply:
                 ema_state = ema.apply(now, ema_state, num_updates=k if num_updates else None)
         weights = [v.numpy() for v in model.trainable_variables]
+        if return_state:
+            return weights, ema_state
         if swapped:
             return ema.average(ema_state), weights
         return weights, ema.average(ema_state)
     return train_with_ema
 
 
-def make_eval(restore=True, use_weights=True, fraction=True, result="accuracy"):
+def make_eval(restore=True, use_weights=True, fraction=True, result="accuracy", axis=1):
     def evaluate_with(model, weights, x, y):
         own = [v.numpy() for v in model.trainable_variables]
         if use_weights:
             for v, w in zip(model.trainable_variables, weights):
                 v.assign(w)
-        correct = np.sum(np.argmax(model(x).numpy(), axis=1) == y)
+        correct = np.sum(np.argmax(model(x).numpy(), axis=axis) == y)
         if restore:
             for v, w in zip(model.trainable_variables, own):
                 v.assign(w)
@@ -115,6 +123,7 @@ def test_train_step_more_mistakes():
     rejects(cc.check_train_step, make_step(outside_tape=True), "inside the `with tf.GradientTape() as tape:`")
     rejects(cc.check_train_step, make_step(returns="swapped"), "the loss first")
     rejects(cc.check_train_step, make_step(loss_after=True), "*after* the update")
+    rejects(cc.check_train_step, make_step(grads_first=True), "the weights first")
 
 
 def test_train_step_bad_returns_get_a_sentence():
@@ -135,6 +144,9 @@ def test_optimizer_twin_mistakes():
     rejects(cc.check_optimizer_twin, twin(schedules.ExponentialDecay(0.05, 0.5, 100)), "swapped")
     rejects(cc.check_optimizer_twin, twin(schedules.InverseTimeDecay(0.05, 100, 0.5)), "ExponentialDecay")
     rejects(cc.check_optimizer_twin, twin(momentum=0.0), "momentum=0.9")
+    rejects(cc.check_optimizer_twin, optimizers.SGD(twin().learning_rate, momentum=0.9, nesterov=True), "nesterov")
+    rejects(cc.check_optimizer_twin, twin(schedules.ExponentialDecay(0.5, 100, 0.05)),
+            "initial_learning_rate=0.5 (Keras: 0.05), decay_rate=0.05 (Keras: 0.5)")
     rejects(cc.check_optimizer_twin, keras.optimizers.SGD(0.05, momentum=0.9), "course_lib")
     sentence(cc.check_optimizer_twin, None, "should be a course_lib")
     with pytest.raises(NotAttempted):
@@ -155,6 +167,8 @@ def test_train_with_ema_more_mistakes():
     # (starting the average after the first step is no mistake the check can see: with the warm-up's small
     # decays the difference fades below the tolerance within the first steps)
     rejects(cc.check_train_with_ema, make_ema(swapped=True), "wrong order")
+    rejects(cc.check_train_with_ema, make_ema(before=True), "*before* the training step")
+    rejects(cc.check_train_with_ema, make_ema(return_state=True), "ema.average(ema_state)")
 
 
 def test_train_with_ema_names_the_unwritten_train_step():
@@ -181,6 +195,7 @@ def test_evaluate_with_mistakes():
     rejects(cc.check_evaluate_with, make_eval(result="error rate"), "error rate")
     rejects(cc.check_evaluate_with, make_eval(result="percent"), "percentage")
     rejects(cc.check_evaluate_with, make_eval(result="loss"), "cross-entropy loss")
+    rejects(cc.check_evaluate_with, make_eval(axis=0), "axis=1")
 
 
 # --------------------------------------------------------------------------- predict, then run

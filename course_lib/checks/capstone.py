@@ -54,7 +54,7 @@ def _unwritten(exc, name):
     return where
 
 
-def _call(fn, name, *args):
+def _call(fn, name, *args, crash_hints=None):
     """Call the student's function; turn crashes into one sentence, with a hint when the cause is typical."""
     if not callable(fn):
         _fail(f"`{name}` should be a function, but it is {type(fn).__name__} {describe(fn)}.")
@@ -69,7 +69,7 @@ def _call(fn, name, *args):
         raise
     except Exception as exc:
         what = f"{type(exc).__name__}: {_short(str(exc))}"
-        hint = exception_hint(exc)
+        hint = next((h for words, h in (crash_hints or {}).items() if words in str(exc)), None) or exception_hint(exc)
         if hint:
             _fail(f"`{name}` raised {type(exc).__name__}", hint, [("what", what)])
         _fail(f"`{name}` raised {what}")
@@ -144,7 +144,7 @@ def _keras_run(make_opt, steps, seed, keras_opt=None):
     return training.get_weights(model)
 
 
-def _variant_run(make_opt, steps, seed, loss_of, keep_state=True, assign=True):
+def _variant_run(make_opt, steps, seed, loss_of, keep_state=True, assign=True, grads_first=False):
     """A hand-written wrong (or right) training loop, for naming mistakes."""
     import tensorflow as tf
 
@@ -154,7 +154,10 @@ def _variant_run(make_opt, steps, seed, loss_of, keep_state=True, assign=True):
         with tf.GradientTape() as tape:
             loss = loss_of(y, model(x, training=True))
         grads = [g.numpy() for g in tape.gradient(loss, model.trainable_variables)]
-        params, new_state = opt.step(training.get_weights(model), grads, state)
+        if grads_first:
+            params, new_state = opt.step(grads, training.get_weights(model), state)
+        else:
+            params, new_state = opt.step(training.get_weights(model), grads, state)
         state = new_state if keep_state else opt.init(params)
         if assign:
             training.set_weights(model, params)
@@ -223,7 +226,10 @@ def check_train_step(train_step):
                  (variant(_loss(reduction="sum")),
                   "the loss is summed over the batch, not averaged: use Keras's default reduction."),
                  (variant(_loss(from_logits=False)),
-                  "the model outputs logits: build the loss with `from_logits=True`.")]
+                  "the model outputs logits: build the loss with `from_logits=True`."),
+                 (variant(_loss(), grads_first=True),
+                  "the arguments of `optimizer.step` are swapped: it is `optimizer.step(params, grads, state)`, "
+                  "the weights first.")]
         _judge(got, _keras_run(make_opt, steps, seed), wrong, f"with {label}, after {steps} steps")
     print(f"✓ train_step trains the model exactly as Keras's optimizers do ({len(cases)} optimizers).")
 
@@ -274,11 +280,19 @@ def check_optimizer_twin(answer):
                     "ExponentialDecay(0.05, decay_steps=100, decay_rate=0.5).")
         elif not isinstance(lr, ExponentialDecay):
             hint = "Keras's schedule is `ExponentialDecay`; use `schedules.ExponentialDecay` with the same arguments."
+        else:
+            differ = [f"{k}={getattr(lr, k):g} (Keras: {v:g})" for k, v in KERAS_SCHEDULE_ARGS.items()
+                      if not np.isclose(getattr(lr, k), v)]
+            if differ:
+                hint = ("the schedule's arguments differ from Keras's: " + ", ".join(differ) +
+                        ". It is ExponentialDecay(0.05, decay_steps=100, decay_rate=0.5).")
         at = int(np.argmax(~np.isclose(ours, keras_rates, rtol=1e-6)))
         _fail(f"at step {steps[at]} your learning rate is {ours[at]:.6g}; Keras's is {keras_rates[at]:.6g}.", hint)
     if optimizer.momentum != KERAS_MOMENTUM or optimizer.nesterov:
         _fail(f"the momentum is {optimizer.momentum:g} (nesterov={optimizer.nesterov}); Keras's optimizer has "
-              f"momentum={KERAS_MOMENTUM:g}, nesterov=False.", "pass `momentum=0.9` to `optimizers.SGD`.")
+              f"momentum={KERAS_MOMENTUM:g}, nesterov=False.",
+              "pass `momentum=0.9` to `optimizers.SGD`." if optimizer.momentum != KERAS_MOMENTUM else
+              "Keras's optimizer is plain momentum: leave `nesterov` at its default, False.")
     ours_w = _variant_run(lambda: optimizer, 6, 0, _loss())
     keras_opt = keras.optimizers.SGD(learning_rate=_keras_reference_schedule(), momentum=KERAS_MOMENTUM)
     _judge(ours_w, _keras_run(None, 6, 0, keras_opt), [], "after 6 steps")
@@ -302,12 +316,16 @@ def _ema_reference(make_opt, decay, steps, seed):
     return training.get_weights(model), [ema.average(v).numpy() for v in variables]
 
 
-def _ema_variant(make_opt, decay, steps, seed, num_updates=True, count=lambda k: k):
+def _ema_variant(make_opt, decay, steps, seed, num_updates=True, count=lambda k: k, before=False):
     model, opt = training.build_mlp(seed=seed), make_opt()
     ema = ExponentialMovingAverage(decay)
     state = opt.init(training.get_weights(model))
     ema_state = ema.init(training.get_weights(model))
     for k, (x, y) in enumerate(_batches(steps, seed), start=1):
+        if before:
+            ema_state = ema.apply(training.get_weights(model), ema_state, num_updates=count(k))
+            _, state = training.train_step(model, opt, state, x, y)
+            continue
         _, state = training.train_step(model, opt, state, x, y)
         ema_state = ema.apply(training.get_weights(model), ema_state, num_updates=count(k) if num_updates else None)
     return ema.average(ema_state)
@@ -325,6 +343,9 @@ def check_train_with_ema(train_with_ema):
         if not isinstance(out, tuple) or len(out) != 2:
             _fail(f"train_with_ema should return the pair `(weights, averaged)`; it returned {describe(out)}.")
         weights = _weight_list(out[0], "the first value returned (the weights)", start)
+        if type(out[1]).__name__ == "EMAState":
+            _fail("the second value returned is the average's state (an EMAState), not the averaged weights.",
+                  "return `ema.average(ema_state)`: the list of averaged arrays the state holds.")
         averaged = _weight_list(out[1], "the second value returned (the averaged weights)", start)
         ref_w, ref_avg = _ema_reference(make_opt, decay, steps, seed)
         if not _close(weights, ref_w) and _close(weights, ref_avg) and _close(averaged, ref_w):
@@ -341,6 +362,9 @@ def check_train_with_ema(train_with_ema):
                  (lambda: _ema_variant(make_opt, decay, steps, seed, count=lambda k: k - 1), NUM_UPDATES_FROM_0),
                  (lambda: _ema_variant(make_opt, decay, steps, seed, count=lambda k: k + 1),
                   "num_updates is off by one: after the k-th update the step counter holds k, not k + 1."),
+                 (lambda: _ema_variant(make_opt, decay, steps, seed, before=True),
+                  "the average is updated *before* the training step: call `ema.apply` after `train_step`, "
+                  "with the new weights."),
                  (start, "the average never moved: call `ema.apply` after every update and keep its result.")]
         _judge(averaged, ref_avg, wrong, f"with {label}, the averaged weights after {steps} steps")
     print("✓ train_with_ema matches Keras's optimizer with tf.train.ExponentialMovingAverage.")
@@ -361,7 +385,10 @@ def check_evaluate_with(evaluate_with):
         own = training.get_weights(model)
         weights = training.get_weights(trained) if weights_seed == 1 else training.get_weights(
             training.build_mlp(seed=weights_seed))
-        got = _call(evaluate_with, "evaluate_with", model, [w.copy() for w in weights], x, y)
+        got = _call(evaluate_with, "evaluate_with", model, [w.copy() for w in weights], x, y, crash_hints={
+            "could not be broadcast": "the predictions do not line up with the labels: take the argmax over the "
+                                      "classes, `np.argmax(logits, axis=1)`, one prediction per example (axis=0 "
+                                      "gives one per class)."})
         after = training.get_weights(model)
         if not _close(after, own):
             _fail("after `evaluate_with` the model holds other weights than before.",
