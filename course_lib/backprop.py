@@ -28,7 +28,7 @@ __all__ = [
     "dense", "dense_backward", "sigmoid", "sigmoid_backward", "tanh", "tanh_backward",
     "relu", "relu_backward", "linear", "linear_backward", "softmax",
     "softmax_cross_entropy", "softmax_cross_entropy_backward",
-    "mean_squared_error", "mean_squared_error_backward",
+    "mean_squared_error", "mean_squared_error_backward", "ACTIVATIONS", "LOSSES",
     "MLP", "glorot_uniform", "accuracy",
     "numerical_gradient", "relative_error", "gradient_check", "GradientCheck",
 ]

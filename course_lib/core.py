@@ -7,6 +7,7 @@ they are given with the ``check_*`` helpers, which raise ``ValueError`` or
 ``TypeError`` naming the argument and the allowed range.
 """
 
+import functools
 import math
 import numbers
 
@@ -25,6 +26,8 @@ __all__ = [
     "check_int",
     "check_bool",
     "check_finite_tree",
+    "flush_subnormals",
+    "tf_pow",
 ]
 
 
@@ -54,6 +57,9 @@ def tree_leaves(tree):
 
 def tree_unflatten(like, leaves):
     """A tree shaped like ``like`` whose leaves are ``leaves``, in :func:`tree_leaves` order."""
+    if type(like) is np.ndarray:  # one leaf, the common case
+        (leaf,) = leaves
+        return leaf
     it = iter(leaves)
     return tree_map(lambda _: next(it), like)
 
@@ -200,3 +206,60 @@ def check_bool(name, value):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"`{name}` must be True or False; got {type(value).__name__} {value!r}.")
     return bool(value)
+
+
+# --------------------------------------------------------------------------- TensorFlow's arithmetic
+@functools.lru_cache(maxsize=None)
+def _smallest_normal(dtype):
+    return np.finfo(dtype).tiny
+
+
+def flush_subnormals(x, dtype=np.float32):
+    """``x`` in ``dtype`` with numbers below the smallest normal one set to 0, as TensorFlow's CPU kernels do."""
+    x = np.asarray(x, dtype=dtype)
+    return np.where(np.abs(x) < _smallest_normal(x.dtype), x.dtype.type(0), x)
+
+
+def _libm_pow(base, exponent):
+    try:
+        return math.pow(base, exponent)
+    except (OverflowError, ValueError):  # where the C library returns inf or nan, Python raises
+        with np.errstate(over="ignore", invalid="ignore"):
+            return float(np.power(np.float64(base), np.float64(exponent)))
+
+
+_libm_pow_elementwise = np.frompyfunc(_libm_pow, 2, 1)
+
+
+def _is_scalar(x):
+    return type(x) is int or type(x) is float or getattr(x, "ndim", None) == 0
+
+
+def tf_pow(base, exponent, dtype=np.float32):
+    """``base ** exponent`` as TensorFlow's ``pow`` computes it on the CPU, in ``dtype``.
+
+    The C library's ``pow`` in float64 (``math.pow``; numpy's vectorised ``np.power`` rounds
+    the last float64 bit differently in about 2% of cases), rounded to ``dtype``, with results
+    below the smallest normal number flushed to zero.  ``base`` and ``exponent`` may be
+    numbers or arrays (broadcast together).
+
+    Args:
+        base: a number or an array of numbers.
+        exponent: a number or an array of numbers.
+        dtype: the float dtype of the result.
+
+    Examples:
+        >>> tf_pow(0.9, 2)
+        array(0.81, dtype=float32)
+        >>> tf_pow(0.5, np.arange(4), np.float64)
+        array([1.   , 0.5  , 0.25 , 0.125])
+        >>> tf_pow(1e-20, 3)               # 1e-60 is below float32's smallest normal number
+        array(0., dtype=float32)
+    """
+    if _is_scalar(base) and _is_scalar(exponent):  # the optimizers' case, kept fast
+        out = np.asarray(_libm_pow(float(base), float(exponent)), dtype=dtype)
+        return out if abs(out) >= _smallest_normal(dtype) else flush_subnormals(out, dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = _libm_pow_elementwise(np.asarray(base, np.float64), np.asarray(exponent, np.float64))
+        out = np.asarray(out, dtype=np.float64).astype(dtype)
+    return flush_subnormals(out, dtype)

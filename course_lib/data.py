@@ -7,9 +7,9 @@ hand-rolled loop and Keras's ``model.fit`` can be fed the very same batches.
 
 import numpy as np
 
-from .core import check_int, check_number
+from .core import check_bool, check_int, check_number
 
-__all__ = ["linear_regression", "batch_indices"]
+__all__ = ["linear_regression", "moons", "batch_indices"]
 
 
 def linear_regression(n=100, slope=3.0, intercept=2.0, noise=0.1, seed=0, dtype=np.float32):
@@ -29,25 +29,6 @@ def linear_regression(n=100, slope=3.0, intercept=2.0, noise=0.1, seed=0, dtype=
     return x.astype(dtype), y.astype(dtype)
 
 
-def batch_indices(n, batch_size=None, epochs=1, shuffle=True, seed=0):
-    """The example indices of every batch, epoch by epoch: a list (epochs) of lists of arrays.
-
-    ``batch_size=None`` (or ``n``) is batch gradient descent, ``1`` is stochastic gradient
-    descent, anything between is mini-batch.  With ``shuffle`` each epoch visits the examples
-    in a fresh seeded permutation; the last batch of an epoch may be smaller, as in Keras.
-    """
-    n = check_int("n", n, 1)
-    batch_size = n if batch_size is None else check_int("batch_size", batch_size, 1, n)
-    epochs = check_int("epochs", epochs, 1)
-    rng = np.random.default_rng(check_int("seed", seed, 0))
-    order = []
-    for _ in range(epochs):
-        perm = rng.permutation(n) if shuffle else np.arange(n)
-        order.append([perm[i:i + batch_size] for i in range(0, n, batch_size)])
-    return order
-
-
-# --------------------------------------------------------------------------- lesson 05
 def moons(n=200, noise=0.1, seed=0, dtype=np.float32):
     """Two interleaving half circles, a 2-D classification problem no straight line solves.
 
@@ -67,4 +48,37 @@ def moons(n=200, noise=0.1, seed=0, dtype=np.float32):
     return x.astype(dtype), labels
 
 
-__all__ += ["moons"]
+def batch_indices(n, batch_size=None, epochs=1, shuffle=True, seed=0, drop_remainder=False):
+    """The example indices of every batch, epoch by epoch: a list (epochs) of lists of arrays.
+
+    ``batch_size=None`` (or ``n``) is batch gradient descent, ``1`` is stochastic gradient
+    descent, anything between is mini-batch.  With ``shuffle`` each epoch visits the examples
+    in a fresh seeded permutation.  The last batch of an epoch may be smaller, as in Keras,
+    unless ``drop_remainder`` (``tf.data``'s name) leaves it out, so that every batch holds
+    ``batch_size`` examples.
+
+    Args:
+        n: the number of examples, at least 1.
+        batch_size: examples per batch, 1 to ``n``; None for one batch of all ``n``.
+        epochs: how many passes over the examples, at least 1.
+        shuffle: visit each epoch in a fresh seeded permutation (else in order 0, 1, ...).
+        seed: the seed of the permutations, an integer >= 0.
+        drop_remainder: leave out each epoch's last batch when it is smaller than ``batch_size``.
+
+    Examples:
+        >>> batch_indices(5, batch_size=2, shuffle=False)
+        [[array([0, 1]), array([2, 3]), array([4])]]
+        >>> batch_indices(5, batch_size=2, shuffle=False, drop_remainder=True)
+        [[array([0, 1]), array([2, 3])]]
+    """
+    n = check_int("n", n, 1)
+    batch_size = n if batch_size is None else check_int("batch_size", batch_size, 1, n)
+    epochs = check_int("epochs", epochs, 1)
+    rng = np.random.default_rng(check_int("seed", seed, 0))
+    drop_remainder = check_bool("drop_remainder", drop_remainder)
+    end = n - n % batch_size if drop_remainder else n
+    order = []
+    for _ in range(epochs):
+        perm = rng.permutation(n) if shuffle else np.arange(n)
+        order.append([perm[i:i + batch_size] for i in range(0, end, batch_size)])
+    return order

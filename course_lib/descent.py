@@ -14,10 +14,11 @@ from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
+from .backprop import dense, dense_backward, mean_squared_error, mean_squared_error_backward
 from .core import as_param_tree, check_int, tree_index, tree_leaves, tree_stack
 from .data import batch_indices
 
-__all__ = ["Trajectory", "minimize", "fit", "linear_model", "linear_mse", "divergence_message"]
+__all__ = ["Trajectory", "divergence_message", "minimize", "fit", "linear_mse"]
 
 
 class Trajectory(NamedTuple):
@@ -77,21 +78,16 @@ def minimize(objective, x0, optimizer, steps):
 
 
 # ----------------------------------------------------------------- training on data
-def linear_model(params, x):
-    """``x @ kernel + bias``: a Keras ``Dense`` layer without activation."""
-    return x @ params["kernel"] + params["bias"]
-
-
 def linear_mse(params, x, y):
-    """Mean squared error of :func:`linear_model` and its gradients, as Keras computes them.
+    """Mean squared error of a linear model ``x @ kernel + bias`` and its gradients, as Keras computes them.
 
-    Keras averages ``(y_pred - y)**2`` over every element of the batch, so
-    ``d loss / d y_pred = 2 * (y_pred - y) / y.size``.
+    The model is :func:`course_lib.backprop.dense` (a Keras ``Dense`` layer without activation)
+    with ``params = {"kernel": (in, out), "bias": (out,)}``.  Keras averages ``(y_pred - y)**2``
+    over every element of the batch, so ``d loss / d y_pred = 2 * (y_pred - y) / y.size``.
     """
-    err = linear_model(params, x) - y
-    loss = np.mean(err * err)
-    d_pred = err * (x.dtype.type(2) / x.dtype.type(y.size))
-    return loss, {"kernel": x.T @ d_pred, "bias": d_pred.sum(axis=0)}
+    y_pred = dense(x, params["kernel"], params["bias"])
+    _, d_kernel, d_bias = dense_backward(mean_squared_error_backward(y, y_pred), x, params["kernel"])
+    return mean_squared_error(y, y_pred), {"kernel": d_kernel, "bias": d_bias}
 
 
 def fit(loss_and_grad, params0, x, y, optimizer, epochs=1, batch_size=None, shuffle=True, seed=0,

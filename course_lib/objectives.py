@@ -10,7 +10,7 @@ import numpy as np
 
 from .core import check_number
 
-__all__ = ["Objective", "Quadratic", "Rosenbrock", "SEED_LOSS", "ILL_CONDITIONED", "ROSENBROCK"]
+__all__ = ["Objective", "Quadratic", "Rosenbrock", "WavyBowl", "SEED_LOSS", "ILL_CONDITIONED", "ROSENBROCK", "WAVY"]
 
 
 def _as_point(x):
@@ -157,15 +157,6 @@ class Rosenbrock(Objective):
         return np.stack([np.stack([huu, huv], -1), np.stack([huv, hvv], -1)], -2)
 
 
-#: The seeds' loss ``(w + 1)**2``: gradient ``2w + 2``, minimum at w = -1, curvature 2.
-SEED_LOSS = Quadratic(2.0, -1.0, name="(w + 1)**2")
-#: The ill-conditioned bowl ``0.1*x1**2 + 2*x2**2`` (Hessian eigenvalues 0.2 and 4).
-ILL_CONDITIONED = Quadratic([0.2, 4.0], name="0.1*x1**2 + 2*x2**2")
-#: The classic banana valley, minimum at (1, 1).
-ROSENBROCK = Rosenbrock()
-
-
-# ----------------------------------------------------------------- lesson 02: local minima
 class WavyBowl(Objective):
     """``f(w) = curvature/2 * w**2 + amplitude * sin(frequency * w)``: a bowl with ripples.
 
@@ -229,5 +220,11 @@ class WavyBowl(Objective):
         return found
 
 
+#: The seeds' loss ``(w + 1)**2``: gradient ``2w + 2``, minimum at w = -1, curvature 2.
+SEED_LOSS = Quadratic(2.0, -1.0, name="(w + 1)**2")
+#: The ill-conditioned bowl ``0.1*x1**2 + 2*x2**2`` (Hessian eigenvalues 0.2 and 4).
+ILL_CONDITIONED = Quadratic([0.2, 4.0], name="0.1*x1**2 + 2*x2**2")
+#: The classic banana valley, minimum at (1, 1).
+ROSENBROCK = Rosenbrock()
 #: Lesson 02's loss with several minima: ``0.05*w**2 + sin(w)``.
 WAVY = WavyBowl()

@@ -32,20 +32,27 @@ Details that follow Keras rather than textbooks:
 """
 
 import functools
-import math
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from .core import as_param_tree, check_bool, check_int, check_number, check_same_structure, tree_leaves, tree_unflatten
+from .core import (
+    as_param_tree,
+    check_bool,
+    check_int,
+    check_number,
+    check_same_structure,
+    tf_pow,
+    tree_leaves,
+    tree_unflatten,
+)
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax", "Nadam",
-           "SGDState", "AdagradState", "RMSpropState", "AdadeltaState", "AdamState", "AdamaxState",
-           "NadamState", "get"]
+__all__ = ["Optimizer", "SGD", "SGDState", "Adagrad", "AdagradState", "RMSprop", "RMSpropState", "Adadelta",
+           "AdadeltaState", "Adam", "AdamState", "AdamW", "Adamax", "AdamaxState", "Nadam", "NadamState", "get"]
 
 
 @functools.lru_cache(maxsize=None)
-def _c(value, dtype):
+def _as_dtype(value, dtype):
     """A Python number used directly in a Keras op (``ops.add(v, epsilon)``): rounded to ``dtype``.
     (Cached, as every optimizer asks for the same few constants on every step; read-only.)"""
     out = np.asarray(value, dtype=dtype)
@@ -54,7 +61,7 @@ def _c(value, dtype):
 
 
 @functools.lru_cache(maxsize=None)
-def _cast(value, dtype):
+def _via_float32(value, dtype):
     """A Python number passed through ``ops.cast(value, dtype)``: TensorFlow makes it a float32
     tensor first, so float64 parameters see ``float64(float32(value))``.  (Cached; read-only.)"""
     out = np.asarray(np.float32(value), dtype=dtype)
@@ -62,34 +69,33 @@ def _cast(value, dtype):
     return out
 
 
-@functools.lru_cache(maxsize=None)
-def _tiny(dtype):
-    return np.finfo(dtype).tiny
-
-
-def _pow(base, exponent, dtype):
-    """``ops.power`` on two scalars, as TensorFlow computes it on the CPU: the C library's
-    ``pow`` (numpy's own ``np.power`` rounds differently in the last bit), with results
-    below the smallest normal number flushed to zero as TensorFlow does."""
-    out = np.asarray(math.pow(float(base), float(exponent)), dtype=dtype)
-    return out if abs(out) >= _tiny(dtype) else np.zeros((), dtype)
-
-
 def _optional(name, value, low=0.0, low_open=True):
     return None if value is None else check_number(name, value, low, None, low_open=low_open)
 
 
 class Optimizer:
-    """Shared machinery: learning rate, clipping, weight decay, input checks, the walk over leaves.
+    """Shared machinery: learning rate, clipping, weight decay, input checks, the loop over leaves.
 
-    A subclass defines ``State`` (a NamedTuple whose first field is ``iterations``, then one
-    field per per-parameter slot, then any scalar fields named in ``_globals``),
-    ``_init_slots(param) -> tuple`` with one array (or None) per slot field, and
-    ``_update(param, grad, slots, lr, step) -> (new_param, new_slots)`` for one leaf.
+    A subclass defines:
+
+    * ``State``: a NamedTuple whose first field is ``iterations`` (the step count), followed by
+      one field per slot, each a tree shaped like the parameters (or None when the optimizer's
+      settings do not use that slot);
+    * ``_init_slots(param) -> tuple``: the initial value of every slot for one parameter (an
+      array, or None);
+    * ``_update(w, g, slots, lr, step) -> (new_w, new_slots)``: the update of one parameter
+      ``w`` (already weight-decayed) with its clipped gradient ``g``, its slots, the learning
+      rate ``lr`` in ``w``'s dtype and the step count ``step`` (0 for the first update).
+
+    :meth:`step` checks its arguments once, computes what all parameters share (the learning
+    rate, the clipped gradients), then runs ``_update`` leaf by leaf.  One hook is for Nadam
+    alone, which keeps a scalar beside its slots: ``_step_scalars(state)`` returns the values
+    computed once per step for all leaves; they are passed to ``_update`` as keyword arguments
+    and stored in the new state under their names (a State field with a default value, so not
+    a slot).
     """
 
     State = None
-    _globals = ()  # names of State fields that hold one scalar, not one array per parameter
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None):
@@ -128,100 +134,87 @@ class Optimizer:
             for g in grads:
                 l2sum = np.sum(g * g)
                 l2norm = np.sqrt(l2sum) if l2sum > 0 else l2sum
-                out.append(g * _c(self.clipnorm, g.dtype) / np.maximum(l2norm, _c(self.clipnorm, g.dtype)))
+                clipnorm = _as_dtype(self.clipnorm, g.dtype)
+                out.append(g * clipnorm / np.maximum(l2norm, clipnorm))
             return out
         if self.global_clipnorm is not None:
             dtype = grads[0].dtype
             norm = np.sqrt(np.sum(np.stack([np.sum(g * g) for g in grads]))).astype(dtype)
             with np.errstate(divide="ignore"):
-                scale = _c(self.global_clipnorm, dtype) * np.minimum(
-                    dtype.type(1.0) / norm, _c(1.0 / self.global_clipnorm, dtype))
+                scale = _as_dtype(self.global_clipnorm, dtype) * np.minimum(
+                    dtype.type(1.0) / norm, _as_dtype(1.0 / self.global_clipnorm, dtype))
             scale = scale + (norm - norm)  # NaN when the norm is not finite, as in Keras
             return [g * scale.astype(g.dtype) for g in grads]
         if self.clipvalue is not None:
-            return [np.clip(g, -_c(self.clipvalue, g.dtype), _c(self.clipvalue, g.dtype)) for g in grads]
+            return [np.clip(g, -_as_dtype(self.clipvalue, g.dtype), _as_dtype(self.clipvalue, g.dtype))
+                    for g in grads]
         return grads
 
     def _decay(self, w, lr):
         if self.weight_decay is None:
             return w
-        return w - w * _cast(self.weight_decay, w.dtype) * lr
+        return w - w * _via_float32(self.weight_decay, w.dtype) * lr
 
-    def _next_globals(self, state, leaves):
-        """The new values of the scalar fields in ``_globals`` (Nadam's ``u_product``)."""
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # The State fields that hold one tree per slot: all but `iterations` and fields with a default.
+        cls._slot_fields = tuple(f for f in cls.State._fields[1:] if f not in cls.State._field_defaults)
+
+    def _step_scalars(self, state):
+        """Values computed once per step and shared by every leaf's ``_update``: none (Nadam overrides this)."""
         return {}
-
-    @classmethod
-    def _slot_names(cls):
-        """State fields holding one array per parameter (all but ``iterations`` and ``_globals``)."""
-        if "_slot_fields" not in cls.__dict__:
-            cls._slot_fields = tuple(f for f in cls.State._fields[1:] if f not in cls._globals)
-        return cls._slot_fields
 
     # ----------------------------------------------------------------- public API
     def init(self, params):
         """Build the optimizer state for ``params`` (step count 0, initial slots)."""
         params = as_param_tree("params", params)
         per_leaf = [self._init_slots(p) for p in tree_leaves(params)]
-        n_slots = len(self.State._fields) - 1 - len(self._globals)
         slots = []
-        for k in range(n_slots):
+        for k in range(len(self._slot_fields)):
             leaves = [s[k] for s in per_leaf]
             slots.append(None if all(x is None for x in leaves) else tree_unflatten(params, leaves))
-        return self.State(0, *slots, **self._init_globals(tree_leaves(params)))
+        return self.State(0, *slots)
 
-    def _init_globals(self, leaves):
-        return {}
-
-    def step(self, params, grads, state):
-        """Apply one update; return ``(new_params, new_state)`` without touching the inputs."""
-        n_slots = len(self._slot_names())
-        if (type(params) is np.ndarray and type(grads) is np.ndarray and type(state) is self.State
-                and params.dtype.kind == "f" and grads.shape == params.shape and type(state.iterations) is int
-                and state.iterations >= 0 and all(s is None or (type(s) is np.ndarray and s.shape == params.shape)
-                                                  for s in state[1:1 + n_slots])):
-            # One float ndarray with a well-formed state (the descent loops' case): no tree to walk.
-            step, slots = state.iterations, state[1:1 + n_slots]
-            lr, (g,), new_globals, shared = self._prepare(state, step, [params], [grads])
-            lr = lr.astype(params.dtype)
-            w, slots_new = self._update(self._decay(params, lr), g, slots, lr, step, shared)
-            slots_new = (None if old is None else s for old, s in zip(slots, slots_new))
-            return w, self.State(step + 1, *slots_new, **new_globals)
-
+    def _checked(self, params, grads, state):
+        """Check the arguments of :meth:`step` once; return the step count, params as a tree, and the
+        leaves of params, grads and every slot (None for an unused slot)."""
+        if type(state) is not self.State and not isinstance(state, self.State):
+            raise TypeError(f"`state` must be the {self.State.__name__} returned by "
+                            f"{type(self).__name__}.init(params); got {type(state).__name__}.")
+        step = state.iterations
+        if type(step) is not int or step < 0:
+            step = check_int("state.iterations", step, 0)
+        slots = state[1:1 + len(self._slot_fields)]
+        if (type(params) is np.ndarray and params.dtype.kind == "f" and type(grads) is np.ndarray
+                and grads.shape == params.shape
+                and all(s is None or (type(s) is np.ndarray and s.shape == params.shape) for s in slots)):
+            # One float ndarray, as in the descent loops: the tree checks below would all pass.
+            return step, params, [params], [grads], [None if s is None else [s] for s in slots]
         params = as_param_tree("params", params)
         grads = as_param_tree("grads", grads)
         check_same_structure("grads", grads, params)
-        if not isinstance(state, self.State):
-            raise TypeError(f"`state` must be the {self.State.__name__} returned by "
-                            f"{type(self).__name__}.init(params); got {type(state).__name__}.")
-        slot_names = self._slot_names()
-        for name in slot_names:
-            if getattr(state, name) is not None:
-                check_same_structure(f"state.{name}", getattr(state, name), params)
-        step = check_int("state.iterations", state.iterations, 0)
-        leaves = tree_leaves(params)
-        lr, grad_leaves, new_globals, shared = self._prepare(state, step, leaves, tree_leaves(grads))
-        slot_leaves = [None if getattr(state, n) is None else tree_leaves(getattr(state, n)) for n in slot_names]
-        new_params, new_slots = [], [[] for _ in slot_names]
-        for i, (p, g) in enumerate(zip(leaves, grad_leaves)):
-            slots = tuple(None if s is None else s[i] for s in slot_leaves)
-            lr_p = lr.astype(p.dtype)
-            p_new, slots_new = self._update(self._decay(p, lr_p), g, slots, lr_p, step, shared)
-            new_params.append(p_new)
-            for k, s in enumerate(slots_new):
-                new_slots[k].append(s)
-        slot_trees = {n: None if getattr(state, n) is None else tree_unflatten(params, s)
-                      for n, s in zip(slot_names, new_slots)}
-        return tree_unflatten(params, new_params), self.State(step + 1, **slot_trees, **new_globals)
+        for name, s in zip(self._slot_fields, slots):
+            if s is not None:
+                check_same_structure(f"state.{name}", s, params)
+        return (step, params, tree_leaves(params), tree_leaves(grads),
+                [None if s is None else tree_leaves(s) for s in slots])
 
-    def _prepare(self, state, step, leaves, grad_leaves):
-        """What every leaf's update needs: the float32 learning rate, the gradients cast to their
-        parameters' dtypes and clipped, the new scalar fields, and the ``shared`` dict for ``_update``."""
+    def step(self, params, grads, state):
+        """Apply one update; return ``(new_params, new_state)`` without touching the inputs."""
+        step, params, leaves, grad_leaves, slot_leaves = self._checked(params, grads, state)
         lr = self.learning_rate_at(step)
         grad_leaves = self._clip([g.astype(p.dtype, copy=False) for p, g in zip(leaves, grad_leaves)])
-        new_globals = self._next_globals(state, leaves)
-        shared = {**state._asdict(), **new_globals} if self._globals else {}
-        return lr, grad_leaves, new_globals, shared
+        scalars = self._step_scalars(state)
+        new_leaves, new_slots = [], [[] for _ in slot_leaves]
+        for i, (p, g) in enumerate(zip(leaves, grad_leaves)):
+            lr_p = lr.astype(p.dtype)
+            slots = tuple(None if s is None else s[i] for s in slot_leaves)
+            p, slots = self._update(self._decay(p, lr_p), g, slots, lr_p, step, **scalars)
+            new_leaves.append(p)
+            for k, s in enumerate(slots):
+                new_slots[k].append(s)
+        slot_trees = [None if old is None else tree_unflatten(params, new) for old, new in zip(slot_leaves, new_slots)]
+        return tree_unflatten(params, new_leaves), self.State(step + 1, *slot_trees, **scalars)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
@@ -252,6 +245,24 @@ class SGD(Optimizer):
 
     The textbook moving-average form ``v = beta*v + (1-beta)*g; w = w - lr*v`` is the same
     method: it equals this one with ``momentum = beta`` and ``learning_rate = lr*(1-beta)``.
+
+    Args:
+        learning_rate: a number > 0, or a schedule ``f(step)`` (step 0 for the first update).
+        momentum: the fraction of the velocity kept from step to step, in [0, 1]; 0 is plain
+            gradient descent (and keeps no velocity).
+        nesterov: take the step from the look-ahead point.
+        weight_decay: if set, every parameter shrinks by ``w * weight_decay * learning_rate`` before
+            the update (>= 0).
+        clipnorm, clipvalue, global_clipnorm: clip each gradient to this norm, each element to
+            ``[-clipvalue, clipvalue]``, or all gradients together to this global norm (> 0; at most one).
+
+    Examples:
+        >>> opt = SGD(learning_rate=0.25, momentum=0.5)
+        >>> w = np.array([1.0, -2.0])
+        >>> state = opt.init(w)
+        >>> w, state = opt.step(w, 2 * w, state)          # the gradient of w**2
+        >>> w, state.momentums
+        (array([ 0.5, -1. ]), array([-0.5,  1. ]))
     """
 
     State = SGDState
@@ -265,10 +276,10 @@ class SGD(Optimizer):
     def _init_slots(self, p):
         return (np.zeros_like(p) if self.momentum != 0 else None,)
 
-    def _update(self, w, g, slots, lr, step, shared):
+    def _update(self, w, g, slots, lr, step):
         if self.momentum == 0:
             return w - g * lr, (None,)
-        m = _cast(self.momentum, w.dtype)
+        m = _via_float32(self.momentum, w.dtype)
         velocity = slots[0] * m - g * lr
         if self.nesterov:
             return w + (velocity * m - g * lr), (velocity,)
@@ -292,6 +303,22 @@ class Adagrad(Optimizer):
     Epsilon sits inside the square root.  The step shrinks like ``1/sqrt(t)`` for a steady
     gradient, so Adagrad slows down for good; the accumulator's start value 0.1 keeps the
     first step at ``learning_rate * g / sqrt(0.1 + g**2)`` instead of ``learning_rate``.
+
+    Args:
+        learning_rate: a number > 0, or a schedule ``f(step)`` (step 0 for the first update).
+        initial_accumulator_value: the accumulator's start value, >= 0.
+        epsilon: added inside the square root, >= 0.
+        weight_decay: if set, every parameter shrinks by ``w * weight_decay * learning_rate`` before
+            the update (>= 0).
+        clipnorm, clipvalue, global_clipnorm: clip each gradient to this norm, each element to
+            ``[-clipvalue, clipvalue]``, or all gradients together to this global norm (> 0; at most one).
+
+    Examples:
+        >>> opt = Adagrad(learning_rate=0.5)
+        >>> w = np.array([1.0, -2.0])
+        >>> w, state = opt.step(w, 2 * w, opt.init(w))
+        >>> state.accumulators                            # 0.1 + g**2
+        array([ 4.1, 16.1])
     """
 
     State = AdagradState
@@ -303,11 +330,11 @@ class Adagrad(Optimizer):
         self.epsilon = check_number("epsilon", epsilon, 0)
 
     def _init_slots(self, p):
-        return (np.full_like(p, _cast(self.initial_accumulator_value, p.dtype)),)
+        return (np.full_like(p, _via_float32(self.initial_accumulator_value, p.dtype)),)
 
-    def _update(self, w, g, slots, lr, step, shared):
+    def _update(self, w, g, slots, lr, step):
         acc = slots[0] + g * g
-        return w - (lr * g) / np.sqrt(acc + _c(self.epsilon, w.dtype)), (acc,)
+        return w - (lr * g) / np.sqrt(acc + _as_dtype(self.epsilon, w.dtype)), (acc,)
 
 
 # =========================================================================== RMSprop
@@ -334,6 +361,26 @@ class RMSprop(Optimizer):
     Epsilon sits inside the square root.  There is no bias correction: the velocity
     starts at 0, so the first steps are larger than later ones (``1/sqrt(1 - rho)``, about
     3.16 times ``learning_rate`` for the first step with rho = 0.9).
+
+    Args:
+        learning_rate: a number > 0, or a schedule ``f(step)`` (step 0 for the first update).
+        rho: the decay of the moving average of ``g**2``, in [0, 1].
+        momentum: the momentum applied to the increments, in [0, 1]; 0 keeps no momentum buffer.
+        epsilon: added inside the square root, >= 0.
+        centered: divide by an estimate of the variance of ``g`` instead of its mean square.
+        weight_decay: if set, every parameter shrinks by ``w * weight_decay * learning_rate`` before
+            the update (>= 0).
+        clipnorm, clipvalue, global_clipnorm: clip each gradient to this norm, each element to
+            ``[-clipvalue, clipvalue]``, or all gradients together to this global norm (> 0; at most one).
+
+    Examples:
+        >>> opt = RMSprop(learning_rate=0.25)
+        >>> w = np.array([1.0, -2.0])
+        >>> w, state = opt.step(w, 2 * w, opt.init(w))
+        >>> state.velocities                              # (1 - rho) * g**2
+        array([0.4, 1.6])
+        >>> np.round(w, 4)                                # each moved by 0.25 / sqrt(0.1)
+        array([ 0.2094, -1.2094])
     """
 
     State = RMSpropState
@@ -350,18 +397,18 @@ class RMSprop(Optimizer):
         z = np.zeros_like
         return (z(p), z(p) if self.momentum > 0 else None, z(p) if self.centered else None)
 
-    def _update(self, w, g, slots, lr, step, shared):
+    def _update(self, w, g, slots, lr, step):
         velocity, mom, avg = slots
         d = w.dtype
-        velocity = _c(self.rho, d) * velocity + _c(1 - self.rho, d) * (g * g)
+        velocity = _as_dtype(self.rho, d) * velocity + _as_dtype(1 - self.rho, d) * (g * g)
         if self.centered:
-            avg = _c(self.rho, d) * avg + _c(1 - self.rho, d) * g
-            denominator = velocity - avg * avg + _c(self.epsilon, d)
+            avg = _as_dtype(self.rho, d) * avg + _as_dtype(1 - self.rho, d) * g
+            denominator = velocity - avg * avg + _as_dtype(self.epsilon, d)
         else:
-            denominator = velocity + _c(self.epsilon, d)
+            denominator = velocity + _as_dtype(self.epsilon, d)
         increment = (lr * g) / np.sqrt(denominator)
         if self.momentum > 0:
-            mom = _c(self.momentum, d) * mom + increment
+            mom = _as_dtype(self.momentum, d) * mom + increment
             return w - mom, (velocity, mom, avg)
         return w - increment, (velocity, mom, avg)
 
@@ -385,6 +432,22 @@ class Adadelta(Optimizer):
 
     The paper (Zeiler 2012) has no learning rate, i.e. ``learning_rate = 1``; Keras's
     default is 0.001, so with the defaults Adadelta moves very slowly.
+
+    Args:
+        learning_rate: a number > 0, or a schedule ``f(step)`` (step 0 for the first update).
+        rho: the decay of both moving averages, in [0, 1].
+        epsilon: added inside both square roots, >= 0.
+        weight_decay: if set, every parameter shrinks by ``w * weight_decay * learning_rate`` before
+            the update (>= 0).
+        clipnorm, clipvalue, global_clipnorm: clip each gradient to this norm, each element to
+            ``[-clipvalue, clipvalue]``, or all gradients together to this global norm (> 0; at most one).
+
+    Examples:
+        >>> opt = Adadelta(learning_rate=1.0)
+        >>> w = np.array([1.0, -2.0])
+        >>> w, state = opt.step(w, 2 * w, opt.init(w))
+        >>> np.round(w, 4)                                # the first steps are tiny
+        array([ 0.9986, -1.9986])
     """
 
     State = AdadeltaState
@@ -398,10 +461,10 @@ class Adadelta(Optimizer):
     def _init_slots(self, p):
         return np.zeros_like(p), np.zeros_like(p)
 
-    def _update(self, w, g, slots, lr, step, shared):
+    def _update(self, w, g, slots, lr, step):
         acc_g, acc_d = slots
         d = w.dtype
-        rho, one_minus_rho, eps = _c(self.rho, d), _c(1 - self.rho, d), _c(self.epsilon, d)
+        rho, one_minus_rho, eps = _as_dtype(self.rho, d), _as_dtype(1 - self.rho, d), _as_dtype(self.epsilon, d)
         acc_g = rho * acc_g + one_minus_rho * (g * g)
         delta = -((np.sqrt(acc_d + eps) * g) / np.sqrt(acc_g + eps))
         acc_d = rho * acc_d + one_minus_rho * (delta * delta)
@@ -435,6 +498,24 @@ class Adam(Optimizer):
     root, to the uncorrected ``sqrt(v)``.  The paper's form divides by
     ``sqrt(v / (1 - beta_2**t)) + epsilon`` instead; the two differ only in how much epsilon
     weighs (the paper's "epsilon hat" remark), which matters when ``v`` is tiny.
+
+    Args:
+        learning_rate: a number > 0, or a schedule ``f(step)`` (step 0 for the first update).
+        beta_1: the decay of the moving average of ``g``, in [0, 1).
+        beta_2: the decay of the moving average of ``g**2``, in [0, 1).
+        epsilon: added outside the square root, >= 0.
+        amsgrad: divide by the running maximum of ``v`` (AMSGrad).
+        weight_decay: if set, every parameter shrinks by ``w * weight_decay * learning_rate`` before
+            the update (>= 0).
+        clipnorm, clipvalue, global_clipnorm: clip each gradient to this norm, each element to
+            ``[-clipvalue, clipvalue]``, or all gradients together to this global norm (> 0; at most one).
+
+    Examples:
+        >>> opt = Adam(learning_rate=0.25)
+        >>> w = np.array([1.0, -2.0])
+        >>> w, state = opt.step(w, 2 * w, opt.init(w))
+        >>> np.round(w, 4)                                # the first step is learning_rate * sign(g)
+        array([ 0.75, -1.75])
     """
 
     State = AdamState
@@ -450,19 +531,19 @@ class Adam(Optimizer):
     def _init_slots(self, p):
         return np.zeros_like(p), np.zeros_like(p), (np.zeros_like(p) if self.amsgrad else None)
 
-    def _update(self, w, g, slots, lr, step, shared):
+    def _update(self, w, g, slots, lr, step):
         m, v, v_hat = slots
         d = w.dtype
-        beta_1_power = _pow(_cast(self.beta_1, d), step + 1, d)
-        beta_2_power = _pow(_cast(self.beta_2, d), step + 1, d)
+        beta_1_power = tf_pow(_via_float32(self.beta_1, d), step + 1, d)
+        beta_2_power = tf_pow(_via_float32(self.beta_2, d), step + 1, d)
         alpha = lr * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
-        m = m + (g - m) * _c(1 - self.beta_1, d)
-        v = v + (g * g - v) * _c(1 - self.beta_2, d)
+        m = m + (g - m) * _as_dtype(1 - self.beta_1, d)
+        v = v + (g * g - v) * _as_dtype(1 - self.beta_2, d)
         denom_v = v
         if self.amsgrad:
             v_hat = np.maximum(v_hat, v)
             denom_v = v_hat
-        return w - (m * alpha) / (np.sqrt(denom_v) + _c(self.epsilon, d)), (m, v, v_hat)
+        return w - (m * alpha) / (np.sqrt(denom_v) + _as_dtype(self.epsilon, d)), (m, v, v_hat)
 
 
 class AdamW(Adam):
@@ -475,6 +556,21 @@ class AdamW(Adam):
 
     This is not L2 regularisation: adding ``weight_decay * w`` to the gradient would pass the
     decay through Adam's division by ``sqrt(v)``; here every weight shrinks by the same factor.
+
+    Args:
+        learning_rate: a number > 0, or a schedule ``f(step)`` (step 0 for the first update).
+        weight_decay: every parameter shrinks by ``w * weight_decay * learning_rate`` before the
+            Adam update, >= 0 (AdamW needs one).
+        beta_1, beta_2, epsilon, amsgrad: as for :class:`Adam`.
+        clipnorm, clipvalue, global_clipnorm: clip each gradient to this norm, each element to
+            ``[-clipvalue, clipvalue]``, or all gradients together to this global norm (> 0; at most one).
+
+    Examples:
+        >>> opt = AdamW(learning_rate=0.25, weight_decay=0.5)
+        >>> w = np.array([1.0, -2.0])
+        >>> w, state = opt.step(w, 2 * w, opt.init(w))
+        >>> np.round(w, 4)                                # shrunk by 1 - 0.5 * 0.25, then Adam's step
+        array([ 0.625, -1.5  ])
     """
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
@@ -502,6 +598,25 @@ class Adamax(Optimizer):
         w = w - (learning_rate * m) / ((1 - beta_1**t) * (u + epsilon))
 
     ``u`` needs no bias correction: a maximum is not pulled towards its zero start.
+
+    Args:
+        learning_rate: a number > 0, or a schedule ``f(step)`` (step 0 for the first update).
+        beta_1: the decay of the moving average of ``g``, in [0, 1).
+        beta_2: the decay of the infinity norm ``u``, in [0, 1).
+        epsilon: added to ``u``, >= 0.
+        weight_decay: if set, every parameter shrinks by ``w * weight_decay * learning_rate`` before
+            the update (>= 0).
+        clipnorm, clipvalue, global_clipnorm: clip each gradient to this norm, each element to
+            ``[-clipvalue, clipvalue]``, or all gradients together to this global norm (> 0; at most one).
+
+    Examples:
+        >>> opt = Adamax(learning_rate=0.25)
+        >>> w = np.array([1.0, -2.0])
+        >>> w, state = opt.step(w, 2 * w, opt.init(w))
+        >>> state.norms                                   # u = |g| after the first step
+        array([2., 4.])
+        >>> np.round(w, 4)
+        array([ 0.75, -1.75])
     """
 
     State = AdamaxState
@@ -516,13 +631,13 @@ class Adamax(Optimizer):
     def _init_slots(self, p):
         return np.zeros_like(p), np.zeros_like(p)
 
-    def _update(self, w, g, slots, lr, step, shared):
+    def _update(self, w, g, slots, lr, step):
         m, u = slots
         d = w.dtype
-        beta_1_power = _pow(_cast(self.beta_1, d), step + 1, d)
-        m = m + (g - m) * _c(1 - self.beta_1, d)
-        u = np.maximum(_c(self.beta_2, d) * u, np.abs(g))
-        return w - (lr * m) / ((1 - beta_1_power) * (u + _c(self.epsilon, d))), (m, u)
+        beta_1_power = tf_pow(_via_float32(self.beta_1, d), step + 1, d)
+        m = m + (g - m) * _as_dtype(1 - self.beta_1, d)
+        u = np.maximum(_as_dtype(self.beta_2, d) * u, np.abs(g))
+        return w - (lr * m) / ((1 - beta_1_power) * (u + _as_dtype(self.epsilon, d))), (m, u)
 
 
 # =========================================================================== Nadam
@@ -530,7 +645,7 @@ class NadamState(NamedTuple):
     iterations: int
     momentums: Any     # m: moving average of g
     velocities: Any    # v: moving average of g**2
-    u_product: Any     # product of the momentum schedule u_1 * ... * u_t (one scalar)
+    u_product: Any = None  # product of the momentum schedule u_1 * ... * u_t: one scalar for all parameters
 
 
 class Nadam(Optimizer):
@@ -547,10 +662,28 @@ class Nadam(Optimizer):
 
     ``m_hat`` is the Nesterov look-ahead: the next step's momentum plus this step's gradient,
     each with its own bias correction.  Epsilon sits outside the square root.
+
+    Args:
+        learning_rate: a number > 0, or a schedule ``f(step)`` (step 0 for the first update).
+        beta_1: the momentum's decay, scaled by the schedule ``u_t``, in [0, 1).
+        beta_2: the decay of the moving average of ``g**2``, in [0, 1).
+        epsilon: added outside the square root, >= 0.
+        weight_decay: if set, every parameter shrinks by ``w * weight_decay * learning_rate`` before
+            the update (>= 0).
+        clipnorm, clipvalue, global_clipnorm: clip each gradient to this norm, each element to
+            ``[-clipvalue, clipvalue]``, or all gradients together to this global norm (> 0; at most one).
+
+    Examples:
+        >>> opt = Nadam(learning_rate=0.25)
+        >>> w = np.array([1.0, -2.0])
+        >>> w, state = opt.step(w, 2 * w, opt.init(w))
+        >>> float(state.u_product)                        # u_1 = 0.9 * (1 - 0.5 * 0.96)
+        0.468
+        >>> np.round(w, 4)
+        array([ 0.7343, -1.7343])
     """
 
     State = NadamState
-    _globals = ("u_product",)
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None,
                  clipnorm=None, clipvalue=None, global_clipnorm=None):
@@ -562,29 +695,34 @@ class Nadam(Optimizer):
     def _init_slots(self, p):
         return np.zeros_like(p), np.zeros_like(p)
 
-    def _init_globals(self, leaves):
-        return {"u_product": _c(1.0, leaves[0].dtype)}  # Keras keeps it in the first parameter's dtype
+    def init(self, params):
+        params = as_param_tree("params", params)
+        first = tree_leaves(params)[0]  # Keras keeps u_product in the first parameter's dtype
+        return super().init(params)._replace(u_product=_as_dtype(1.0, first.dtype))
 
-    def _next_globals(self, state, leaves):
+    def _step_scalars(self, state):
+        """The hook only Nadam uses: this step's ``u_product``, computed once for all parameters."""
+        if state.u_product is None:
+            raise TypeError("`state.u_product` is None: build the state with Nadam.init(params).")
         u = np.asarray(state.u_product)
         d = u.dtype
-        u_t = 1 - _c(0.5, d) * _pow(_c(0.96, d), state.iterations + 1, d)
-        return {"u_product": u * _c(self.beta_1, d) * u_t}
+        u_t = 1 - _as_dtype(0.5, d) * tf_pow(_as_dtype(0.96, d), state.iterations + 1, d)
+        return {"u_product": u * _as_dtype(self.beta_1, d) * u_t}
 
-    def _update(self, w, g, slots, lr, step, shared):
+    def _update(self, w, g, slots, lr, step, u_product):
         m, v = slots
         d = w.dtype
-        decay, beta_1, beta_2 = _cast(0.96, d), _cast(self.beta_1, d), _cast(self.beta_2, d)
-        u_t = beta_1 * (1 - _c(0.5, d) * _pow(decay, step + 1, d))
-        u_t_1 = beta_1 * (1 - _c(0.5, d) * _pow(decay, step + 2, d))
-        u_product_t = np.asarray(shared["u_product"]).astype(d)
+        decay, beta_1, beta_2 = _via_float32(0.96, d), _via_float32(self.beta_1, d), _via_float32(self.beta_2, d)
+        u_t = beta_1 * (1 - _as_dtype(0.5, d) * tf_pow(decay, step + 1, d))
+        u_t_1 = beta_1 * (1 - _as_dtype(0.5, d) * tf_pow(decay, step + 2, d))
+        u_product_t = u_product.astype(d)
         u_product_t_1 = u_product_t * u_t_1
-        beta_2_power = _pow(beta_2, step + 1, d)
+        beta_2_power = tf_pow(beta_2, step + 1, d)
         m = m + (g - m) * (1 - beta_1)
         v = v + (g * g - v) * (1 - beta_2)
         m_hat = (u_t_1 * m) / (1 - u_product_t_1) + ((1 - u_t) * g) / (1 - u_product_t)
         v_hat = v / (1 - beta_2_power)
-        return w - (m_hat * lr) / (np.sqrt(v_hat) + _c(self.epsilon, d)), (m, v)
+        return w - (m_hat * lr) / (np.sqrt(v_hat) + _as_dtype(self.epsilon, d)), (m, v)
 
 
 # =========================================================================== by name

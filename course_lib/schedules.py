@@ -29,35 +29,24 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .core import check_bool, check_int, check_number
+from .core import check_bool, check_int, check_number, flush_subnormals, tf_pow
 
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay",
            "PolynomialDecay", "CosineDecay", "CosineDecayRestarts", "SCHEDULES", "make_schedule",
            "decay_explorer", "ExplorerResult"]
 
 f32 = np.float32
-_TINY = np.finfo(np.float32).tiny
 
 
-def _ftz(x):
-    """Flush float32 subnormals to zero, as TensorFlow's CPU kernels do."""
-    x = np.asarray(x, dtype=f32)
-    return np.where(np.abs(x) < _TINY, f32(0), x)
-
-
-# float32 pow, cos and log, rounded from float64: the correctly rounded float32 value in all but
-# astronomically rare cases.  TensorFlow's own float32 kernels are within one rounding of it
-# (numpy's float32 `power` is up to two roundings away from TensorFlow's, so we avoid it).
-def _pow(base, exponent):
-    return _ftz(np.power(np.float64(base), np.asarray(exponent, dtype=np.float64)))
-
-
+# float32 cos and log, rounded from float64: the correctly rounded float32 value in all but
+# astronomically rare cases.  TensorFlow's own float32 kernels are within one rounding of it.
+# (pow is core.tf_pow, which the optimizers use too.)
 def _cos(x):
-    return _ftz(np.cos(np.asarray(x, dtype=np.float64)))
+    return flush_subnormals(np.cos(np.asarray(x, dtype=np.float64)))
 
 
 def _log(x):
-    return _ftz(np.log(np.asarray(x, dtype=np.float64)))
+    return flush_subnormals(np.log(np.asarray(x, dtype=np.float64)))
 
 
 def _as_step(step):
@@ -84,7 +73,7 @@ class LearningRateSchedule:
     def __call__(self, step):
         step = _as_step(step)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            rate = _ftz(self._rate(step))
+            rate = flush_subnormals(self._rate(step))
         return rate[()] if rate.ndim == 0 else rate
 
     def _rate(self, step):
@@ -114,6 +103,20 @@ class ExponentialDecay(LearningRateSchedule):
         p = float32(step) / float32(decay_steps)
         if staircase: p = floor(p)
         return float32(initial_learning_rate) * float32(decay_rate) ** p
+
+    Args:
+        initial_learning_rate: the rate at step 0, >= 0.
+        decay_steps: the number of steps over which the rate shrinks by ``decay_rate``, > 0.
+        decay_rate: the factor per ``decay_steps`` steps, >= 0.
+        staircase: decay in whole periods (``floor``) instead of continuously.
+        name: kept for Keras's signature; unused.
+
+    Examples:
+        >>> lr = ExponentialDecay(0.5, decay_steps=10, decay_rate=0.5)
+        >>> lr([0, 10, 20, 30])
+        array([0.5   , 0.25  , 0.125 , 0.0625], dtype=float32)
+        >>> lr(5)                                        # between: 0.5 * 0.5**0.5
+        np.float32(0.35355338)
     """
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
@@ -128,7 +131,7 @@ class ExponentialDecay(LearningRateSchedule):
         p = step.astype(f32) / f32(self.decay_steps)
         if self.staircase:
             p = np.floor(p)
-        return f32(self.initial_learning_rate) * _pow(f32(self.decay_rate), p)
+        return f32(self.initial_learning_rate) * tf_pow(f32(self.decay_rate), p)
 
 
 class InverseTimeDecay(LearningRateSchedule):
@@ -141,6 +144,18 @@ class InverseTimeDecay(LearningRateSchedule):
         p = float32(step) / float32(decay_steps)
         if staircase: p = floor(p)
         return float32(initial_learning_rate) / (1 + float32(decay_rate) * p)
+
+    Args:
+        initial_learning_rate: the rate at step 0, >= 0.
+        decay_steps: the steps that make one unit of ``decay_rate * step / decay_steps``, > 0.
+        decay_rate: how fast the rate falls, >= 0.
+        staircase: count whole periods of ``decay_steps`` (``floor``) instead of steps.
+        name: kept for Keras's signature; unused.
+
+    Examples:
+        >>> lr = InverseTimeDecay(0.5, decay_steps=10, decay_rate=1.0)
+        >>> lr([0, 10, 20, 30])                          # 0.5 / (1 + step / 10)
+        array([0.5       , 0.25      , 0.16666667, 0.125     ], dtype=float32)
     """
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
@@ -165,6 +180,16 @@ class PiecewiseConstantDecay(LearningRateSchedule):
     A boundary step still uses the earlier value: with ``boundaries=[100]`` step 100 uses
     ``values[0]`` and step 101 is the first to use ``values[1]``.  ``boundaries`` are
     strictly increasing integers; ``values`` has one more entry than ``boundaries``.
+
+    Args:
+        boundaries: strictly increasing step counts (integers >= 0).
+        values: the learning rates, one more than ``boundaries``, each >= 0.
+        name: kept for Keras's signature; unused.
+
+    Examples:
+        >>> lr = PiecewiseConstantDecay(boundaries=[10, 20], values=[0.5, 0.25, 0.125])
+        >>> lr([0, 10, 11, 20, 21])                      # a boundary step keeps the earlier value
+        array([0.5  , 0.5  , 0.25 , 0.25 , 0.125], dtype=float32)
     """
 
     def __init__(self, boundaries, values, name="PiecewiseConstant"):
@@ -199,6 +224,19 @@ class PolynomialDecay(LearningRateSchedule):
         else:     step = min(step, decay_steps)
         p = step / decay_steps
         return (initial_learning_rate - end_learning_rate) * (1 - p) ** power + end_learning_rate
+
+    Args:
+        initial_learning_rate: the rate at step 0, >= 0.
+        decay_steps: the steps from the initial to the end rate, > 0.
+        end_learning_rate: the rate after ``decay_steps``, >= 0.
+        power: the exponent of ``1 - step / decay_steps``, >= 0 (1 is a straight line).
+        cycle: restart each time ``decay_steps`` is reached, instead of staying at the end rate.
+        name: kept for Keras's signature; unused.
+
+    Examples:
+        >>> lr = PolynomialDecay(0.5, decay_steps=20, end_learning_rate=0.0)
+        >>> lr([0, 10, 20, 30])                          # a straight line, then constant
+        array([0.5 , 0.25, 0.  , 0.  ], dtype=float32)
     """
 
     def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0,
@@ -220,7 +258,7 @@ class PolynomialDecay(LearningRateSchedule):
             s = np.minimum(s, decay_steps)
         p = s / decay_steps
         lr0, end = f32(self.initial_learning_rate), f32(self.end_learning_rate)
-        return (lr0 - end) * _pow(f32(1) - p, f32(self.power)) + end
+        return (lr0 - end) * tf_pow(f32(1) - p, f32(self.power)) + end
 
 
 class CosineDecay(LearningRateSchedule):
@@ -235,6 +273,21 @@ class CosineDecay(LearningRateSchedule):
     ``initial_learning_rate`` towards ``warmup_target`` (``(target - initial) * step / warmup_steps
     + initial``); then the cosine runs from ``warmup_target`` over the next ``decay_steps``
     steps.  Keras casts ``1 - alpha`` (computed in double) and ``alpha`` to float32; so do we.
+
+    Args:
+        initial_learning_rate: the rate at step 0, >= 0.
+        decay_steps: the length of the half cosine, > 0.
+        alpha: the final rate as a fraction of the peak, in [0, 1].
+        warmup_target: the peak reached after the warmup; None for no warmup.
+        warmup_steps: the length of the linear warmup, >= 0.
+        name: kept for Keras's signature; unused.
+
+    Examples:
+        >>> lr = CosineDecay(0.5, decay_steps=20)
+        >>> np.round(lr([0, 10, 20, 30]), 4)             # half a cosine, then constant
+        array([0.5 , 0.25, 0.  , 0.  ], dtype=float32)
+        >>> CosineDecay(0.0, decay_steps=20, warmup_target=0.5, warmup_steps=10)([0, 5, 10])
+        array([0.  , 0.25, 0.5 ], dtype=float32)
     """
 
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
@@ -277,6 +330,19 @@ class CosineDecayRestarts(LearningRateSchedule):
         return initial_learning_rate * ((1 - alpha) * (0.5 * m_mul**i * (1 + cos(pi * f))) + alpha)
 
     and from ``i = floor(f)`` when ``t_mul == 1``.
+
+    Args:
+        initial_learning_rate: the rate at step 0, >= 0.
+        first_decay_steps: the length of the first period, > 0.
+        t_mul: each period is ``t_mul`` times longer than the one before, >= 1.
+        m_mul: each period starts ``m_mul`` times as high as the one before, >= 0.
+        alpha: the rate at the end of a period as a fraction of its start, in [0, 1].
+        name: kept for Keras's signature; unused.
+
+    Examples:
+        >>> lr = CosineDecayRestarts(0.5, first_decay_steps=10)
+        >>> np.round(lr([0, 5, 10, 20, 30]), 4)          # periods of 10, then 20 steps
+        array([0.5 , 0.25, 0.5 , 0.25, 0.5 ], dtype=float32)
     """
 
     def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0,
@@ -298,9 +364,9 @@ class CosineDecayRestarts(LearningRateSchedule):
             fraction = fraction - i_restart
         else:
             i_restart = np.floor(_log(one - fraction * (one - t_mul)) / _log(t_mul))
-            sum_r = (one - _pow(t_mul, i_restart)) / (one - t_mul)
-            fraction = (fraction - sum_r) / _pow(t_mul, i_restart)
-        m_fac = _pow(m_mul, i_restart)
+            sum_r = (one - tf_pow(t_mul, i_restart)) / (one - t_mul)
+            fraction = (fraction - sum_r) / tf_pow(t_mul, i_restart)
+        m_fac = tf_pow(m_mul, i_restart)
         cosine_decayed = f32(0.5) * m_fac * (one + _cos(f32(math.pi) * fraction))
         return lr0 * ((one - alpha) * cosine_decayed + alpha)
 

@@ -5,15 +5,25 @@ Each function here runs the same computation as a course_lib function, with
 of the same shape, so a notebook can put both side by side and print the difference.
 
 Importing this module checks that the installed TensorFlow and Keras are the versions the
-course was tested with, and says which to install if they are not.
+course was tested with, and says which to install if they are not.  (Python imports the package
+first, whose ``__init__`` sets :data:`course_lib.TF_ENVIRONMENT`, so TensorFlow starts quiet.)
 """
 
-import os
+import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+from .core import as_param_tree, check_int, tree_leaves, tree_stack, tree_unflatten
+from .descent import Trajectory, linear_mse
+from .objectives import Quadratic, Rosenbrock
 
-import numpy as np  # noqa: E402
+try:
+    import keras
+    import tensorflow as tf
+except ImportError as exc:  # pragma: no cover - depends on the machine
+    raise ImportError(f"TensorFlow could not be imported ({exc}). Install the course's packages with "
+                      "`pip install -r requirements.txt`.") from exc
+
+__all__ = ["tf", "keras", "TESTED_TENSORFLOW", "TESTED_KERAS", "check_versions", "set_seed", "objective_fn",
+           "minimize", "apply_gradients", "linear_model", "batch_dataset", "fit_linear"]
 
 TESTED_TENSORFLOW = ((2, 16), (2, 21))  # inclusive range of minor versions
 TESTED_KERAS = ((3, 0), (3, 15))
@@ -40,21 +50,7 @@ def check_versions(tf_version, keras_version):
                           "`pip install -r requirements.txt` in the course's virtual environment.")
 
 
-try:
-    import keras  # noqa: E402
-    import tensorflow as tf  # noqa: E402
-except ImportError as exc:  # pragma: no cover - depends on the machine
-    raise ImportError(f"TensorFlow could not be imported ({exc}). Install the course's packages with "
-                      "`pip install -r requirements.txt`.") from exc
-
 check_versions(tf.__version__, keras.__version__)
-
-from .core import as_param_tree, check_int, tree_leaves, tree_stack, tree_unflatten  # noqa: E402
-from .descent import Trajectory, linear_mse  # noqa: E402
-from .objectives import Quadratic, Rosenbrock  # noqa: E402
-
-__all__ = ["tf", "keras", "set_seed", "objective_fn", "minimize", "apply_gradients", "linear_model", "batch_dataset",
-           "fit_linear", "check_versions"]
 
 
 def set_seed(seed=0):

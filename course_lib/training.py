@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .core import check_int, check_number
+from .data import batch_indices
 
 __all__ = ["DIGITS_FILE", "Digits", "load_digits", "build_mlp", "cross_entropy", "get_weights", "set_weights",
            "loss_and_grads", "train_step", "keras_train_step", "evaluate", "batches", "Run", "train",
@@ -80,18 +81,15 @@ def load_digits(validation_fraction=0.25, seed=0):
 def batches(n, batch_size, steps, seed=0):
     """``steps`` index arrays of ``batch_size`` examples: seeded epochs, each a fresh permutation.
 
-    Every batch has exactly ``batch_size`` examples (an epoch's remainder is dropped), so each
-    step sees the same amount of data.
+    :func:`course_lib.data.batch_indices` with ``drop_remainder=True`` (an epoch's remainder
+    is dropped, so each step sees the same amount of data), epoch after epoch, as one list.
     """
     n = check_int("n", n, 1)
     batch_size = check_int("batch_size", batch_size, 1, n)
     steps = check_int("steps", steps, 0)
-    rng = np.random.default_rng(check_int("seed", seed, 0))
-    out = []
-    while len(out) < steps:
-        perm = rng.permutation(n)
-        out.extend(perm[i:i + batch_size] for i in range(0, n - batch_size + 1, batch_size))
-    return out[:steps]
+    epochs = max(1, -(-steps // (n // batch_size)))
+    order = batch_indices(n, batch_size, epochs, shuffle=True, seed=seed, drop_remainder=True)
+    return [idx for epoch in order for idx in epoch][:steps]
 
 
 # --------------------------------------------------------------------------- model

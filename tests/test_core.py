@@ -11,8 +11,11 @@ from course_lib.core import (
     check_int,
     check_number,
     check_same_structure,
+    flush_subnormals,
+    tf_pow,
     tree_leaves,
     tree_map,
+    tree_unflatten,
 )
 
 
@@ -76,3 +79,39 @@ def test_check_int_and_bool():
     assert check_bool("nesterov", np.bool_(True)) is True
     with pytest.raises(TypeError, match="True or False"):
         check_bool("nesterov", 1)
+
+
+# --------------------------------------------------------------------------- TensorFlow's arithmetic
+def test_tf_pow_is_the_c_library_pow_rounded_to_the_dtype():
+    rng = np.random.default_rng(0)
+    bases, exponents = rng.uniform(0.0, 1.0, 2000), rng.integers(1, 300, 2000).astype(float)
+    ours = tf_pow(bases, exponents, np.float64)
+    libm = np.array([math.pow(b, e) for b, e in zip(bases, exponents)])
+    libm[libm < np.finfo(np.float64).tiny] = 0.0  # TensorFlow flushes subnormal results to zero
+    assert np.count_nonzero(libm) > 1000
+    assert ours.dtype == np.float64 and ours.tobytes() == libm.tobytes()
+    # numpy's vectorised power differs from the C library in the last bit for some of these
+    assert np.any(np.power(bases, exponents) != libm)
+    # scalars take the same route as arrays, and float32 is the float64 result rounded
+    assert tf_pow(bases[7], exponents[7], np.float64) == libm[7]
+    assert tf_pow(np.float32(0.9), 3).dtype == np.float32
+    assert tf_pow(0.9, 3) == np.float32(math.pow(0.9, 3))
+
+
+def test_tf_pow_flushes_subnormals_and_keeps_inf_and_nan():
+    assert tf_pow(1e-20, 3) == 0                         # 1e-60 is below float32's smallest normal number
+    assert tf_pow(1e-20, 3, np.float64) == math.pow(1e-20, 3)
+    assert tf_pow(1e-200, 2, np.float64) == 0            # 1e-400 is below float64's
+    np.testing.assert_array_equal(tf_pow(np.array([2.0, -2.0, -2.0]), [2000.0, 1025.0, 0.5], np.float64),
+                                  [np.inf, -np.inf, np.nan])
+    np.testing.assert_array_equal(flush_subnormals([1e-39, -1e-39, 1e-37]), np.float32([0, 0, 1e-37]))
+
+
+def test_tree_unflatten_single_array_and_trees():
+    a = np.zeros(3)
+    b = np.ones(3)
+    assert tree_unflatten(a, [b]) is b
+    with pytest.raises(ValueError):
+        tree_unflatten(a, [b, b])
+    assert tree_unflatten({"x": a, "y": [a, a]}, [1, 2, 3]) == {"x": 1, "y": [2, 3]}
+

@@ -157,3 +157,13 @@ def test_seed_tables_for_other_learning_rates(learning_rate, table):
         wrong = descent.minimize(SEED_LOSS, np.float32(5), SGD(0.0001), 1)
         assert "line 1 differs" in seeds.compare(["After 0 steps: w is %f, loss is %f" % (wrong.params[1],
                                                                                         wrong.loss[1])], table)
+
+
+def test_batch_indices_drop_remainder_keeps_only_full_batches():
+    full = data.batch_indices(10, batch_size=3, epochs=2, seed=4)
+    dropped = data.batch_indices(10, batch_size=3, epochs=2, seed=4, drop_remainder=True)
+    assert [len(b) for b in full[0]] == [3, 3, 3, 1] and [len(b) for b in dropped[0]] == [3, 3, 3]
+    for epoch_full, epoch_dropped in zip(full, dropped):   # the same permutations, last batch left out
+        assert all(np.array_equal(a, b) for a, b in zip(epoch_full, epoch_dropped))
+    with pytest.raises(TypeError, match="drop_remainder"):
+        data.batch_indices(10, batch_size=3, drop_remainder=1)

@@ -80,7 +80,9 @@ BAD_CALLS = [
 
 
 def _tf_twins():
-    from course_lib import tf_twins  # imports TensorFlow: only for the rows that need it
+    """course_lib.tf_twins, for the rows that need TensorFlow (they skip where it is not installed)."""
+    pytest.importorskip("tensorflow")
+    from course_lib import tf_twins
 
     return tf_twins
 

@@ -1,11 +1,13 @@
-"""The TensorFlow twins agree with the hand-rolled runs."""
+"""The TensorFlow twins agree with the hand-rolled runs.  Skipped where TensorFlow is not installed."""
 
 import numpy as np
 import pytest
 
-from course_lib import data, descent, seeds, tf_twins
-from course_lib.objectives import ILL_CONDITIONED, ROSENBROCK, SEED_LOSS
-from course_lib.optimizers import SGD, Adam
+pytest.importorskip("tensorflow")
+
+from course_lib import data, descent, seeds, tf_twins  # noqa: E402
+from course_lib.objectives import ILL_CONDITIONED, ROSENBROCK, SEED_LOSS  # noqa: E402
+from course_lib.optimizers import SGD, Adam  # noqa: E402
 
 tf = tf_twins.tf
 
