@@ -470,3 +470,48 @@ def test_third_round_entries():
     rejects(ch.check_two_layer_backward,
             lambda p, x, y: [{"kernel": 2 * g["kernel"], "bias": 2 * g["bias"]} for g in two_layer(p, x, y)],
             "factor 2")
+
+
+# --------------------------------------------------------------------------- fourth round
+def test_local_derivative_bank_writes_out_unlisted_formulas():
+    text = rejects(ch.check_local_derivatives, local_with("exp(a)", lambda a, b: 1 / np.exp(a)),
+                   "your d(exp(a))/da is exp(-a), at every point; it is exp(a).")
+    assert '["exp(a)"]' in text.splitlines()[0]
+    rejects(ch.check_local_derivatives, local_with("a*b", lambda a, b: (1.0, a)), "your d(a*b)/da is 1")
+
+
+def test_fourth_round_entries():
+    def elementwise_softmax_derivative(labels, logits):
+        p = bp.softmax(logits)
+        return (p - p * p - np.eye(logits.shape[1])[labels]) / len(labels)
+    rejects(ch.check_softmax_cross_entropy_backward, elementwise_softmax_derivative, "p * (1 - p)")
+    rejects(ch.check_dense_backward, lambda d, x, k: (d @ k.T, x.sum(0)[:, None] * d.sum(0)[None, :], d.sum(0)),
+            "outer product")
+
+    def without_bias2(params, x, labels):
+        (w1, b1), (w2, _) = ((p["kernel"], p["bias"]) for p in params)
+        a1 = sig(x @ w1 + b1)
+        d_logits = sce_ok(labels, a1 @ w2)
+        d_z1 = d_logits @ w2.T * a1 * (1 - a1)
+        return [{"kernel": x.T @ d_z1, "bias": d_z1.sum(0)}, {"kernel": a1.T @ d_logits, "bias": d_logits.sum(0)}]
+
+    def hidden_for_input(params, x, labels):
+        (w1, b1), (w2, b2) = ((p["kernel"], p["bias"]) for p in params)
+        a1 = sig(x @ w1 + b1)
+        d_logits = sce_ok(labels, a1 @ w2 + b2)
+        d_z1 = d_logits @ w2.T * a1 * (1 - a1)
+        return [{"kernel": a1.T @ d_z1, "bias": d_z1.sum(0)}, {"kernel": a1.T @ d_logits, "bias": d_logits.sum(0)}]
+    rejects(ch.check_two_layer_backward, without_bias2, "leaves out bias2")
+    rejects(ch.check_two_layer_backward, hidden_for_input, "not a1.T @ d_z1")
+
+    def relative_step(f, w, eps):
+        w, g = w.copy(), np.zeros_like(w)
+        for i in np.ndindex(w.shape):
+            keep, h = w[i], eps * abs(w[i])
+            w[i] = keep + h
+            up = f(w)
+            w[i] = keep - h
+            g[i] = (up - f(w)) / (2 * h)
+            w[i] = keep
+        return g
+    rejects(ch.check_numerical_gradient, relative_step, "epsilon * |w[i]|")

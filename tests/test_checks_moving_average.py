@@ -429,3 +429,8 @@ def test_third_round_entries():
     rejects(checks.check_sgd_with_ema, lambda *a: _sgd_with_ema(*a, gradient=lambda w, n: 2 * (3 - w) + n),
             "not 2 * (3 - w)")
     rejects(checks.check_sgd_with_ema, lambda *a: _sgd_with_ema(*a, rate=lambda lr: lr * lr), "applied twice")
+
+
+def test_fourth_round_entries():
+    rejects(checks.check_decay_with_num_updates,
+            lambda d, n: d if n is None else min(d, n / (n + 10)), "the numerator is 1 + num_updates")

@@ -420,3 +420,17 @@ def test_adam_step_along_the_gradient_is_named():
         new_w, m, v = adam_step(w, m, v, g, t, learning_rate, beta_1, beta_2, epsilon)
         return (w + new_w) / 2, m, v
     assert "/2" in hint_of(checks.check_adam_step, half_alpha)
+
+
+def test_fourth_round_entries():
+    def abs_average(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * abs(g)
+        alpha = learning_rate * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+        return w - alpha * m / (np.sqrt(v) + epsilon), m, v
+
+    def eps_squared(w, s, g, learning_rate, rho=0.9, epsilon=1e-7):
+        s = rho * s + (1 - rho) * g * g
+        return w - learning_rate * g / np.sqrt(s + epsilon * epsilon), s
+    assert "not of |g|" in hint_of(checks.check_adam_step, abs_average)
+    assert "epsilon is squared" in hint_of(checks.check_rmsprop_step, eps_squared)

@@ -128,8 +128,49 @@ def _local(key, fn):
     return wrong
 
 
+_BANK = [("0", lambda a, b: 0.0 * a), ("1", lambda a, b: 1.0 + 0 * a), ("a", lambda a, b: a), ("b", lambda a, b: b),
+         ("1/b", lambda a, b: 1 / b), ("-1/b", lambda a, b: -1 / b), ("a/b", lambda a, b: a / b),
+         ("-a/b", lambda a, b: -a / b), ("a/b**2", lambda a, b: a / b ** 2), ("-a/b**2", lambda a, b: -a / b ** 2),
+         ("-1/b**2", lambda a, b: -1 / b ** 2), ("a**2", lambda a, b: a ** 2), ("3*a", lambda a, b: 3 * a),
+         ("3*a**2", lambda a, b: 3 * a ** 2), ("a**3", lambda a, b: a ** 3), ("exp(a)", lambda a, b: np.exp(a)),
+         ("exp(-a)", lambda a, b: np.exp(-a)), ("-exp(-a)", lambda a, b: -np.exp(-a)), ("a*exp(a)", lambda a, b: a * np.exp(a)),
+         ("tanh(a)", lambda a, b: np.tanh(a)), ("1 - tanh(a)**2", lambda a, b: 1 - np.tanh(a) ** 2),
+         ("1 + tanh(a)**2", lambda a, b: 1 + np.tanh(a) ** 2), ("tanh(a)**2 - 1", lambda a, b: np.tanh(a) ** 2 - 1),
+         ("1 - a**2", lambda a, b: 1 - a ** 2), ("sigmoid(a)", lambda a, b: 1 / (1 + np.exp(-a))),
+         ("sigmoid(a) * (1 - sigmoid(a))", lambda a, b: np.exp(-a) / (1 + np.exp(-a)) ** 2),
+         ("sigmoid(a)**2", lambda a, b: 1 / (1 + np.exp(-a)) ** 2), ("1 - sigmoid(a)", lambda a, b: 1 - 1 / (1 + np.exp(-a))),
+         ("a * (1 - a)", lambda a, b: a * (1 - a))]
+_CORRECT = {"a*b": ("b", "a"), "a/b": ("1/b", "-a/b**2"), "a**3": "3*a**2", "exp(a)": "exp(a)",
+            "tanh(a)": "1 - tanh(a)**2", "sigmoid(a)": "sigmoid(a) * (1 - sigmoid(a))"}
+
+
+def _bank_mistakes():
+    """For each key (and each part of a pair), every expression of the bank in place of the right one."""
+    out = []
+    for key, right in _CORRECT.items():
+        for index, name in ((None, right),) if isinstance(right, str) else enumerate(right):
+            wrt = "a" if index in (None, 0) else "b"
+            for text, fn in _BANK:
+                if text == name:
+                    continue
+
+                def value(a, b, _key=key, _index=index, _fn=fn):
+                    if _index is None:
+                        return _fn(a, b)
+                    pair = list(_local_reference(a, b)[_key])
+                    pair[_index] = _fn(a, b)
+                    return tuple(pair)
+                out.append(Mistake(_local(key, value),
+                                   f"your d({key})/d{wrt} is {text}, at every point; it is {name}."))
+    return out
+
+
 def check_local_derivatives(local_derivatives):
-    """Exercise 1: the local derivatives of a few operations, at the point (a, b)."""
+    """Exercise 1: the local derivatives of a few operations, at the point (a, b).
+
+    After the catalogue, a bank of expressions is tried in place of each derivative, so that a
+    wrong formula the catalogue does not list is still written out.
+    """
     cases = [(0.5, 2.0), (-1.5, 0.25), (2.0, -3.0), (0.0, 1.0)]
     _check_parts(local_derivatives, _local_reference, cases, [((k,), f'["{k}"]') for k in KEYS],
                  name="local_derivatives", what=f"a dict with the keys {list(KEYS)}", mistakes=[
@@ -177,7 +218,7 @@ def check_local_derivatives(local_derivatives):
                 "the denominator is squared: sigmoid' = exp(-a) / (1 + exp(-a))**2 = s * (1 - s)."),
         Mistake(_local("tanh(a)", lambda a, b: 1 / np.cosh(a)),
                 "tanh' = 1/cosh(a)**2 = 1 - tanh(a)**2: the square is missing."),
-    ])
+    ] + _bank_mistakes())
 
 
 # --------------------------------------------------------------------------- exercise 2
@@ -217,6 +258,9 @@ def check_dense_backward(student_dense_backward):
         Mistake(lambda d, x, k: (d @ k.T, x.T @ d, d.sum(0, keepdims=True)),
                 "d_bias has an extra axis: with keepdims=True it is (1, outputs); the bias is (outputs,), so "
                 "sum without keepdims."),
+        Mistake(lambda d, x, k: (d @ k.T, np.outer(x.sum(0), d.sum(0)), d.sum(0)),
+                "d_kernel pairs each example's input with the same example's gradient, x.T @ d_out; the outer "
+                "product of the two batch sums mixes examples."),
         Mistake(lambda d, x, k: (d @ k.T, x.T @ d, d[0]),
                 "d_bias takes the first example only: sum over the whole batch, d_out.sum(axis=0)."),
         Mistake(lambda d, x, k: (x.T @ d, d @ k.T, d.sum(0)),
@@ -329,6 +373,9 @@ def check_softmax_cross_entropy_backward(student_fn):
         Mistake(lambda y, z: (softmax(z) - one_hot(y, z.shape[1])) / z.size,
                 "divide by the batch size only (the loss is a mean over examples, a sum over classes), not by "
                 "batch * classes."),
+        Mistake(lambda y, z: (softmax(z) * (1 - softmax(z)) - one_hot(y, z.shape[1])) / len(y),
+                "p * (1 - p) is the derivative of one softmax output with respect to its own logit; combined with "
+                "the cross-entropy the gradient is simply (softmax - one_hot) / batch."),
         Mistake(lambda y, z: one_hot(y, z.shape[1]) - softmax(z),
                 "two slips: the sign is flipped (the gradient is softmax - one_hot) and the 1/batch of the mean "
                 "loss is missing: (softmax - one_hot) / batch."),
@@ -355,12 +402,12 @@ def _two_layer_reference(params, x, labels):
 
 def _two_layer_variant(transpose=False, bias_sum=True, sigmoid_at_input=False, mean=True, skip_sigmoid=False,
                        tanh=False, bias_mean=False, forward_bias=True, sign=1, kernel_mean=False, reverse=False,
-                       relu=False, sigmoid_again=False):
+                       relu=False, sigmoid_again=False, skip_bias=(), layer1_input="x"):
     def grads(params, x, labels):
         (w1, b1), (w2, b2) = ((p["kernel"], p["bias"]) for p in params)
-        z1 = x @ w1 + (b1 if forward_bias else 0)
+        z1 = x @ w1 + (b1 if forward_bias and 1 not in skip_bias else 0)
         a1 = sigmoid(z1)
-        logits = a1 @ w2 + (b2 if forward_bias else 0)
+        logits = a1 @ w2 + (b2 if forward_bias and 2 not in skip_bias else 0)
         d_logits = sign * (softmax(logits) - np.eye(w2.shape[1])[labels])
         if mean:
             d_logits = d_logits / len(x)
@@ -377,7 +424,7 @@ def _two_layer_variant(transpose=False, bias_sum=True, sigmoid_at_input=False, m
             s = z1 if sigmoid_at_input else a1
             d_z1 = d_a1 * s * (1 - s)
         out = []
-        for inp, d in ((x, d_z1), (a1, d_logits)):
+        for inp, d in ((a1 if layer1_input == "a1" else x, d_z1), (a1, d_logits)):
             dk = (d.T @ inp) if transpose else inp.T @ d
             if kernel_mean:
                 dk = dk / len(x)
@@ -423,6 +470,12 @@ def check_two_layer_backward(two_layer_backward):
                 "the forward pass leaves out the biases: z1 = x @ kernel1 + bias1 and logits = a1 @ kernel2 + bias2."),
         Mistake(_two_layer_variant(sign=-1),
                 "every gradient has the wrong sign: d_logits = (softmax - one_hot) / batch, not one_hot - softmax."),
+        Mistake(_two_layer_variant(skip_bias=(2,)),
+                "the forward pass leaves out bias2: logits = a1 @ kernel2 + bias2."),
+        Mistake(_two_layer_variant(skip_bias=(1,)),
+                "the forward pass leaves out bias1: z1 = x @ kernel1 + bias1."),
+        Mistake(_two_layer_variant(layer1_input="a1"),
+                "layer 1's kernel gradient pairs layer 1's input, x, with d_z1: x.T @ d_z1, not a1.T @ d_z1."),
         Mistake(_two_layer_variant(relu=True),
                 "(z1 > 0) is ReLU's derivative; this hidden layer is a sigmoid: d_z1 = d_a1 * a1 * (1 - a1)."),
         Mistake(_two_layer_variant(sigmoid_again=True),
@@ -450,12 +503,20 @@ def _all_at_once(f, w, epsilon=1e-6):
 
 
 def _probe(f, w, epsilon, back=False, restore=True, minus=None, combine=lambda p, m, e: (p - m) / (2 * e),
-           set_to=False):
+           set_to=False, relative=False):
     """Exercise 6's loop with one slip (the catalogue's wrong answers)."""
     w = np.array(w, dtype=np.float64)
     g = np.zeros_like(w)
     for i in np.ndindex(w.shape):
         saved = w[i]
+        if relative:
+            h = epsilon * abs(saved)
+            w[i] = saved + h
+            plus = f(w)
+            w[i] = saved - h
+            g[i] = (plus - f(w)) / (2 * h)
+            w[i] = saved
+            continue
         if back:
             base = f(w)
             w[i] = saved - epsilon
@@ -517,6 +578,8 @@ def check_numerical_gradient(numerical_gradient):
         Mistake(lambda f, w, e: _probe(f, w, e, set_to=True),
                 "w[i] was *set* to epsilon: the probes are w[i] + epsilon and w[i] - epsilon, around the current "
                 "value."),
+        Mistake(lambda f, w, e: _probe(f, w, e, relative=True),
+                "probe with epsilon itself, w[i] +- epsilon; epsilon * |w[i]| is another step (and 0 where w[i] is 0)."),
         Mistake(lambda f, w, e: _central(f, w, 1e-5),
                 "use the `epsilon` argument, not a fixed number: the answer depends on it."),
         Mistake(lambda f, w, e: _central(f, w, 1e-6),

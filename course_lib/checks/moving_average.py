@@ -110,6 +110,8 @@ def check_decay_with_num_updates(student_fn):
         Mistake(lambda d, n: d if n is None else min(d, n / (9 + n)),
                 "num_updates is off by one: use (1 + n) / (10 + n) with n itself, not n - 1 (the warm-up "
                 "decay is 0.1 at n = 0)."),
+        Mistake(lambda d, n: d if n is None else min(d, n / (10 + n)),
+                "the numerator is 1 + num_updates: (1 + n) / (10 + n), which is 0.1, not 0, at n = 0."),
         Mistake(lambda d, n: d if n is None else d * (1 + n) / (10 + n),
                 "take the smaller of the two, min(decay, (1 + n) / (10 + n)), not their product."),
         Mistake(lambda d, n: 1 - d if n is None else min(1 - d, (1 + n) / (10 + n)),

@@ -350,7 +350,8 @@ def _reraise(failure, hint):
 
 def _check_rmsprop(rmsprop_step):
     def rms(w, s, g, lr, rho=0.9, epsilon=1e-7, outside=False, square=True, root=True, swap=False, lr2=False,
-            no_eps=False, sign=1, old_s=False, twice=False, precedence=False, eps_on_step=False, root_s=False):
+            no_eps=False, sign=1, old_s=False, twice=False, precedence=False, eps_on_step=False, root_s=False,
+            eps_squared=False):
         old = s
         if precedence:
             s = rho * s + 1 - rho * g * g
@@ -360,6 +361,7 @@ def _check_rmsprop(rmsprop_step):
             s = rho * s + (1 - rho) * (g * 2 if twice else g * g if square else g)
         with np.errstate(invalid="ignore", divide="ignore"):  # a wrong s may be negative
             base = old if old_s else s
+            epsilon = epsilon ** 2 if eps_squared else epsilon
             denom = (np.sqrt(base) + epsilon if outside else np.sqrt(base + (0 if no_eps else epsilon))) if root \
                 else base + epsilon
             if eps_on_step:
@@ -392,6 +394,8 @@ def _check_rmsprop(rmsprop_step):
         Mistake(lambda *a, **k: rms(*a, **k, eps_on_step=True),
                 "precedence: `lr * g / np.sqrt(s) + epsilon` adds epsilon to the step; it belongs under the root, "
                 "lr * g / np.sqrt(s + epsilon)."),
+        Mistake(lambda *a, **k: rms(*a, **k, eps_squared=True),
+                "epsilon is squared: Keras's RMSprop divides by sqrt(s + epsilon)."),
         Mistake(lambda *a, **k: rms(*a, **k, root_s=True),
                 "the state to return is the average s itself, not its square root: the root is taken only in the "
                 "step."),
@@ -417,6 +421,8 @@ def adam_reference_course_lib(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, be
 def _adam(w, m, v, g, t, lr=0.001, b1=0.9, b2=0.999, eps=1e-7, form="keras"):
     if form == "m without 1 - beta_1":
         m, v, form = b1 * m + g, b2 * v + (1 - b2) * g * g, "keras"
+    elif form == "v of |g|":
+        m, v, form = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * np.abs(g), "keras"
     elif form == "betas swapped":
         m, v, form = b2 * m + (1 - b2) * g, b1 * v + (1 - b1) * g * g, "keras"
     else:
@@ -595,6 +601,8 @@ def _check_adam(adam_step):
                 "the factor (1 - beta_1) is missing in m = beta_1*m + (1 - beta_1)*g."),
         Mistake(swapped,
                 "m and v are returned in the wrong order: return (new_w, new_m, new_v)."),
+        Mistake(mistake("v of |g|"),
+                "v is the moving average of the *squared* gradient, g * g, not of |g|."),
         Mistake(mistake("betas swapped"),
                 "beta_1 and beta_2 are swapped: m = beta_1*m + (1 - beta_1)*g and v = beta_2*v + (1 - beta_2)*g*g."),
         Mistake(mistake("corrected state"),
