@@ -306,3 +306,29 @@ def test_the_module_uses_no_private_ipython_api():
 def test_layout_hints(wrong, reference, words):
     info = failure(check_function, wrong, reference, [(1.3,), (2.7,), (-0.4,)], name="f", quiet=True)
     assert words in info.hint, info.hint
+
+
+@pytest.mark.parametrize("wrong, reference, words", [
+    (lambda x: "Positive" if x > 0 else "Negative", lambda x: "positive" if x > 0 else "negative", "spelled differently"),
+    (lambda x: abs(x) * 10 + 0.5, lambda x: int(np.ceil(abs(x) * 10 + 0.5)), "whole number"),
+    (lambda x: print(x), lambda x: x, "returns None"),
+])
+def test_more_layout_hints(wrong, reference, words):
+    info = failure(check_function, wrong, reference, [(1.33,), (2.71,), (-0.44,)], name="f", quiet=True)
+    assert words in info.hint, info.hint
+
+
+def test_more_exception_hints():
+    import math
+
+    import tensorflow as tf
+    assert "element-wise functions" in exception_hint(raised(lambda: float(np.ones(3))))
+    assert "slice instead" in exception_hint(raised(lambda: np.arange(10).reshape(-1, 3)))
+    assert "abs()" in exception_hint(raised(lambda: math.log(-2.0)))
+    w = tf.Variable(1.0)
+    assert "gradient first" in exception_hint(
+        raised(lambda: tf.keras.optimizers.SGD(0.1).apply_gradients([(w, tf.constant(1.0))])))
+    opt = tf.keras.optimizers.SGD(0.1)
+    opt.apply_gradients([(tf.constant(1.0), w)])
+    assert "once, before the loop" in exception_hint(
+        raised(lambda: opt.apply_gradients([(tf.constant(1.0), tf.Variable(2.0))])))

@@ -361,3 +361,34 @@ def test_predictions(capsys):
         gd.check_bias_gradient(0.5)
     with pytest.raises(NotAttempted):
         gd.check_bias_gradient(...)
+
+
+def test_catalogue_entries_added_after_a_second_set_of_mistakes():
+    def losses(w0, lr, steps):
+        w, out = np.float32(w0), [np.float32(w0 + 1) ** 2]
+        for _ in range(steps):
+            w = w - np.float32(lr) * 2 * (w + 1)
+            out.append((w + 1) ** 2)
+        return out
+    rejects(gd.check_descend, losses, "those are the losses")
+
+    def whole(w0, lr, steps):
+        w, out = int(w0), [int(w0)]
+        for _ in range(steps):
+            w = int(w - lr * 2 * (w + 1))
+            out.append(w)
+        return out
+    rejects(gd.check_descend, whole, "whole number")
+    def short_shuffle(n, b, rng):
+        order = rng.permutation(b)
+        return [order[i:i + b] for i in range(0, n, b)]
+    rejects(gd.check_minibatches, short_shuffle, "not batch_size of them")
+
+    def halved(w, b, x, y):
+        e = w * x + b - y
+        return np.mean(e * x) / 2, np.mean(e) / 2
+    rejects(gd.check_mse_grad, halved, "you divided by 2")
+
+    def float_of_array(w):
+        return float(2 * (w + 1))
+    rejects(gd.check_loss_grad, float_of_array, "element-wise functions")

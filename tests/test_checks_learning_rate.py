@@ -254,3 +254,19 @@ def test_predictions(capsys):
     assert out.count("first within 1e-6 of -1 after 31 steps") == 2
     with pytest.raises(Exception, match="should be one of"):
         lr_checks.check_faster_rate(0.2)
+
+
+def test_catalogue_entries_added_after_a_second_set_of_mistakes():
+    rejects(lr_checks.check_stability_limit, lambda h: 2 / np.linalg.eig(np.asarray(h))[0][0], "does not sort")
+    rejects(lr_checks.check_stability_limit, lambda h: 2 / eig(h).max() ** 2, "no square")
+    rejects(lr_checks.check_best_learning_rate, lambda h: 1 / eig(h).min() + 1 / eig(h).max(), "fractions")
+
+    def capitals(lr, h):
+        return classify(lr, h).capitalize()
+    rejects(lr_checks.check_classify_learning_rate, capitals, "spelled differently")
+
+    def unrounded(lr, c, d, tol):
+        k = steps(lr, c, d, tol)
+        factor = abs(1 - lr * c)
+        return math.log(tol / abs(d)) / math.log(factor) if 0 < factor < 1 and abs(d) > tol else k
+    rejects(lr_checks.check_steps_to_tolerance, unrounded, "whole number")

@@ -303,3 +303,24 @@ def test_predictions(capsys):
     assert "update 10: rate 0.05" in capsys.readouterr().out
     with pytest.raises(Exception, match="the answer is 0.05"):
         lrd.check_rate_at_update_10(0.1)
+
+
+def test_catalogue_entries_added_after_a_second_set_of_mistakes():
+    rejects(lrd.check_exponential_decay, lambda s, lr, ds, dr, staircase=False: dr ** (s // ds if staircase else s / ds),
+            "divided by initial_learning_rate")
+    rejects(lrd.check_inverse_time_decay, lambda s, lr, ds, dr: lr / (1 + dr ** (s / ds)), "a product")
+
+    def unshifted(step, peak, warmup_steps, decay_steps, alpha=0.0):
+        if step < warmup_steps:
+            return peak * step / warmup_steps
+        return peak * ((1 - alpha) * 0.5 * (1 + math.cos(math.pi * step / decay_steps)) + alpha)
+    rejects(lrd.check_warmup_cosine, unshifted, "you used step itself")
+
+    def floor_scaled(step, peak, warmup_steps, decay_steps, alpha=0.0):
+        if step < warmup_steps:
+            return peak * step / warmup_steps
+        t = min(step - warmup_steps, decay_steps)
+        return peak * 0.5 * (1 + math.cos(math.pi * t / decay_steps)) * (1 - alpha)
+    rejects(lrd.check_warmup_cosine, floor_scaled, "sets a floor")
+    rejects(lrd.check_rates_for_updates, lambda sch, e, b: np.repeat([sch(ep * b) for ep in range(e)], b),
+            "epoch's first step")

@@ -237,6 +237,19 @@ _EXCEPTION_HINTS = [
     (("TypeError",), ("NoneType",),
      "a value in a calculation is None: a gradient from `tape.gradient` is None when the loss was computed "
      "outside the `with tf.GradientTape() as tape:` block; a function without `return` gives None too."),
+    (("TypeError",), ("only 0-dimensional arrays", "only length-1 arrays", "only size-1 arrays"),
+     "float(), int() or a math.* function was given an array: use numpy's element-wise functions (np.cos, np.floor, "
+     "...) or plain arithmetic, which work for numbers and arrays alike."),
+    (("ValueError",), ("cannot reshape array",),
+     "reshape needs the size to divide evenly (n is not always a multiple of the batch size): slice instead, "
+     "e.g. order[start:start + batch_size]."),
+    (("AttributeError",), ("_unique_id",),
+     "`apply_gradients` takes (gradient, variable) pairs, gradient first: `optimizer.apply_gradients([(grad, w)])`."),
+    (("ValueError",), ("can only be called for the variables it was originally built with",),
+     "a new tf.Variable was made inside the loop: create the variable (and the optimizer) once, before the loop."),
+    (("ValueError",), ("math domain error",),
+     "math.log (or math.sqrt) got a negative number or zero: take abs() of a distance or a factor before the log, "
+     "and handle a factor of 0 separately."),
     (("ZeroDivisionError", "FloatingPointError"), ("",),
      "a division by zero: if it happens at the first step, count steps from 1 where the formula needs it "
      "(t = step + 1, as in a bias correction 1 - beta**t), and check the denominator's brackets."),
@@ -377,7 +390,7 @@ def _sign_hint(gots, exps, rtol, atol):
             informative |= bool(np.any(np.abs(e) > atol))
     if informative:
         return ("the answer has the opposite sign of the expected one, on every input: a sign error "
-                "(descent subtracts the gradient; check the order in a difference such as prediction - y).")
+                "(check whether a step adds or subtracts, and the order in a difference such as prediction - y).")
     return None
 
 
@@ -435,11 +448,31 @@ def _dict_for_tuple(g, e, rtol, atol):
             and all(_close(a, b, rtol, atol) for a, b in zip(g.values(), e)))
 
 
+def _word_case(g, e, rtol, atol):
+    return isinstance(e, str) and isinstance(g, str) and g != e and g.strip().lower() == e.lower()
+
+
+def _unrounded_count(g, e, rtol, atol):
+    return (_is_numeric(g) and _is_numeric(e) and np.issubdtype(e.dtype, np.integer) and g.shape == e.shape
+            and np.issubdtype(g.dtype, np.floating) and np.all(np.isfinite(g)) and np.any(g != np.round(g))
+            and np.all(np.abs(g - e) < 1))
+
+
 def _bool_for_word(g, e, rtol, atol):
     return isinstance(e, str) and isinstance(g, (bool, np.bool_))
 
 
+def _none(g, e, rtol, atol):
+    return g is None and e is not None
+
+
 _LAYOUT_HINTS = [
+    (_none, "the function returns None: end it with `return <the answer>` (print only shows a value, and a "
+            "function without `return` gives None)."),
+    (_word_case, "the word is right but spelled differently (capitals or spaces): return it exactly as the "
+                 "exercise writes it."),
+    (_unrounded_count, "a count is a whole number: round the formula's result (up, with math.ceil, when you need "
+                       "the first whole number of steps that is enough)."),
     (_bool_for_word, "return the word the exercise asks for (a string such as the ones it lists), not True/False."),
     (_wrapped, "the numbers are right but come back in another shape (wrapped in a list, or a missing reshape): "
                "return the value itself, shaped like the input."),

@@ -50,6 +50,10 @@ def check_stability_limit(stability_limit):
                                                   "direction sets the limit, 2 / max(eigenvalues)."),
         Mistake(lambda h: 1.0 / _eig(h).min(), "two slips: the factor is 2, and the largest eigenvalue sets the "
                                                "limit: 2 / λmax, not 1 / λmin."),
+        Mistake(lambda h: 2.0 / np.linalg.eig(np.asarray(h, dtype=float))[0][0],
+                "np.linalg.eig does not sort its eigenvalues, so [0] is not always the largest: use "
+                "np.linalg.eigvalsh(hessian).max()."),
+        Mistake(lambda h: 2.0 / _eig(h).max() ** 2, "no square: the limit is 2 / L with L the largest eigenvalue."),
         Mistake(lambda h: 2.0 / np.sqrt(_eig(h).max()), "no square root: the eigenvalue is the curvature itself, "
                                                         "and the limit is 2 / L."),
     ])
@@ -241,6 +245,8 @@ def check_best_learning_rate(best_learning_rate):
                                                                  "not its reciprocal."),
         Mistake(lambda h: 2.0 / (_eig(h).min() * _eig(h).max()), "the denominator is the sum λmin + λmax, not the "
                                                                  "product."),
+        Mistake(lambda h: 1.0 / _eig(h).min() + 1.0 / _eig(h).max(),
+                "1/λmin + 1/λmax is not 2 / (λmin + λmax): fractions do not add that way."),
         Mistake(lambda h: 2.0 // (_eig(h).min() + _eig(h).max()), "`//` is floor division (2 // 4.2 is 0.0): "
                                                                   "use `/`."),
         Mistake(lambda h: 2.0 / (_eig(h)[0] + _eig(h)[1]), "np.linalg.eigvalsh sorts ascending: eigenvalues[1] is "

@@ -33,7 +33,8 @@ def check_exponential_decay(exponential_decay):
     def rate(step, lr, ds, dr):
         return lr * dr ** (step / ds)
 
-    check_function(exponential_decay, _exponential, cases, name="exponential_decay", mistakes=[
+    check_function(exponential_decay, _exponential, cases, name="exponential_decay",
+                   factors={"initial_learning_rate": lambda s, lr, ds, dr, staircase=False: lr}, mistakes=[
         Mistake(lambda s, lr, ds, dr, staircase=False: lr * dr ** (np.round(s / ds) if staircase else s / ds),
                 "staircase uses floor(step / decay_steps), not rounding: the rate stays flat for the whole "
                 "`decay_steps` steps and drops only when a full period is done."),
@@ -82,7 +83,8 @@ def check_inverse_time_decay(inverse_time_decay):
     def ref(step, lr, ds, dr):
         return InverseTimeDecay(lr, ds, dr)(step)
 
-    check_function(inverse_time_decay, ref, cases, name="inverse_time_decay", mistakes=[
+    check_function(inverse_time_decay, ref, cases, name="inverse_time_decay",
+                   factors={"initial_learning_rate": lambda s, lr, ds, dr: lr}, mistakes=[
         Mistake(lambda s, lr, ds, dr: lr / (1 + dr * (s + 1) / ds),
                 "off by one step: the first update is step 0 and uses the initial learning rate unchanged."),
         Mistake(lambda s, lr, ds, dr: lr / (1 + dr * s),
@@ -113,6 +115,9 @@ def check_inverse_time_decay(inverse_time_decay):
         Mistake(lambda s, lr, ds, dr: lr / (1 + dr * s) / ds,
                 "brackets: step / decay_steps goes inside the denominator, lr / (1 + decay_rate * step / decay_steps); "
                 "you divided the whole rate by decay_steps."),
+        Mistake(lambda s, lr, ds, dr: lr / (1 + dr ** (s / ds)),
+                "decay_rate * step / decay_steps is a product; decay_rate ** (...) is a power (that belongs to "
+                "exponential decay)."),
         Mistake(lambda s, lr, ds, dr: lr / (1 + dr * s / ds) ** 2,
                 "no square: inverse-time decay divides by 1 + decay_rate * step / decay_steps itself."),
     ])
@@ -147,7 +152,8 @@ def check_warmup_cosine(warmup_cosine):
     def alpha_added(s, peak, w, d, alpha=0.0):
         return peak * s / w if s < w else peak * (0.5 * (1 + np.cos(np.pi * min(s - w, d) / d)) + alpha)
 
-    check_function(warmup_cosine, _warmup_cosine, cases, name="warmup_cosine", mistakes=[
+    check_function(warmup_cosine, _warmup_cosine, cases, name="warmup_cosine",
+                   factors={"peak": lambda s, peak, w, d, alpha=0.0: peak}, mistakes=[
         Mistake(warm_off_by_one, "off by one step in the warmup: step 0 uses rate 0 and the rate reaches the "
                                  "peak at step warmup_steps, so the warmup rate is peak * step / warmup_steps."),
         Mistake(no_shift, "the cosine must start when the warmup ends: use step - warmup_steps in the cosine."),
@@ -169,6 +175,13 @@ def check_warmup_cosine(warmup_cosine):
         Mistake(lambda s, peak, w, d, alpha=0.0: peak * s / w if s < w else
                 peak * ((1 - alpha) * 0.5 * (1 + np.cos(180 * min(s - w, d) / d)) + alpha),
                 "np.cos and math.cos take radians: use pi * t / decay_steps, not 180 * t / decay_steps."),
+        Mistake(lambda s, peak, w, d, alpha=0.0: peak * s / w if s < w else cosine(s, peak, d, alpha),
+                "the cosine must use t = min(step - warmup_steps, decay_steps): shift by the warmup, then cap "
+                "at decay_steps (you used step itself)."),
+        Mistake(lambda s, peak, w, d, alpha=0.0: peak * s / w if s < w else
+                (1 - alpha) * cosine(min(s - w, d), peak, d, 0.0),
+                "alpha sets a floor: add it, peak * ((1 - alpha) * 0.5 * (1 + cos(...)) + alpha), instead of only "
+                "scaling the cosine by (1 - alpha)."),
         Mistake(lambda s, peak, w, d, alpha=0.0: cosine(min(s, d), peak, d, alpha),
                 "the warmup is missing: for step < warmup_steps the rate is peak * step / warmup_steps, and the "
                 "cosine starts after it."),
@@ -215,6 +228,9 @@ def check_rates_for_updates(rates_for_updates):
         Mistake(lambda sch, e, b: [sch(epoch * b + batch) for epoch in [e - 1] for batch in range(b)],
                 "only the last epoch's rates came back: create the list once, before the loops, not inside "
                 "the epoch loop."),
+        Mistake(lambda sch, e, b: [sch(epoch * b) for epoch in range(e) for _ in range(b)],
+                "every batch of an epoch used the epoch's first step: use each update's own step, "
+                "epoch * batches_per_epoch + batch."),
         Mistake(lambda sch, e, b: list(range(e * b)),
                 "those are the step numbers: return the rate of each, schedule(step)."),
         Mistake(lambda sch, e, b: [sch(epoch * b) for epoch in range(e)],
