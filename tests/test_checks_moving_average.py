@@ -434,3 +434,15 @@ def test_third_round_entries():
 def test_fourth_round_entries():
     rejects(checks.check_decay_with_num_updates,
             lambda d, n: d if n is None else min(d, n / (n + 10)), "the numerator is 1 + num_updates")
+
+
+def test_fifth_round_entries():
+    def times_share(series, decay):
+        return _right_debiased(series, decay) * (1 - decay)
+    rejects(checks.check_debiased_ema, times_share, "divided by (1 - decay**t) / (1 - decay)")
+
+    def first_shadow_zero(*args):
+        weights, shadows = _sgd_with_ema(*args)
+        shadows[0] = 0
+        return weights, shadows
+    rejects(checks.check_sgd_with_ema, first_shadow_zero, "the first shadow is 0")

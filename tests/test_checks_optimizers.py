@@ -434,3 +434,19 @@ def test_fourth_round_entries():
         return w - learning_rate * g / np.sqrt(s + epsilon * epsilon), s
     assert "not of |g|" in hint_of(checks.check_adam_step, abs_average)
     assert "epsilon is squared" in hint_of(checks.check_rmsprop_step, eps_squared)
+
+
+def test_fifth_round_entries():
+    def squares_swapped(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        m = beta_1 * m + (1 - beta_1) * g ** 2
+        v = beta_2 * v + (1 - beta_2) * g
+        alpha = learning_rate * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+        with np.errstate(invalid="ignore"):
+            return w - alpha * m / (np.sqrt(v) + epsilon), m, v
+
+    def epsilon_on_w(w, s, g, learning_rate, rho=0.9, epsilon=1e-7):
+        s = rho * s + (1 - rho) * g ** 2
+        with np.errstate(divide="ignore"):
+            return w - learning_rate * g / np.sqrt(s) + epsilon, s
+    assert "g and g * g are swapped" in hint_of(checks.check_adam_step, squares_swapped)
+    assert "epsilon is added to the weight" in hint_of(checks.check_rmsprop_step, epsilon_on_w)

@@ -139,7 +139,8 @@ _BANK = [("0", lambda a, b: 0.0 * a), ("1", lambda a, b: 1.0 + 0 * a), ("a", lam
          ("1 - a**2", lambda a, b: 1 - a ** 2), ("sigmoid(a)", lambda a, b: 1 / (1 + np.exp(-a))),
          ("sigmoid(a) * (1 - sigmoid(a))", lambda a, b: np.exp(-a) / (1 + np.exp(-a)) ** 2),
          ("sigmoid(a)**2", lambda a, b: 1 / (1 + np.exp(-a)) ** 2), ("1 - sigmoid(a)", lambda a, b: 1 - 1 / (1 + np.exp(-a))),
-         ("a * (1 - a)", lambda a, b: a * (1 - a))]
+         ("a * (1 - a)", lambda a, b: a * (1 - a)), ("1 - 2*tanh(a) (`*` where `**` was meant)", lambda a, b: 1 - 2 * np.tanh(a)),
+         ("1 - tanh(a)", lambda a, b: 1 - np.tanh(a))]
 _CORRECT = {"a*b": ("b", "a"), "a/b": ("1/b", "-a/b**2"), "a**3": "3*a**2", "exp(a)": "exp(a)",
             "tanh(a)": "1 - tanh(a)**2", "sigmoid(a)": "sigmoid(a) * (1 - sigmoid(a))"}
 
@@ -230,7 +231,8 @@ def check_dense_backward(student_dense_backward):
     shapes = [[(5, 2), (5, 3), (3, 2)], [(4, 4), (4, 3), (3, 4)], [(1, 3), (1, 2), (2, 3)], [(7, 1), (7, 4), (4, 1)]]
     cases = _rng_cases(5, shapes)           # (d_out, x, kernel)
     _check_parts(student_dense_backward, dense_backward, cases, DENSE_PARTS, name="dense_backward",
-                 what="a tuple (d_x, d_kernel, d_bias)", factors={"the batch size": lambda d, x, k: len(x), "2": 2},
+                 what="a tuple (d_x, d_kernel, d_bias)",
+                 factors={"the batch size": lambda d, x, k: len(x), "2": 2, "the number of outputs": lambda d, x, k: d.shape[1]},
                  crash_hints={"could not be broadcast": ELEMENTWISE}, mistakes=[
         Mistake(lambda d, x, k: (d @ k.T, d.T @ x, d.sum(0)),
                 "d_kernel is transposed: it must have the kernel's shape (inputs, outputs), "
@@ -310,6 +312,9 @@ def _check_sigmoid_backward(student_sigmoid_backward, cases):
                 "the sign is flipped: the chain rule multiplies, d_z = d_out * out * (1 - out), with no minus."),
         Mistake(lambda d, out: d * out * 1 - out,
                 "precedence: `d_out * out * 1 - out` subtracts out at the end; write d_out * out * (1 - out)."),
+        Mistake(lambda d, out: d * (out * (1 - out)).mean(),
+                "the local derivative is element-wise: multiply each d_out entry by its own out * (1 - out), "
+                "without averaging."),
         Mistake(lambda d, out: d / (out * (1 - out)),
                 "the chain rule multiplies by the local derivative: d_out * out * (1 - out), not d_out / (...)."),
     ])
@@ -376,6 +381,9 @@ def check_softmax_cross_entropy_backward(student_fn):
         Mistake(lambda y, z: (softmax(z) * (1 - softmax(z)) - one_hot(y, z.shape[1])) / len(y),
                 "p * (1 - p) is the derivative of one softmax output with respect to its own logit; combined with "
                 "the cross-entropy the gradient is simply (softmax - one_hot) / batch."),
+        Mistake(lambda y, z: (softmax(z) - np.eye(z.shape[1])[y - 1]) / len(y),
+                "the labels already count classes from 0: the one-hot row of label k is np.eye(classes)[k], "
+                "not [k - 1]."),
         Mistake(lambda y, z: one_hot(y, z.shape[1]) - softmax(z),
                 "two slips: the sign is flipped (the gradient is softmax - one_hot) and the 1/batch of the mean "
                 "loss is missing: (softmax - one_hot) / batch."),

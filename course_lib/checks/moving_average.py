@@ -163,6 +163,8 @@ _DIVISORS = [
      lambda t, d: np.where(t == 1, 1.0, 1 - d ** np.maximum(t - 1, 1))),
     ("1 - decay**2t", lambda t, d: 1 - d ** (2 * t)), ("sqrt(1 - decay**t)", lambda t, d: np.sqrt(1 - d ** t)),
     ("(1 - decay**t)**2", lambda t, d: (1 - d ** t) ** 2),
+    ("(1 - decay**t) / (1 - decay)", lambda t, d: (1 - d ** t) / (1 - d)),
+    ("(1 - decay**t) * (1 - decay)", lambda t, d: (1 - d ** t) * (1 - d)),
 ]
 
 
@@ -295,6 +297,13 @@ def _without_warmup(w0, noise, lr, decay):
     return weights, np.array(shadows)
 
 
+def _zero_first_shadow(*args):
+    weights, shadows = _sgd_with_ema_reference(*args)
+    shadows = shadows.copy()
+    shadows[0] = 0.0
+    return weights, shadows
+
+
 def _aliased_weights(w0, noise, lr, decay):
     weights, shadows = _sgd_with_ema_reference(w0, noise, lr, decay)
     return np.array([weights[-1]] * len(weights)), shadows
@@ -339,6 +348,9 @@ def check_sgd_with_ema(student_fn):
                 "precedence: the gradient is 2 * (w - 3), with brackets; 2 * w - 3 is another function."),
         Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - (2 * (w - 3.0) + n)),
                 "the learning rate is missing from the SGD step: w = w - learning_rate * gradient."),
+        Mistake(lambda *a: _zero_first_shadow(*a),
+                "the first shadow is 0: index 0 holds the values before training, and the shadow starts as a copy "
+                "of w0."),
         Mistake(lambda *a: tuple(x[1:] for x in _sgd_with_ema_reference(*a)),
                 "index 0 is missing: the arrays start with the values before training (w0 and its copy as the "
                 "shadow), so they have len(noise) + 1 entries."),

@@ -394,6 +394,8 @@ def _check_rmsprop(rmsprop_step):
         Mistake(lambda *a, **k: rms(*a, **k, eps_on_step=True),
                 "precedence: `lr * g / np.sqrt(s) + epsilon` adds epsilon to the step; it belongs under the root, "
                 "lr * g / np.sqrt(s + epsilon)."),
+        Mistake(lambda *a, **k: (rms(*a, **k, no_eps=True)[0] + k.get("epsilon", 1e-7), rms(*a, **k)[1]),
+                "epsilon is added to the weight: it belongs under the root, w - lr * g / sqrt(s + epsilon)."),
         Mistake(lambda *a, **k: rms(*a, **k, eps_squared=True),
                 "epsilon is squared: Keras's RMSprop divides by sqrt(s + epsilon)."),
         Mistake(lambda *a, **k: rms(*a, **k, root_s=True),
@@ -421,6 +423,8 @@ def adam_reference_course_lib(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, be
 def _adam(w, m, v, g, t, lr=0.001, b1=0.9, b2=0.999, eps=1e-7, form="keras"):
     if form == "m without 1 - beta_1":
         m, v, form = b1 * m + g, b2 * v + (1 - b2) * g * g, "keras"
+    elif form == "g and g*g swapped":
+        m, v, form = b1 * m + (1 - b1) * g * g, b2 * v + (1 - b2) * g, "keras"
     elif form == "v of |g|":
         m, v, form = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * np.abs(g), "keras"
     elif form == "betas swapped":
@@ -601,6 +605,9 @@ def _check_adam(adam_step):
                 "the factor (1 - beta_1) is missing in m = beta_1*m + (1 - beta_1)*g."),
         Mistake(swapped,
                 "m and v are returned in the wrong order: return (new_w, new_m, new_v)."),
+        Mistake(mistake("g and g*g swapped"),
+                "g and g * g are swapped: m averages the gradient, m = beta_1*m + (1 - beta_1)*g, and v its "
+                "square, v = beta_2*v + (1 - beta_2)*g*g."),
         Mistake(mistake("v of |g|"),
                 "v is the moving average of the *squared* gradient, g * g, not of |g|."),
         Mistake(mistake("betas swapped"),
