@@ -446,3 +446,13 @@ def test_fifth_round_entries():
         shadows[0] = 0
         return weights, shadows
     rejects(checks.check_sgd_with_ema, first_shadow_zero, "the first shadow is 0")
+
+
+def test_tensorflow_start_without_correction_is_named():
+    def tf_shadow(series, decay):
+        v, out = series[0], []
+        for x in series:
+            v = decay * v + (1 - decay) * x
+            out.append(v)
+        return np.array(out)
+    rejects(checks.check_debiased_ema, tf_shadow, "TensorFlow's shadow")

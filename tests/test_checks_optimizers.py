@@ -450,3 +450,10 @@ def test_fifth_round_entries():
             return w - learning_rate * g / np.sqrt(s) + epsilon, s
     assert "g and g * g are swapped" in hint_of(checks.check_adam_step, squares_swapped)
     assert "epsilon is added to the weight" in hint_of(checks.check_rmsprop_step, epsilon_on_w)
+
+
+def test_rmsprop_state_scaled_by_rho_is_named():
+    def rescaled(w, s, g, learning_rate, rho=0.9, epsilon=1e-7):
+        new_w, new_s = rmsprop_step(w, s, g, learning_rate, rho, epsilon)
+        return new_w, new_s / (1 - rho)
+    assert "times 1/(1 - rho)" in hint_of(checks.check_rmsprop_step, rescaled)

@@ -228,6 +228,9 @@ def _check_debiased_ema(student_fn, cases):
         Mistake(lambda x, d: _debiased_variant(x, d, start="first"),
                 "start the average at zero: the correction 1 - decay**t undoes exactly the pull of a zero start "
                 "(starting at the first value, as TensorFlow's shadow does, needs no correction)."),
+        Mistake(lambda x, d: _debiased_variant(x, d, start="first", correct=lambda v, t, d: v),
+                "that is TensorFlow's shadow, started at the first value and not corrected; the exercise starts "
+                "the average at 0 and divides by 1 - decay**t."),
         Mistake(lambda x, d: moving_average(x, d) / (1 - d),
                 "the divisor changes with t: 1 - decay**t, not 1 - decay."),
         Mistake(lambda x, d: moving_average(x, d) / (1 - d) / (1 - d ** np.arange(1, len(x) + 1)),

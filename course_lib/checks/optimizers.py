@@ -369,7 +369,10 @@ def _check_rmsprop(rmsprop_step):
             return w - sign * (lr * lr if lr2 else lr) * g / denom, (np.sqrt(s) if root_s else s)
 
     check_function(rmsprop_step, _rmsprop_reference, _RMS_CASES, name="rmsprop_step", rtol=1e-5, atol=1e-8,
-                   names=("new_w", "new_s"), factors={"the learning rate": lambda w, s, g, lr, **k: lr},
+                   names=("new_w", "new_s"),
+                   factors={"the learning rate": lambda w, s, g, lr, **k: lr,
+                            "1/(1 - rho)": lambda w, s, g, lr, rho=0.9, **k: 1 / (1 - rho),
+                            "(1 - rho)": lambda w, s, g, lr, rho=0.9, **k: 1 - rho},
                    mistakes=[
         Mistake(lambda *a, **k: rms(*a, **k, outside=True),
                 "epsilon is outside the square root: Keras's RMSprop divides by sqrt(s + epsilon)."),
