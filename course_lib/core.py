@@ -258,7 +258,7 @@ def tf_pow(base, exponent, dtype=np.float32):
     """
     if _is_scalar(base) and _is_scalar(exponent):  # the optimizers' case, kept fast
         out = np.asarray(_libm_pow(float(base), float(exponent)), dtype=dtype)
-        return out if abs(out) >= _smallest_normal(dtype) else flush_subnormals(out, dtype)
+        return out if abs(out) >= _smallest_normal(dtype) else np.zeros((), dtype)
     with np.errstate(over="ignore", invalid="ignore"):
         out = _libm_pow_elementwise(np.asarray(base, np.float64), np.asarray(exponent, np.float64))
         out = np.asarray(out, dtype=np.float64).astype(dtype)

@@ -205,15 +205,15 @@ class Optimizer:
         lr = self.learning_rate_at(step)
         grad_leaves = self._clip([g.astype(p.dtype, copy=False) for p, g in zip(leaves, grad_leaves)])
         scalars = self._step_scalars(state)
-        new_leaves, new_slots = [], [[] for _ in slot_leaves]
+        new_leaves, new_slots = [], []  # new_slots: one tuple of slots per leaf
         for i, (p, g) in enumerate(zip(leaves, grad_leaves)):
             lr_p = lr.astype(p.dtype)
-            slots = tuple(None if s is None else s[i] for s in slot_leaves)
+            slots = tuple([None if s is None else s[i] for s in slot_leaves])
             p, slots = self._update(self._decay(p, lr_p), g, slots, lr_p, step, **scalars)
             new_leaves.append(p)
-            for k, s in enumerate(slots):
-                new_slots[k].append(s)
-        slot_trees = [None if old is None else tree_unflatten(params, new) for old, new in zip(slot_leaves, new_slots)]
+            new_slots.append(slots)
+        slot_trees = [None if old is None else tree_unflatten(params, [slots[k] for slots in new_slots])
+                      for k, old in enumerate(slot_leaves)]
         return tree_unflatten(params, new_leaves), self.State(step + 1, *slot_trees, **scalars)
 
     def __repr__(self):
