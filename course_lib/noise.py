@@ -75,9 +75,15 @@ def linear_features(x):
 
 
 def linear_loss(theta, x, y):
-    """Mean squared error of ``w x + b`` over all examples; ``theta`` may hold many rows ``[w, b]``."""
+    """Mean squared error of ``w x + b`` over all examples; ``theta`` may hold many rows ``[w, b]``.
+
+    Many rows are evaluated from the data's moments (``mean x²``, ``mean xy``, ...), in time and
+    memory independent of the number of examples.
+    """
     x, y = _xy(x, y)
     theta = _theta(theta)
+    if theta.ndim > 1:   # many points: from the data's moments, without an (points, N) array
+        return _loss_from_moments(theta, x, y)
     residual = theta[..., :1] * x + theta[..., 1:] - y
     return np.mean(residual * residual, axis=-1)
 
@@ -297,7 +303,7 @@ def minibatch_sgd(x, y, theta0, learning_rate, batch_size, steps, chains=1, seed
     with np.errstate(over="ignore", invalid="ignore"):
         for start in range(0, steps, per_chunk):
             k = min(per_chunk, steps - start)
-            if replace:
+            if replace or b == 1:   # one example: with or without replacement is the same draw
                 idx = rng.integers(0, n, (k, chains, b))
             elif b == n:
                 idx = np.broadcast_to(np.arange(n), (k, chains, n))
@@ -422,19 +428,20 @@ def fit_critical_batch(batch_sizes, steps):
 
 
 class BestSteps(NamedTuple):
-    steps: np.ndarray          # per batch size: the median steps to stay below the target, at the best rate
+    steps: np.ndarray          # per batch size: the steps the best rate needs to keep the mean loss below the target
     learning_rate: np.ndarray  # per batch size: that best rate (from the grid)
 
 
-def steps_to_target(x, y, batch_sizes, learning_rates, target, chains=6, max_examples=24000, seed=0):
-    """For every batch size, the fewest steps any rate of the grid needs to stay below ``target``.
+def steps_to_target(x, y, batch_sizes, learning_rates, target, chains=6, max_examples=12000, seed=0):
+    """For every batch size, the fewest steps any rate of the grid needs to keep the mean loss below ``target``.
 
     Every (batch size, rate) pair runs ``chains`` seeded chains of :func:`minibatch_sgd` from
     ``[0, 0]``, drawing each batch with replacement (so a batch may be larger than the data, as
-    if examples came from an endless stream).  A pair's steps are the median over its chains of
-    :func:`steps_to_stay_below` (a chain that never gets there counts as infinite); the batch
-    size's steps are the smallest median over the rates.  Each batch size runs
-    ``200 + max_examples / B`` steps: a budget in examples, so a small batch gets more steps.
+    if examples came from an endless stream).  The chains' losses are averaged step by step (an
+    estimate of the expected loss), and the pair's steps are :func:`steps_to_stay_below` of that
+    mean curve: judging single runs would count their late excursions above the target, which
+    are more likely the longer a run is.  Each batch size runs ``200 + max_examples // B`` steps,
+    a budget in examples, so a small batch gets more steps.
 
     Args:
         x, y: the data (as for :func:`linear_loss`).
@@ -443,10 +450,17 @@ def steps_to_target(x, y, batch_sizes, learning_rates, target, chains=6, max_exa
         target: the loss to stay below.
         chains: seeded chains per (batch size, rate), >= 1.
         max_examples: the example budget that sets the number of steps, >= 1.
-        seed: seed of the first batch size's runs (batch size ``k`` in the list uses ``seed + k``).
+        seed: seed of the first batch size's runs (the ``k``-th batch size uses ``seed + k``).
 
     Returns:
-        :class:`BestSteps`; ``inf`` steps where no rate reached the target.
+        :class:`BestSteps`; ``inf`` steps where no rate got there.
+
+    Examples:
+        >>> from course_lib.data import linear_regression
+        >>> x, y = linear_regression()
+        >>> best = steps_to_target(x, y, [4, 64], [0.05, 0.2, 0.5], 1.5 * linear_minimum(x, y)[1])
+        >>> bool(best.steps[0] > 2 * best.steps[1]), best.learning_rate.tolist()
+        (True, [0.2, 0.5])
     """
     lrs = np.asarray(learning_rates, dtype=np.float64).reshape(-1)
     if lrs.size == 0 or not np.all(np.isfinite(lrs)) or np.any(lrs <= 0):
@@ -460,11 +474,11 @@ def steps_to_target(x, y, batch_sizes, learning_rates, target, chains=6, max_exa
         b = check_int("batch_sizes", b, 1)
         runs = minibatch_sgd(x, y, [0.0, 0.0], np.repeat(lrs, chains), b, 200 + max_examples // b,
                              chains=len(lrs) * chains, seed=seed + k, replace=True)
-        steps = steps_to_stay_below(runs.loss, target).reshape(len(lrs), chains).astype(np.float64)
+        mean = runs.loss.reshape(len(runs.loss), len(lrs), chains).mean(axis=2)
+        steps = steps_to_stay_below(mean, target).astype(np.float64)
         steps[steps < 0] = np.inf
-        median = np.median(steps, axis=1)
-        i = int(np.argmin(median))
-        best.append(median[i])
+        i = int(np.argmin(steps))
+        best.append(steps[i])
         best_lr.append(lrs[i])
     return BestSteps(np.array(best), np.array(best_lr))
 

@@ -182,21 +182,26 @@ def test_critical_batch_fit_weighs_relative_errors():
 
 def test_steps_to_target_halves_with_the_batch_then_levels_off():
     target = 1.5 * LOSS_STAR
-    best = noise.steps_to_target(X, Y, [2, 4, 64, 128], np.geomspace(0.01, 0.7, 13), target, chains=4)
+    best = noise.steps_to_target(X, Y, [1, 4, 64, 128], np.geomspace(0.01, 0.7, 13), target, chains=4)
     assert np.all(np.isfinite(best.steps))
-    assert 1.5 < best.steps[0] / best.steps[1] < 2.7          # doubling a small batch nearly halves the steps
-    assert best.steps[2] / best.steps[3] < 1.3                # doubling a large one barely helps
+    assert 2.5 < best.steps[0] / best.steps[1] < 5.5         # 4 times the batch: about a quarter of the steps
+    assert best.steps[2] / best.steps[3] < 1.3                # doubling a large batch barely helps
     assert best.learning_rate[0] < best.learning_rate[1] < best.learning_rate[2]  # the best rate grows with B
+    assert best.learning_rate[3] < 2 / np.linalg.eigvalsh(H)[-1]
     # a target below the minimum is never reached
     assert np.all(np.isinf(noise.steps_to_target(X, Y, [8], [0.1], 0.5 * LOSS_STAR, chains=2,
                                                   max_examples=800).steps))
     with pytest.raises(ValueError, match="learning_rates"):
         noise.steps_to_target(X, Y, [8], [0.0], target)
+    with pytest.raises(ValueError, match="batch_sizes"):
+        noise.steps_to_target(X, Y, [0], [0.1], target)
 
 
 def test_sgd_losses_from_moments_equal_the_loss_over_the_data():
     runs = noise.minibatch_sgd(X, Y, [0.0, 0.0], [0.1, 0.5], 5, 30, chains=2, seed=4)
-    np.testing.assert_allclose(runs.loss, noise.linear_loss(runs.theta, X, Y), rtol=1e-10, atol=1e-13)
+    direct = [[noise.linear_loss(theta, X, Y) for theta in step] for step in runs.theta]   # one point at a time
+    np.testing.assert_allclose(runs.loss, direct, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(noise.linear_loss(runs.theta, X, Y), direct, rtol=1e-10, atol=1e-13)
 
 
 def test_explore_agrees_with_the_floor_and_says_what_happens():
