@@ -332,3 +332,14 @@ def test_more_exception_hints():
     opt.apply_gradients([(tf.constant(1.0), w)])
     assert "once, before the loop" in exception_hint(
         raised(lambda: opt.apply_gradients([(tf.constant(1.0), tf.Variable(2.0))])))
+
+
+@pytest.mark.parametrize("wrong, reference, words", [
+    (lambda x: np.arange(1, 6) * x, lambda x: np.arange(0, 6) * x, "shifted by one position"),
+    (lambda x: -1 if x < 0 else x, lambda x: np.inf if x < 0 else x, "return math.inf"),
+    (lambda x: (x ** 2, 2 * x), lambda x: 2 * x, "only the answer"),
+    (lambda x: "stable" if x > 0 else "unstable", lambda x: "up" if x > 0 else "down", "one of the words 'down', 'up'"),
+])
+def test_sequence_sentinel_tuple_and_word_hints(wrong, reference, words):
+    info = failure(check_function, wrong, reference, [(1.5,), (2.5,), (-0.5,)], name="f", quiet=True)
+    assert words in info.hint, info.hint

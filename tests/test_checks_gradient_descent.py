@@ -392,3 +392,25 @@ def test_catalogue_entries_added_after_a_second_set_of_mistakes():
     def float_of_array(w):
         return float(2 * (w + 1))
     rejects(gd.check_loss_grad, float_of_array, "element-wise functions")
+
+
+def test_catalogue_entries_added_after_a_third_set_of_mistakes():
+    rejects(gd.check_sgd_step, lambda w, g, lr: w - lr - g, "not w - lr - grad")
+    rejects(gd.check_descend, lambda w0, lr, s: descend_loop(w0, lr, s, grad=lambda w: 2 * w), "gradient of w**2")
+
+    def gradients(w0, lr, steps):
+        w, out = np.float32(w0), [np.float32(w0)]
+        for _ in range(steps):
+            g = 2 * (w + 1)
+            w = w - np.float32(lr) * g
+            out.append(g)
+        return out
+    rejects(gd.check_descend, gradients, "holds the gradients")
+    rejects(gd.check_mse_grad, lambda w, b, x, y: (2 * np.mean((w * x + b - y) * x ** 2), 2 * np.mean(w * x + b - y)),
+            "has x once")
+
+    def sizes_plus_one(n, b, rng):
+        order = rng.permutation(n)
+        return [order[i:i + b + 1] for i in range(0, n, b + 1)]
+    rejects(gd.check_minibatches, sizes_plus_one, "other sizes")
+    rejects(gd.check_loss_grad, lambda w: ((w + 1) ** 2, 2 * (w + 1)), "only the answer")

@@ -270,3 +270,11 @@ def test_catalogue_entries_added_after_a_second_set_of_mistakes():
         factor = abs(1 - lr * c)
         return math.log(tol / abs(d)) / math.log(factor) if 0 < factor < 1 and abs(d) > tol else k
     rejects(lr_checks.check_steps_to_tolerance, unrounded, "whole number")
+
+
+def test_catalogue_entries_added_after_a_third_set_of_mistakes():
+    rejects(lr_checks.check_stability_limit, lambda h: eig(h).max(), "itself")
+    rejects(lr_checks.check_classify_learning_rate,
+            lambda lr, h: "stable" if np.max(np.abs(1 - lr * eig(h))) < 1 else "unstable", "one of the words")
+    rejects(lr_checks.check_steps_to_tolerance, lambda lr, c, d, tol: -1 if steps(lr, c, d, tol) == math.inf
+            else steps(lr, c, d, tol), "return math.inf")

@@ -324,3 +324,22 @@ def test_catalogue_entries_added_after_a_second_set_of_mistakes():
     rejects(lrd.check_warmup_cosine, floor_scaled, "sets a floor")
     rejects(lrd.check_rates_for_updates, lambda sch, e, b: np.repeat([sch(ep * b) for ep in range(e)], b),
             "epoch's first step")
+
+
+def test_catalogue_entries_added_after_a_third_set_of_mistakes():
+    rejects(lrd.check_inverse_time_decay, lambda s, lr, ds, dr: lr / (1 + dr * s * ds), "not multiplied")
+    rejects(lrd.check_warmup_cosine, warmup_then(lambda t, d: 0.5 * (1 + math.cos(math.pi * t / d)),
+                                                 warm=lambda s, p, w: p * s / (w - 1)), "reaches the peak at step")
+    rejects(lrd.check_warmup_cosine, warmup_then(lambda t, d: 0.5 * (1 + math.cos(2 * math.pi * t / d))),
+            "half a cosine")
+    rejects(lrd.check_rates_for_updates, lambda sch, e, b: [sch(k) for k in range(1, e * b)], "shifted by one")
+    rejects(lrd.check_descend_with_schedule, lambda sch, w0, s: schedule_loop(sch, w0, s, grad=lambda w: 2 * w),
+            "gradient of w**2")
+
+    def divided(schedule, w0, steps):
+        w, out = np.float32(w0), [np.float32(w0)]
+        for k in range(steps):
+            w = w - 2 * (w + 1) / np.float32(schedule(k))
+            out.append(w)
+        return out
+    rejects(lrd.check_descend_with_schedule, divided, "divided by the rate")

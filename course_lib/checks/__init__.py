@@ -409,8 +409,8 @@ def _diagnose(answers, calls, expected, mistakes, *, factors=None, names=None, r
     raised = [g.exc for g in answers if isinstance(g, _Raised)]
     if raised:
         return exception_hint(raised[0])
-    hint = _parts_hint(answers, expected, factors, names, calls, rtol, atol) or _layout_hint(answers, expected,
-                                                                                              rtol, atol)
+    hint = (_parts_hint(answers, expected, factors, names, calls, rtol, atol)
+            or _layout_hint(answers, expected, rtol, atol) or _word_hint(answers, expected))
     if hint:
         return hint
     if any("divide by zero" in str(w.message) for w in caught):
@@ -462,11 +462,30 @@ def _bool_for_word(g, e, rtol, atol):
     return isinstance(e, str) and isinstance(g, (bool, np.bool_))
 
 
+def _shifted(g, e, rtol, atol):
+    if not (_is_numeric(g) and _is_numeric(e) and g.ndim == 1 and e.ndim == 1 and len(e) > 2):
+        return False
+    return any(len(a) == len(b) and np.allclose(a, b, rtol=rtol, atol=atol)
+               for a, b in ((g, e[1:]), (g[:-1], e[1:]), (g[1:], e[:-1]), (g, e[:-1]), (g, e[2:])))
+
+
+def _sentinel_for_inf(g, e, rtol, atol):
+    return (_is_numeric(e) and e.ndim == 0 and np.isinf(e) and not (_is_numeric(g) and g.ndim == 0 and np.isinf(g)))
+
+
+def _extra_parts(g, e, rtol, atol):
+    return isinstance(g, tuple) and not isinstance(e, tuple) and any(_close(part, e, rtol, atol) for part in g)
+
+
 def _none(g, e, rtol, atol):
     return g is None and e is not None
 
 
 _LAYOUT_HINTS = [
+    (_shifted, "the values are right but shifted by one position (a sequence started one step late or early, or "
+               "ended one value short or long): count from 0, and produce exactly one value per step."),
+    (_sentinel_for_inf, "where the answer is \"never\", return math.inf (not -1, None or another stand-in)."),
+    (_extra_parts, "the answer is in there, but with other values in a tuple: return only the answer."),
     (_none, "the function returns None: end it with `return <the answer>` (print only shows a value, and a "
             "function without `return` gives None)."),
     (_word_case, "the word is right but spelled differently (capitals or spaces): return it exactly as the "
@@ -486,18 +505,27 @@ _LAYOUT_HINTS = [
 
 def _layout_hint(answers, expected, rtol, atol):
     """A hint when every wrong answer is the expected one in another layout, dtype or order."""
-    pairs = [(_align(_to_numpy(g), _to_numpy(e)), _to_numpy(e)) for g, e in zip(answers, expected)]
+    triples = [(_align(_to_numpy(g), _to_numpy(e)), _to_numpy(e), _to_numpy(g)) for g, e in zip(answers, expected)]
     for test, hint in _LAYOUT_HINTS:
         fits, used = True, False
         with quietly():
-            for g, e in pairs:
-                if test(g, e, rtol, atol):
+            for g, e, raw in triples:
+                if test(raw if test is _extra_parts else g, e, rtol, atol):
                     used = True
                 elif not _close(g, e, rtol, atol):
                     fits = False
                     break
         if fits and used:
             return hint
+    return None
+
+
+def _word_hint(answers, expected):
+    """When the answers are words outside the set the exercise uses, list the allowed words."""
+    words = sorted({e for e in expected if isinstance(e, str)})
+    if words and all(isinstance(e, str) for e in expected) and any(
+            isinstance(g, str) and g not in words for g in answers):
+        return f"the answer must be one of the words {', '.join(repr(w) for w in words)}, spelled exactly so."
     return None
 
 

@@ -61,6 +61,8 @@ def check_sgd_step(sgd_step):
         Mistake(lambda w, g, lr: w * (1 - lr * g), "that scales w by (1 - lr * grad); the update subtracts "
                                                    "lr * grad from w: w - lr * grad."),
         Mistake(lambda w, g, lr: w - lr * w, "the step uses the gradient, not the weight: w - lr * grad."),
+        Mistake(lambda w, g, lr: w - lr - g, "the learning rate multiplies the gradient: w - lr * grad, "
+                                             "not w - lr - grad."),
         Mistake(lambda w, g, lr: w - g / lr, "the gradient was divided by the learning rate; multiply: "
                                              "w - lr * grad."),
     ])
@@ -114,6 +116,10 @@ def check_descend(descend):
                 "append w after `w = w - lr * grad`."),
         Mistake(lambda w0, lr, s: _descend_reference(w0, lr, s)[-1],
                 "return every weight (w0, then one per update), not only the last one."),
+        Mistake(lambda w0, lr, s: _descend_variant(w0, lr, s, grad=lambda w: 2 * w),
+                "the gradient of (w + 1)**2 is 2*(w + 1); 2*w is the gradient of w**2 (its minimum is at 0, not -1)."),
+        Mistake(lambda w0, lr, s: np.concatenate([[np.float32(w0)], 2 * (_descend_reference(w0, lr, s)[:-1] + 1)]),
+                "after w0 the list holds the gradients: append the new weight w, not the gradient."),
         Mistake(lambda w0, lr, s: (_descend_reference(w0, lr, s) + 1) ** 2,
                 "those are the losses (w + 1)**2; return the weights w."),
         Mistake(lambda w0, lr, s: _descend_variant(w0, lr, s, update=lambda w, lr, g: np.float32(int(w - lr * g))),
@@ -142,12 +148,18 @@ def check_minibatches(minibatches):
     try:
         _check_minibatches(as_list, cases)
     except CheckFailed as failure:
+        hint = None
         if failure.hint is None and all(_is_other_shuffle(as_list, n, b, rng) for n, b, rng in cases):
+            hint = _OTHER_SHUFFLE
+        elif failure.hint is None and all(_is_other_shuffle(as_list, n, b, rng, sizes=None) for n, b, rng in cases) \
+                and not all(_is_other_shuffle(as_list, n, b, rng) for n, b, rng in cases):
+            hint = _OTHER_SIZES
+        if hint:
             n, b, rng = cases[0]
-            details = [("called as", f"minibatches({n}, {b}, rng)"), ("returned", describe(as_list(n, b, rng))),
+            details = [("called as", f"minibatches({n}, {b}, rng)"),
+                       ("returned", describe(as_list(n, b, copy.deepcopy(rng)))),
                        ("expected", describe(_minibatches_reference(n, b, copy.deepcopy(rng))))]
-            raise CheckFailed(failure_message("minibatches is wrong", _OTHER_SHUFFLE, details),
-                              _OTHER_SHUFFLE) from None
+            raise CheckFailed(failure_message("minibatches is wrong", hint, details), hint) from None
         raise
 
 
@@ -155,15 +167,20 @@ _OTHER_SHUFFLE = ("the batches are a shuffle of 0..n-1 with the right sizes, but
                   "`rng` argument, `rng.permutation(n)`, once (not np.random or a new generator).")
 
 
-def _is_other_shuffle(as_list, n, batch_size, rng):
+_OTHER_SIZES = ("every index appears once, but the batches have other sizes: each batch holds batch_size indices "
+                "and only the last may be smaller, `order[start:start + batch_size]` for start in "
+                "range(0, n, batch_size).")
+
+
+def _is_other_shuffle(as_list, n, batch_size, rng, sizes=True):
     try:
         batches = as_list(n, batch_size, copy.deepcopy(rng))
-        sizes = [len(b) for b in batches]
         flat = np.concatenate([np.asarray(b) for b in batches])
     except Exception:  # whatever the student's answer does, this only decides whether the hint fits
         return False
     expected = [min(batch_size, n - i) for i in range(0, n, batch_size)]
-    return sizes == expected and np.array_equal(np.sort(flat), np.arange(n))
+    same_sizes = [len(b) for b in batches] == expected
+    return (sizes is None or same_sizes) and np.array_equal(np.sort(flat), np.arange(n))
 
 
 def _check_minibatches(as_list, cases):
@@ -236,6 +253,9 @@ def check_mse_grad(mse_grad):
                 "differentiating the square leaves the error to the first power: 2 * mean(error * x)."),
         Mistake(lambda w, b, x, y: (2 * err(w, b, x, y) * x, 2 * err(w, b, x, y)),
                 "average over the batch: np.mean(...) turns the per-example gradients into one number each."),
+        Mistake(lambda w, b, x, y: (2 * np.mean(err(w, b, x, y) * x * x), 2 * np.mean(err(w, b, x, y))),
+                "dL/dw has x once: the chain rule multiplies the error by d(prediction)/dw = x, "
+                "2 * mean(error * x)."),
         Mistake(lambda w, b, x, y: (np.mean(err(w, b, x, y) * x) / 2, np.mean(err(w, b, x, y)) / 2),
                 "the power rule multiplies by 2 (d/de e**2 = 2e); you divided by 2."),
         Mistake(lambda w, b, x, y: _mse_grad_reference(w, b, y, x),

@@ -53,6 +53,7 @@ def check_stability_limit(stability_limit):
         Mistake(lambda h: 2.0 / np.linalg.eig(np.asarray(h, dtype=float))[0][0],
                 "np.linalg.eig does not sort its eigenvalues, so [0] is not always the largest: use "
                 "np.linalg.eigvalsh(hessian).max()."),
+        Mistake(lambda h: _eig(h).max(), "that is L, the largest eigenvalue itself; the limit is 2 / L."),
         Mistake(lambda h: 2.0 / _eig(h).max() ** 2, "no square: the limit is 2 / L with L the largest eigenvalue."),
         Mistake(lambda h: 2.0 / np.sqrt(_eig(h).max()), "no square root: the eigenvalue is the curvature itself, "
                                                         "and the limit is 2 / L."),

@@ -115,6 +115,8 @@ def check_inverse_time_decay(inverse_time_decay):
         Mistake(lambda s, lr, ds, dr: lr / (1 + dr * s) / ds,
                 "brackets: step / decay_steps goes inside the denominator, lr / (1 + decay_rate * step / decay_steps); "
                 "you divided the whole rate by decay_steps."),
+        Mistake(lambda s, lr, ds, dr: lr / (1 + dr * s * ds),
+                "step is divided by decay_steps, not multiplied: lr / (1 + decay_rate * step / decay_steps)."),
         Mistake(lambda s, lr, ds, dr: lr / (1 + dr ** (s / ds)),
                 "decay_rate * step / decay_steps is a product; decay_rate ** (...) is a power (that belongs to "
                 "exponential decay)."),
@@ -182,6 +184,12 @@ def check_warmup_cosine(warmup_cosine):
                 (1 - alpha) * cosine(min(s - w, d), peak, d, 0.0),
                 "alpha sets a floor: add it, peak * ((1 - alpha) * 0.5 * (1 + cos(...)) + alpha), instead of only "
                 "scaling the cosine by (1 - alpha)."),
+        Mistake(lambda s, peak, w, d, alpha=0.0: peak * s / (w - 1) if s < w else cosine(min(s - w, d), peak, d, alpha),
+                "the warmup divides by warmup_steps, peak * step / warmup_steps: it reaches the peak at step "
+                "warmup_steps, where the cosine starts."),
+        Mistake(lambda s, peak, w, d, alpha=0.0: peak * s / w if s < w else
+                peak * ((1 - alpha) * 0.5 * (1 + np.cos(2 * np.pi * min(s - w, d) / d)) + alpha),
+                "half a cosine, pi * t / decay_steps: with 2 * pi the rate comes back up to the peak."),
         Mistake(lambda s, peak, w, d, alpha=0.0: cosine(min(s, d), peak, d, alpha),
                 "the warmup is missing: for step < warmup_steps the rate is peak * step / warmup_steps, and the "
                 "cosine starts after it."),
@@ -283,6 +291,10 @@ def check_descend_with_schedule(descend_with_schedule):
                 "the list should start with w0 itself, then hold the weight after each update (steps + 1 values)."),
         Mistake(lambda sch, w0, s: _schedule_variant(sch, w0, s, update=lambda w, lr, g: w + lr * g),
                 "the weight moves *up* the gradient: descent subtracts, w = w - schedule(k) * grad."),
+        Mistake(lambda sch, w0, s: _schedule_variant(sch, w0, s, grad=lambda w: 2 * w),
+                "the gradient of (w + 1)**2 is 2*(w + 1); 2*w is the gradient of w**2."),
+        Mistake(lambda sch, w0, s: _schedule_variant(sch, w0, s, update=lambda w, lr, g: w - g / lr),
+                "the gradient was divided by the rate; multiply: w - schedule(k) * grad."),
         Mistake(lambda sch, w0, s: _schedule_variant(sch, w0, s, grad=lambda w: w + 1),
                 "the gradient of (w + 1)**2 is 2*(w + 1): the factor 2 is missing."),
         Mistake(lambda sch, w0, s: _schedule_variant(sch, w0, s, rate=lambda sch, k, w: sch(s)),
