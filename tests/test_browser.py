@@ -8,7 +8,8 @@ headless Chromium visits them in turn.  For each lesson the test opens it, runs 
 waits until no cell is left to run and the status bar says the kernel is Idle, then presses
 ArrowRight on the explorer's first slider a few times.  It asserts that the verdict text and
 the plot image both change, that the cell shows the live widget and not also the static
-picture stored for renderers without a kernel, saves before/after screenshots in
+picture stored for renderers without a kernel (and, before the run, that JupyterLab shows that
+stored picture where the notebook carries one), saves before/after screenshots in
 ``tests/artifacts/``, and records the time from each key press to the new plot image.  The
 kernel is shut down before the next lesson, and the server is stopped by its process group id.
 
@@ -58,6 +59,14 @@ def lessons_with_explorers(folder=ROOT / "notebooks"):
 
 
 LESSONS = lessons_with_explorers()
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+def stored_pictures(path):
+    """Indices of the cells whose stored output is an explorer that carries its static picture."""
+    cells = json.loads(Path(path).read_text())["cells"]
+    return [i for i, c in enumerate(cells) for o in c.get("outputs", [])
+            if WIDGET in o.get("data", {}) and "image/png" in o["data"]]
 
 
 def test_every_lesson_with_an_explorer_is_driven():
@@ -205,6 +214,16 @@ def test_explorer_in_browser(lab, browser, timings, lesson):
         page.goto(f"{base}/lab/tree/{lesson.name}?token={token}", wait_until="domcontentloaded")
         page.locator(".jp-Notebook .jp-Cell").first.wait_for(state="attached", timeout=60_000)
         _wait_idle(page, 120_000)  # kernel started and connected
+        # Before anything runs, JupyterLab does not trust the stored outputs, so it renders the
+        # static picture stored beside each explorer (a safe image), not the widget (unsafe).
+        unrun = []
+        for index in stored_pictures(lesson):
+            stored = page.locator(f".jp-Notebook .jp-Cell[data-windowed-list-index=\"{index}\"]")
+            stored.scroll_into_view_if_needed()
+            stored.locator(".jp-OutputArea-output img").first.wait_for(timeout=30_000)
+            unrun.append(stored.locator(".jp-OutputArea-output").inner_text())
+        if unrun:
+            stored.screenshot(path=str(ARTIFACTS / f"{lesson.stem}_explorer_stored.png"))
         opened = time.perf_counter()
         _run_all(page, lesson.name)
         ran = time.perf_counter()
@@ -255,6 +274,7 @@ def test_explorer_in_browser(lab, browser, timings, lesson):
           f"{label} {readout_before} -> {readout_after}; key press -> new plot image: median "
           f"{statistics.median(times_ms):.0f} ms over {PRESSES} presses ({', '.join(f'{t:.0f}' for t in times_ms)})")
     assert pictures == 1, f"{lesson.name}: the explorer's cell shows {pictures} images, not the live widget's one"
+    assert not any("Error displaying widget" in text for text in unrun), unrun
     assert readout_after != readout_before, f"{lesson.name}: the slider did not move ({readout_before})"
     assert after_text and after_text != before_text, f"{lesson.name}: the verdict did not change: {after_text!r}"
     assert after_src != before_src, f"{lesson.name}: the plot image did not change"
