@@ -48,12 +48,18 @@ PRESSES = 5  # key presses per lesson: the median of their key-press-to-new-imag
 
 
 def lessons_with_explorers(folder=ROOT / "notebooks"):
-    """The lesson notebooks with a code cell that builds an explorer (calls ``*_explorer(``)."""
+    """The lesson notebooks with a code cell that builds an explorer: calls one of the
+    ``*_explorer`` functions of ``course_lib.widgets`` (not, say, ``schedules.decay_explorer``,
+    which computes without drawing)."""
+    from course_lib import widgets
+
+    names = sorted(n for n in vars(widgets) if n.endswith("_explorer") and callable(getattr(widgets, n)))
+    call = re.compile(r"(?<![\w.])(?:widgets\.)?(?:" + "|".join(names) + r")\(")
     found = []
     for path in sorted(Path(folder).glob("[0-9][0-9]_*.ipynb")):
         cells = json.loads(path.read_text())["cells"]
         code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-        if re.search(r"\b\w+_explorer\(", code):
+        if call.search(code):
             found.append(path)
     return found
 
