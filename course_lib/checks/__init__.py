@@ -135,7 +135,7 @@ def describe(value, limit=MAX_CHARS):
         if value.dtype == object:
             return _cap(f"an object array of shape {value.shape}", limit)
         if value.ndim == 0:
-            return _cap(np.array2string(value, precision=6), limit)
+            return _cap(f"{value.item():.7g}" if np.issubdtype(value.dtype, np.floating) else str(value.item()), limit)
         flat = value.ravel()
         if value.size > 6:
             head = np.array2string(flat[:3], precision=4, separator=", ")[1:-1]
@@ -251,8 +251,9 @@ _EXCEPTION_HINTS = [
      "math.log (or math.sqrt) got a negative number or zero: take abs() of a distance or a factor before the log, "
      "and handle a factor of 0 separately."),
     (("ZeroDivisionError", "FloatingPointError"), ("",),
-     "a division by zero: if it happens at the first step, count steps from 1 where the formula needs it "
-     "(t = step + 1, as in a bias correction 1 - beta**t), and check the denominator's brackets."),
+     "a division by zero at the first step: a missing `1 +` or bracket in a denominator, or a count that starts "
+     "at 0 where the formula needs 1 (count steps from 1 there: a bias correction 1 - beta**t uses t = 1 for the "
+     "first update)."),
 ]
 
 
@@ -414,8 +415,9 @@ def _diagnose(answers, calls, expected, mistakes, *, factors=None, names=None, r
     if hint:
         return hint
     if any("divide by zero" in str(w.message) for w in caught):
-        return ("numpy divided by zero (see the infinity in the answer): if it happens at the first step, count "
-                "steps from 1 where the formula needs it, and check the denominator's brackets.")
+        return ("numpy divided by zero (see the infinity or NaN in the answer): a missing `1 +` or bracket in a "
+                "denominator, or a count that starts at 0 where the formula needs 1 (count steps from 1 there: a "
+                "bias correction 1 - beta**t uses t = 1 for the first update).")
     return None
 
 
