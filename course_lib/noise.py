@@ -607,7 +607,8 @@ def explore(learning_rate, batch_size, steps=300, seed=0, x=None, y=None):
         verdict = (f"lr {lr:g}, batch {b}: unstable: the noise makes the run blow up "
                    f"(even without noise the limit would be 2/λmax = {2 / lam[-1]:.3f}).")
     elif floor < 1e-12:
-        verdict = f"lr {lr:g}, batch {b}: every batch is the whole data: no noise, no floor; the loss falls to its minimum."
+        verdict = (f"lr {lr:g}, batch {b}: every batch is the whole data: no noise, no floor; "
+                   "the loss falls to its minimum.")
     elif left > 0.05:
         verdict = (f"lr {lr:g}, batch {b}: still on its way down after {steps} steps (mean excess {measured:.2e} in "
                    f"the second half, floor {floor:.2e}): a small rate has a low floor but takes long to reach it.")

@@ -5,8 +5,14 @@ import math
 import numpy as np
 
 from ..data import linear_regression
-from ..noise import (linear_hessian, linear_minimum, linear_noise_floor, linear_per_example_grads, measured_noise_floor,
-                     minibatch_sgd)
+from ..noise import (
+    linear_hessian,
+    linear_minimum,
+    linear_noise_floor,
+    linear_per_example_grads,
+    measured_noise_floor,
+    minibatch_sgd,
+)
 from . import Mistake, check_function, check_prediction
 
 __all__ = ["check_gradient_variance", "check_noise_floor_1d", "check_scale_for_batch", "check_all_reduce",
@@ -247,7 +253,8 @@ def check_whole_batch_floor(answer):
         for b in (1, 10, 50, 100):
             runs = minibatch_sgd(x, y, theta_star, 0.3, b, 600, chains=20, seed=1)
             m, _ = measured_noise_floor(runs, loss_star, 100)
-            lines.append(f"  B = {b:3d}: derived floor {linear_noise_floor(x, y, 0.3, b):.3e}, measured {max(m, 0.0):.3e}")
+            derived = linear_noise_floor(x, y, 0.3, b)
+            lines.append(f"  B = {b:3d}: derived floor {derived:.3e}, measured {max(m, 0.0):.3e}")
         return "\n".join(lines)
 
     check_prediction(answer, name="whole_batch_floor", choices=("same as B = 1", "1/100 of B = 1's", "zero"),
