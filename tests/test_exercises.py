@@ -17,7 +17,22 @@ EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
 
 def test_every_solution_has_an_exercise_and_they_are_in_sync():
     assert sorted(p.name for p in (ROOT / "solutions").glob("*.ipynb")) == [p.name for p in EXERCISES]
+    assert build.stale_solutions() == [], ("the solutions' navigation or nbgrader metadata is out of date: "
+                                           "run `python -m course_lib.build exercises`")
     assert build.stale_exercises() == [], "run `python -m course_lib.build exercises`"
+
+
+def test_exercises_carry_the_solutions_nbgrader_metadata_and_lock_flags():
+    solutions = {p.name: nbformat.reads(t, as_version=4) for p, t in build.expected_solutions().items()}
+    for path in EXERCISES:
+        cells, stamped = nbformat.read(path, as_version=4).cells, solutions[path.name].cells
+        assert all("nbgrader" in c.metadata for c in cells), (
+            f"{path.name} has no nbgrader metadata: run `python -m course_lib.build exercises`")
+        assert [c.metadata["nbgrader"] for c in cells] == [c.metadata["nbgrader"] for c in stamped], (
+            f"{path.name}: run `python -m course_lib.build exercises`")
+        for cell in cells:
+            meta, flags = cell.metadata["nbgrader"], (cell.metadata.get("deletable"), cell.metadata.get("editable"))
+            assert flags == ((False, None) if meta["solution"] else (False, False)), (path.name, meta, flags)
 
 
 def test_no_solution_is_left_in_an_exercise():
@@ -32,12 +47,19 @@ def test_strip_solutions_keeps_indentation_and_surroundings():
     source = "def f(x):\n    y = 1\n    ### BEGIN SOLUTION\n    return x + y\n    ### END SOLUTION\n\nprint(f)"
     assert build.strip_solutions(source) == (
         "def f(x):\n    y = 1\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\nprint(f)")
-    two = "### BEGIN SOLUTION\na = 1\n### END SOLUTION\nb = 2\n### BEGIN SOLUTION\nc = 3\n### END SOLUTION"
+    two = "### BEGIN SOLUTION\na = 1\n### END SOLUTION\nb = 2\n### BEGIN SOLUTION\nc = 3\n### END SOLUTION\n"
     assert build.strip_solutions(two) == (
-        "# YOUR CODE HERE\nraise NotImplementedError()\nb = 2\n# YOUR CODE HERE\nraise NotImplementedError()")
-    assert build.strip_solutions("Answer: ### BEGIN SOLUTION\nforty-two\n### END SOLUTION\n", "markdown") != ""
-    with pytest.raises(ValueError, match="unbalanced"):
-        build.strip_solutions("### BEGIN SOLUTION\nx = 1\n")
+        "# YOUR CODE HERE\nraise NotImplementedError()\nb = 2\n# YOUR CODE HERE\nraise NotImplementedError()\n")
+    # As nbgrader does it: a marker anywhere in a line makes the whole line part of the region.
+    assert build.strip_solutions("Answer: ### BEGIN SOLUTION\nforty-two\n### END SOLUTION\nDone.", "markdown") == (
+        "YOUR ANSWER HERE\nDone.")
+    assert build.strip_solutions("  ### BEGIN SOLUTION\n  Forty-two.\n  ### END SOLUTION", "markdown") == (
+        "  YOUR ANSWER HERE")
+    assert build.strip_solutions("no region here") == "no region here"
+    for unbalanced in ("### BEGIN SOLUTION\nx = 1\n", "x = 1\n### END SOLUTION",
+                       "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION"):
+        with pytest.raises(ValueError, match="unbalanced"):
+            build.strip_solutions(unbalanced)
 
 
 def test_generator_refuses_to_overwrite_a_students_work(tmp_path, monkeypatch):
@@ -93,12 +115,18 @@ def test_unsolved_exercise_fails_only_with_not_implemented(path):
 
 def test_navigation_and_lesson_table_are_up_to_date():
     assert build.stale_navigation() == [], "run `python -m course_lib.build nav`"
-    for folder in ("notebooks", "solutions", "exercises"):
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        for cell in (cells[0], cells[-1]):
+            assert build.NAV_TAG in cell.metadata.get("tags", []), f"{path.name} lacks navigation"
+            assert "[Contents](../README.md#lessons)" in cell.source
+    for folder in ("solutions", "exercises"):
         for path in sorted((ROOT / folder).glob("*.ipynb")):
             cells = nbformat.read(path, as_version=4).cells
             for cell in (cells[0], cells[-1]):
                 assert build.NAV_TAG in cell.metadata.get("tags", []), f"{path.name} lacks navigation"
-                assert "[Contents](../README.md#lessons)" in cell.source
+                assert cell.source == build.nav_text(folder, path.stem, build.lesson_titles()), (
+                    f"{folder}/{path.name}: run `python -m course_lib.build exercises`")
 
 
 def test_navigation_links_point_to_existing_notebooks():
@@ -107,3 +135,32 @@ def test_navigation_links_point_to_existing_notebooks():
         for kind in ("notebooks", "exercises", "solutions"):
             for target in re.findall(r"\]\(([^)#]+)", build.nav_text(kind, stem, titles)):
                 assert (ROOT / kind / target).resolve().exists(), f"{kind}/{stem}: broken link {target}"
+    with pytest.raises(ValueError, match="kind"):
+        build.nav_text("lessons", stem, titles)
+
+
+def test_exercise_navigation_links_only_to_neighbouring_exercises():
+    """An nbgrader release holds only the exercise notebooks: its links must stay in that folder."""
+    titles = build.lesson_titles()
+    stems = [stem for stem in titles if build.has_exercises(stem)]
+    for i, stem in enumerate(stems):
+        text = build.nav_text("exercises", stem, titles)
+        assert text == build.nav_text("solutions", stem, titles)
+        neighbours = [s + ".ipynb" for s in stems[max(i - 1, 0):i] + stems[i + 1:i + 2]]
+        assert re.findall(r"\]\(([^)]+)\)", text) == neighbours, text
+        assert f"`notebooks/{stem}.ipynb`" in text
+
+
+def test_a_lesson_without_exercises_is_skipped_by_the_exercise_navigation(tmp_path, monkeypatch):
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    for stem in ("01_a", "03_c"):
+        (solutions / f"{stem}.ipynb").write_text("{}")
+    monkeypatch.setattr(build, "SOLUTIONS", solutions)
+    titles = {"01_a": "01 · A", "02_b": "02 · B", "03_c": "03 · C"}
+    assert build.nav_text("exercises", "01_a", titles) == (
+        "*Course navigation (exercises):* lesson: `notebooks/01_a.ipynb` · [03 · C →](03_c.ipynb)")
+    assert "[← 01 · A](01_a.ipynb)" in build.nav_text("solutions", "03_c", titles)
+    assert "Exercises" not in build.nav_text("notebooks", "02_b", titles)
+    assert "[Exercises](../exercises/03_c.ipynb)" in build.nav_text("notebooks", "03_c", titles)
+    assert "| 02 | [B](notebooks/02_b.ipynb) | — |" in build.readme_table(titles).splitlines()
