@@ -414,3 +414,37 @@ def test_catalogue_entries_added_after_a_third_set_of_mistakes():
         return [order[i:i + b + 1] for i in range(0, n, b + 1)]
     rejects(gd.check_minibatches, sizes_plus_one, "other sizes")
     rejects(gd.check_loss_grad, lambda w: ((w + 1) ** 2, 2 * (w + 1)), "only the answer")
+
+
+def test_catalogue_entries_added_after_a_fourth_set_of_mistakes():
+    rejects(gd.check_loss_grad, lambda w: 2 * (w + 2), "2w + 4")
+
+    def twice_per_pass(w0, lr, steps):
+        w, out = np.float32(w0), [np.float32(w0)]
+        for _ in range(steps):
+            for _ in range(2):
+                w = w - np.float32(lr) * 2 * (w + 1)
+            out.append(w)
+        return out
+    rejects(gd.check_descend, twice_per_pass, "two updates per pass")
+
+    def n_minus_one(w, b, x, y):
+        e = w * x + b - y
+        return 2 * np.sum(e * x) / (len(x) - 1), 2 * np.sum(e) / (len(x) - 1)
+    rejects(gd.check_mse_grad, n_minus_one, "not n - 1")
+
+    def with_momentum(steps, learning_rate=0.2):
+        import tensorflow as tf
+        w, opt = tf.Variable(5.0), tf.keras.optimizers.SGD(learning_rate, momentum=0.9)
+        for _ in range(steps):
+            with tf.GradientTape() as tape:
+                loss = tf.square(w + 1)
+            opt.apply_gradients([(tape.gradient(loss, w), w)])
+        return w.numpy()
+    rejects(gd.check_tf2_descent, with_momentum, "without momentum")
+
+    def first_sorted(n, b, rng):
+        out = batches_of(rng.permutation(n), b)
+        out[0] = np.sort(out[0])
+        return out
+    rejects(gd.check_minibatches, first_sorted, "inside every batch")

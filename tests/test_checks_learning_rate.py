@@ -278,3 +278,12 @@ def test_catalogue_entries_added_after_a_third_set_of_mistakes():
             lambda lr, h: "stable" if np.max(np.abs(1 - lr * eig(h))) < 1 else "unstable", "one of the words")
     rejects(lr_checks.check_steps_to_tolerance, lambda lr, c, d, tol: -1 if steps(lr, c, d, tol) == math.inf
             else steps(lr, c, d, tol), "return math.inf")
+
+
+def test_catalogue_entries_added_after_a_fourth_set_of_mistakes():
+    def zigzag_called_oscillating(lr, h):
+        top = eig(h).max()
+        if lr > 2 / top + 1e-12:
+            return "diverging"
+        return "oscillating" if lr > 1 / top else "converging"
+    rejects(lr_checks.check_classify_learning_rate, zigzag_called_oscillating, "only at exactly 2/L")

@@ -343,3 +343,22 @@ def test_catalogue_entries_added_after_a_third_set_of_mistakes():
             out.append(w)
         return out
     rejects(lrd.check_descend_with_schedule, divided, "divided by the rate")
+
+
+def test_catalogue_entries_added_after_a_fourth_set_of_mistakes():
+    rejects(lrd.check_exponential_decay, lambda s, lr, ds, dr, staircase=False: lr * dr ** (s // ds if staircase
+                                                                                           else s * ds), "step * decay")
+    rejects(lrd.check_exponential_decay, lambda s, lr, ds, dr, staircase=False: lr * dr ** (s / ds if staircase
+                                                                                           else s // ds), "swapped")
+    rejects(lrd.check_inverse_time_decay, lambda s, lr, ds, dr: lr, "never decays")
+    rejects(lrd.check_warmup_cosine, warmup_then(lambda t, d: 0.5 * (1 + math.cos(math.pi * t / d)),
+                                                 warm=lambda s, p, w: p), "a ramp")
+
+    def cut_off(step, peak, warmup_steps, decay_steps, alpha=0.0):
+        if step < warmup_steps:
+            return peak * step / warmup_steps
+        t = min(step - warmup_steps, decay_steps)
+        return peak * max(0.5 * (1 + math.cos(math.pi * t / decay_steps)), alpha)
+    rejects(lrd.check_warmup_cosine, cut_off, "not a cut-off")
+    rejects(lrd.check_descend_with_schedule,
+            lambda sch, w0, s: schedule_loop(sch, w0, s, grad=lambda w: 4 * (w + 1)), "extra factor 2")

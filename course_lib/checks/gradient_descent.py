@@ -35,6 +35,7 @@ def check_loss_grad(loss_grad):
                 "a finite difference with h = 1e-3 is off by h: write the exact derivative 2*(w + 1)."),
         Mistake(lambda w: np.floor(2 * (w + 1)), "the answer was rounded down to a whole number (int() or //): "
                                                  "keep the float, 2*(w + 1)."),
+        Mistake(lambda w: 2 * (w + 2), "2*(w + 2) = 2w + 4; the derivative is 2*(w + 1) = 2w + 2."),
         Mistake(lambda w: 2 * w ** 2 + 2, "that differentiates w**2 + 2w as 2w**2 + 2: the derivative of "
                                           "(w + 1)**2 = w**2 + 2w + 1 is 2w + 2."),
     ])
@@ -120,6 +121,8 @@ def check_descend(descend):
                 "the gradient of (w + 1)**2 is 2*(w + 1); 2*w is the gradient of w**2 (its minimum is at 0, not -1)."),
         Mistake(lambda w0, lr, s: np.concatenate([[np.float32(w0)], 2 * (_descend_reference(w0, lr, s)[:-1] + 1)]),
                 "after w0 the list holds the gradients: append the new weight w, not the gradient."),
+        Mistake(lambda w0, lr, s: _descend_reference(w0, lr, 2 * s)[::2],
+                "two updates per pass of the loop: each of the `steps` passes should apply one update."),
         Mistake(lambda w0, lr, s: (_descend_reference(w0, lr, s) + 1) ** 2,
                 "those are the losses (w + 1)**2; return the weights w."),
         Mistake(lambda w0, lr, s: _descend_variant(w0, lr, s, update=lambda w, lr, g: np.float32(int(w - lr * g))),
@@ -149,7 +152,9 @@ def check_minibatches(minibatches):
         _check_minibatches(as_list, cases)
     except CheckFailed as failure:
         hint = None
-        if failure.hint is None and all(_is_other_shuffle(as_list, n, b, rng) for n, b, rng in cases):
+        if failure.hint is None and all(_same_sets(as_list, n, b, rng) for n, b, rng in cases):
+            hint = _INNER_ORDER
+        elif failure.hint is None and all(_is_other_shuffle(as_list, n, b, rng) for n, b, rng in cases):
             hint = _OTHER_SHUFFLE
         elif failure.hint is None and all(_is_other_shuffle(as_list, n, b, rng, sizes=None) for n, b, rng in cases) \
                 and not all(_is_other_shuffle(as_list, n, b, rng) for n, b, rng in cases):
@@ -165,6 +170,20 @@ def check_minibatches(minibatches):
 
 _OTHER_SHUFFLE = ("the batches are a shuffle of 0..n-1 with the right sizes, but not the one `rng` gives: use the "
                   "`rng` argument, `rng.permutation(n)`, once (not np.random or a new generator).")
+
+
+_INNER_ORDER = ("each batch holds the right indices, but some in another order: keep the shuffled order inside every "
+                "batch (no sorting).")
+
+
+def _same_sets(as_list, n, batch_size, rng):
+    try:
+        batches = as_list(n, batch_size, copy.deepcopy(rng))
+        reference = _minibatches_reference(n, batch_size, copy.deepcopy(rng))
+        return len(batches) == len(reference) and all(
+            sorted(np.asarray(b).tolist()) == sorted(r.tolist()) for b, r in zip(batches, reference))
+    except Exception:  # whatever the student's answer does, this only decides whether the hint fits
+        return False
 
 
 _OTHER_SIZES = ("every index appears once, but the batches have other sizes: each batch holds batch_size indices "
@@ -258,6 +277,9 @@ def check_mse_grad(mse_grad):
                 "2 * mean(error * x)."),
         Mistake(lambda w, b, x, y: (np.mean(err(w, b, x, y) * x) / 2, np.mean(err(w, b, x, y)) / 2),
                 "the power rule multiplies by 2 (d/de e**2 = 2e); you divided by 2."),
+        Mistake(lambda w, b, x, y: (2 * np.sum(err(w, b, x, y) * x) / (len(x) - 1),
+                                    2 * np.sum(err(w, b, x, y)) / (len(x) - 1)),
+                "the mean divides by the number of examples n, not n - 1."),
         Mistake(lambda w, b, x, y: _mse_grad_reference(w, b, y, x),
                 "x and y are swapped: the arguments come in the order (w, b, x, y)."),
         Mistake(lambda w, b, x, y: _mse_grad_reference(b, w, x, y),
@@ -270,6 +292,14 @@ def _tf2_variant(steps, learning_rate, grad=lambda w: 2 * (w + 1)):
     w, lr = np.float32(5.0), np.float32(learning_rate)
     for _ in range(steps):
         w = w - lr * np.float32(grad(w))
+    return w
+
+
+def _momentum_run(steps, learning_rate, momentum=0.9):
+    w, v, lr = np.float32(5.0), np.float32(0.0), np.float32(learning_rate)
+    for _ in range(steps):
+        v = np.float32(momentum) * v - lr * np.float32(2 * (w + 1))
+        w = w + v
     return w
 
 
@@ -305,6 +335,9 @@ def check_tf2_descent(tf2_descent):
         Mistake(lambda steps, learning_rate=0.2: reference(steps, 0.2),
                 "the learning_rate argument is ignored (0.2 is written in): pass it to "
                 "`tf.keras.optimizers.SGD(learning_rate=learning_rate)`."),
+        Mistake(lambda steps, learning_rate=0.2: _momentum_run(steps, learning_rate),
+                "the tutorial's optimizer is plain gradient descent: `tf.keras.optimizers.SGD(learning_rate)`, "
+                "without momentum."),
         Mistake(lambda steps, learning_rate=0.2: reference(1, learning_rate) if steps else np.float32(5.0),
                 "only one update was applied: the `apply_gradients` call (and the tape) belong inside the loop."),
     ])

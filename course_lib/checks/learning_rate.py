@@ -106,6 +106,10 @@ def check_classify_learning_rate(classify_learning_rate):
                                "oscillating" if lr < 2.0 / _eig(h).max() else "diverging"),
                 "between 1/L and 2/L the error changes sign each step but still shrinks "
                 "(|1 - lr*L| < 1): that is converging, with a zig-zag."),
+        Mistake(lambda lr, h: ("diverging" if lr > 2.0 / _eig(h).max() and not np.isclose(lr, 2.0 / _eig(h).max())
+                               else "oscillating" if lr > 1.0 / _eig(h).max() else "converging"),
+                "between 1/L and 2/L the error changes sign each step but still shrinks (|1 - lr*L| < 1): that is "
+                "converging, with a zig-zag; only at exactly 2/L does it oscillate forever."),
         Mistake(lambda lr, h: by_factor(np.max(1 - lr * _eig(h))),
                 "take the size of the factor: the error shrinks when |1 - lr*eigenvalue| < 1, and a factor "
                 "below -1 grows it (np.abs before np.max)."),

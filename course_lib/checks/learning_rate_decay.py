@@ -61,6 +61,11 @@ def check_exponential_decay(exponential_decay):
         Mistake(lambda s, lr, ds, dr, staircase=False: lr * dr ** (s // ds),
                 "`//` floors step / decay_steps always; only staircase=True floors it, the smooth decay "
                 "uses step / decay_steps."),
+        Mistake(lambda s, lr, ds, dr, staircase=False: lr * dr ** (np.floor(s / ds) if staircase else s * ds),
+                "the exponent is step / decay_steps, not step * decay_steps."),
+        Mistake(lambda s, lr, ds, dr, staircase=False: lr * dr ** (s / ds if staircase else np.floor(s / ds)),
+                "the two cases are swapped: floor(step / decay_steps) belongs to staircase=True, the smooth "
+                "step / decay_steps to staircase=False."),
         Mistake(lambda s, lr, ds, dr, staircase=False: lr * np.exp(-dr * (np.floor(s / ds) if staircase else s / ds)),
                 "that is exp(-decay_rate * step / decay_steps); Keras's exponential decay raises decay_rate "
                 "itself to the power: decay_rate ** (step / decay_steps)."),
@@ -115,6 +120,8 @@ def check_inverse_time_decay(inverse_time_decay):
         Mistake(lambda s, lr, ds, dr: lr / (1 + dr * s) / ds,
                 "brackets: step / decay_steps goes inside the denominator, lr / (1 + decay_rate * step / decay_steps); "
                 "you divided the whole rate by decay_steps."),
+        Mistake(lambda s, lr, ds, dr: lr,
+                "the rate never decays: divide initial_learning_rate by 1 + decay_rate * step / decay_steps."),
         Mistake(lambda s, lr, ds, dr: lr / (1 + dr * s * ds),
                 "step is divided by decay_steps, not multiplied: lr / (1 + decay_rate * step / decay_steps)."),
         Mistake(lambda s, lr, ds, dr: lr / (1 + dr ** (s / ds)),
@@ -190,6 +197,13 @@ def check_warmup_cosine(warmup_cosine):
         Mistake(lambda s, peak, w, d, alpha=0.0: peak * s / w if s < w else
                 peak * ((1 - alpha) * 0.5 * (1 + np.cos(2 * np.pi * min(s - w, d) / d)) + alpha),
                 "half a cosine, pi * t / decay_steps: with 2 * pi the rate comes back up to the peak."),
+        Mistake(lambda s, peak, w, d, alpha=0.0: peak if s < w else cosine(min(s - w, d), peak, d, alpha),
+                "the warmup is a ramp: the rate climbs from 0 at step 0 as peak * step / warmup_steps, it does not "
+                "start at the peak."),
+        Mistake(lambda s, peak, w, d, alpha=0.0: peak * s / w if s < w else
+                peak * max(0.5 * (1 + np.cos(np.pi * min(s - w, d) / d)), alpha),
+                "alpha is not a cut-off: the whole cosine is squeezed between peak and alpha * peak, "
+                "peak * ((1 - alpha) * 0.5 * (1 + cos(...)) + alpha)."),
         Mistake(lambda s, peak, w, d, alpha=0.0: cosine(min(s, d), peak, d, alpha),
                 "the warmup is missing: for step < warmup_steps the rate is peak * step / warmup_steps, and the "
                 "cosine starts after it."),
@@ -299,6 +313,9 @@ def check_descend_with_schedule(descend_with_schedule):
                 "the gradient of (w + 1)**2 is 2*(w + 1): the factor 2 is missing."),
         Mistake(lambda sch, w0, s: _schedule_variant(sch, w0, s, rate=lambda sch, k, w: sch(s)),
                 "every update used the last step's rate, schedule(steps): call schedule(k) inside the loop."),
+        Mistake(lambda sch, w0, s: _schedule_variant(sch, w0, s, rate=lambda sch, k, w: 2 * sch(k)),
+                "an extra factor 2 in the step: the gradient 2 * (w + 1) already holds the 2; the update is "
+                "w - schedule(k) * 2 * (w + 1)."),
         Mistake(lambda sch, w0, s: _schedule_variant(sch, w0, s, rate=lambda sch, k, w: sch(k) ** 2),
                 "the rate is applied twice (schedule(k) * schedule(k)): the update is w - schedule(k) * grad."),
         Mistake(lambda sch, w0, s: _descend_with_schedule(sch, w0, s)[-1],
