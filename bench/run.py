@@ -339,7 +339,7 @@ def browser_timings(since, path=BROWSER_TIMINGS):
 def bench_browser(timeout):
     """Run the browser test alone (one pytest process) and read its figures per lesson."""
     python = ROOT / ".venv" / "bin" / "python"
-    cmd = [str(python if python.exists() else Path(sys.executable)), "-m", "pytest", "-n", "0", "-q",
+    cmd = [str(python if python.exists() else Path(sys.executable)), "-m", "pytest", "-n", "0", "-q", "-rf",
            "tests/test_browser.py"]
     start, since = time.perf_counter(), time.time()
     try:
@@ -350,8 +350,9 @@ def bench_browser(timeout):
     lines = [ln.strip("= ").strip() for ln in output.splitlines() if ln.strip()]
     summary = next((ln for ln in reversed(lines) if re.search(r"\b(passed|failed|error|skipped)\b", ln)),
                    "timed out" if code is None else "")
+    failed = [ln[len("FAILED "):][:300] for ln in lines if ln.startswith(("FAILED ", "ERROR "))]
     return {"command": " ".join(["python"] + cmd[1:]), "seconds": round(time.perf_counter() - start, 1),
-            "exit_code": code, "summary": summary, "lessons": browser_timings(since) or {},
+            "exit_code": code, "summary": summary, "failed": failed, "lessons": browser_timings(since) or {},
             "target_ms": SLIDER_TO_PLOT_MS}
 
 
@@ -668,6 +669,8 @@ def render_markdown(results):
         if name == "optimizers":
             lines += [f"{part['size']:,} float32 parameters, {part['reps']} timed steps after {part['warmup']} "
                       f"warm-up steps; TensorFlow threads: {part['tf_threads']}.", ""]
+        if name == "browser" and part.get("failed"):
+            lines += ["The browser test failed: " + "; ".join(f"`{t}`" for t in part["failed"][:6]) + ".", ""]
         if name == "tests" and part.get("failed"):
             lines += ["Failing at the time of the run (work in progress elsewhere, not a benchmark figure): "
                       + ", ".join(f"`{t}`" for t in part["failed"][:12]) + ".", ""]
