@@ -310,11 +310,14 @@ def minibatch_sgd(x, y, theta0, learning_rate, batch_size, steps, chains=1, seed
             else:
                 idx = np.argsort(rng.random((k, chains, n)), axis=2)[:, :, :b]
             xs, ys = x[idx], y[idx]
+            scale = 2.0 / b * rates[start:start + k]          # lr * 2/B: the mean's 1/B and the square's 2
             for t in range(k):
-                xb, yb = xs[t], ys[t]
-                r = theta[:, :1] * xb + theta[:, 1:] - yb
-                grad = np.stack([2.0 * np.mean(r * xb, axis=1), 2.0 * np.mean(r, axis=1)], axis=1)
-                theta = theta - rates[start + t][:, None] * grad
+                xb = xs[t]
+                r = theta[:, :1] * xb + theta[:, 1:] - ys[t]
+                grad = np.empty((chains, 2))
+                np.einsum("cb,cb->c", r, xb, out=grad[:, 0])
+                r.sum(axis=1, out=grad[:, 1])
+                theta = theta - scale[t][:, None] * grad
                 thetas[start + t + 1] = theta
         loss = _loss_from_moments(thetas, x, y)
     return SGDRuns(thetas, np.where(np.isfinite(loss), loss, np.inf), np.array(rates))
@@ -567,6 +570,8 @@ class NoiseView(NamedTuple):
     floor: float             # the derived noise floor (inf when the rate is unstable)
     measured: float          # mean excess loss over the second half of the run
     theta_star: np.ndarray   # the least-squares [w*, b*]
+    learning_rate: float     # the run's rate
+    batch_size: int          # and batch size
     verdict: str             # the run in words
 
 
@@ -603,9 +608,12 @@ def explore(learning_rate, batch_size, steps=300, seed=0, x=None, y=None):
     b = int(batch_size)
     lam = np.linalg.eigvalsh(linear_hessian(x))
     left = abs(1.0 - lr * lam[0]) ** (steps // 2)   # how much of the start the slow direction still holds
-    if not np.isfinite(floor):
-        verdict = (f"lr {lr:g}, batch {b}: unstable: the noise makes the run blow up "
-                   f"(even without noise the limit would be 2/λmax = {2 / lam[-1]:.3f}).")
+    if lr * lam[-1] >= 2:
+        verdict = (f"lr {lr:g}, batch {b}: diverges: the rate is above the stability limit 2/λmax = "
+                   f"{2 / lam[-1]:.3f}, with or without noise.")
+    elif not np.isfinite(floor):
+        verdict = (f"lr {lr:g}, batch {b}: unstable: the noise makes the run blow up, although the rate is "
+                   f"below the noiseless limit 2/λmax = {2 / lam[-1]:.3f}; a larger batch tames it.")
     elif floor < 1e-12:
         verdict = (f"lr {lr:g}, batch {b}: every batch is the whole data: no noise, no floor; "
                    "the loss falls to its minimum.")
@@ -616,4 +624,4 @@ def explore(learning_rate, batch_size, steps=300, seed=0, x=None, y=None):
         verdict = (f"lr {lr:g}, batch {b}: hovers {measured:.2e} above the minimum loss "
                    f"(derived floor {floor:.2e}, measured/derived {measured / floor:.2f}); "
                    "a smaller rate or a larger batch lowers it.")
-    return NoiseView(runs.theta[:, 0], excess, float(floor), measured, theta_star, verdict)
+    return NoiseView(runs.theta[:, 0], excess, float(floor), measured, theta_star, lr, b, verdict)

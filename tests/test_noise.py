@@ -209,8 +209,10 @@ def test_explore_agrees_with_the_floor_and_says_what_happens():
     assert view.theta.shape == (301, 2) and view.excess.shape == (301,)
     assert view.measured / view.floor == pytest.approx(1.0, abs=0.15)
     assert "hovers" in view.verdict and f"{view.floor:.2e}" in view.verdict
-    assert "unstable" in noise.explore(0.7, 1).verdict
-    assert noise.explore(0.7, 1).floor == np.inf
+    assert "unstable" in noise.explore(0.74, 1).verdict and "a larger batch" in noise.explore(0.74, 1).verdict
+    assert noise.explore(0.74, 1).floor == np.inf
+    assert "diverges" in noise.explore(0.8, 100).verdict        # above 2/λmax even without noise
+    assert view.learning_rate == 0.3 and view.batch_size == 10
     whole = noise.explore(0.5, 100)
     assert "no noise" in whole.verdict and whole.excess[-1] < 1e-12
     slow = noise.explore(0.02, 10)
