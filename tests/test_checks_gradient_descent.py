@@ -448,3 +448,34 @@ def test_catalogue_entries_added_after_a_fourth_set_of_mistakes():
         out[0] = np.sort(out[0])
         return out
     rejects(gd.check_minibatches, first_sorted, "inside every batch")
+
+
+def test_catalogue_entries_added_after_a_fifth_set_of_mistakes():
+    rejects(gd.check_minibatches, lambda n, b, rng: batches_of(rng.permutation(n) + 1, b), "indices count from 0")
+
+    def db_times_mean_x(w, b, x, y):
+        e = w * x + b - y
+        return 2 * np.mean(e * x), 2 * np.mean(e) * x.mean()
+    rejects(gd.check_mse_grad, db_times_mean_x, "d(prediction)/db = 1")
+
+    def absolute(w, b, x, y):
+        s = np.sign(w * x + b - y)
+        return np.mean(s * x), np.mean(s)
+    rejects(gd.check_mse_grad, absolute, "*absolute*")
+
+    def from_zero(steps, learning_rate=0.2):
+        w = np.float32(0.0)
+        for _ in range(steps):
+            w = w - np.float32(learning_rate) * 2 * (w + 1)
+        return w
+    rejects(gd.check_tf2_descent, from_zero, "starts at w = 5")
+
+    def early_stop(w0, lr, steps):
+        w, out = np.float32(w0), [np.float32(w0)]
+        for _ in range(steps):
+            if abs(w + 1) < 1e-3:
+                break
+            w = w - np.float32(lr) * 2 * (w + 1)
+            out.append(w)
+        return out
+    rejects(gd.check_descend, early_stop, "stops early")

@@ -287,3 +287,7 @@ def test_catalogue_entries_added_after_a_fourth_set_of_mistakes():
             return "diverging"
         return "oscillating" if lr > 1 / top else "converging"
     rejects(lr_checks.check_classify_learning_rate, zigzag_called_oscillating, "only at exactly 2/L")
+
+
+def test_a_rounded_answer_is_not_called_floor_division_only():
+    rejects(lr_checks.check_stability_limit, lambda h: round(2 / eig(h).max()), "round()")

@@ -362,3 +362,14 @@ def test_catalogue_entries_added_after_a_fourth_set_of_mistakes():
     rejects(lrd.check_warmup_cosine, cut_off, "not a cut-off")
     rejects(lrd.check_descend_with_schedule,
             lambda sch, w0, s: schedule_loop(sch, w0, s, grad=lambda w: 4 * (w + 1)), "extra factor 2")
+
+
+def test_catalogue_entries_added_after_a_fifth_set_of_mistakes():
+    rejects(lrd.check_inverse_time_decay, lambda s, lr, ds, dr: lr / (1 + dr + s / ds), "decay_rate multiplies")
+    rejects(lrd.check_warmup_cosine, warmup_then(lambda t, d: 0.5 * (1 + math.cos(math.radians(math.pi * t / d)))),
+            "no math.radians")
+
+    def one_more(schedule, w0, steps):
+        return schedule_loop(schedule, w0, steps + 1)
+    rejects(lrd.check_descend_with_schedule, one_more, "one update too many")
+    rejects(lrd.check_descend_with_schedule, lambda sch, w0, s: schedule_loop(sch, w0, s - 1), "one update too few")

@@ -468,7 +468,13 @@ def _shifted(g, e, rtol, atol):
     if not (_is_numeric(g) and _is_numeric(e) and g.ndim == 1 and e.ndim == 1 and len(e) > 2):
         return False
     return any(len(a) == len(b) and np.allclose(a, b, rtol=rtol, atol=atol)
-               for a, b in ((g, e[1:]), (g[:-1], e[1:]), (g[1:], e[:-1]), (g, e[:-1]), (g, e[2:])))
+               for a, b in ((g, e[1:]), (g[:-1], e[1:]), (g[1:], e[:-1]), (g, e[:-1]), (g, e[2:]), (g[:-1], e),
+                            (g[1:], e)))
+
+
+def _prefix(g, e, rtol, atol):
+    return (_is_numeric(g) and _is_numeric(e) and g.ndim == 1 and e.ndim == 1 and 1 < len(g) < len(e) - 1
+            and np.allclose(g, e[:len(g)], rtol=rtol, atol=atol))
 
 
 def _sentinel_for_inf(g, e, rtol, atol):
@@ -486,6 +492,8 @@ def _none(g, e, rtol, atol):
 _LAYOUT_HINTS = [
     (_shifted, "the values are right but shifted by one position (a sequence started one step late or early, or "
                "ended one value short or long): count from 0, and produce exactly one value per step."),
+    (_prefix, "the values are right but the sequence stops early: produce one value for every step (no early "
+              "`break`, and `range` over all the steps)."),
     (_sentinel_for_inf, "where the answer is \"never\", return math.inf (not -1, None or another stand-in)."),
     (_extra_parts, "the answer is in there, but with other values in a tuple: return only the answer."),
     (_none, "the function returns None: end it with `return <the answer>` (print only shows a value, and a "

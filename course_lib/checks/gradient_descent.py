@@ -228,6 +228,8 @@ def _check_minibatches(as_list, cases):
                 "n and batch_size are swapped: the arguments come in the order (n, batch_size, rng)."),
         Mistake(lambda n, b, rng: [p[i:i + b] for p in [rng.permutation(b)] for i in range(0, n, b)],
                 "shuffle all n indices, rng.permutation(n), not batch_size of them."),
+        Mistake(lambda n, b, rng: [x + 1 for x in _minibatches_reference(n, b, rng)],
+                "indices count from 0: rng.permutation(n) already gives 0, 1, ..., n-1 (no + 1)."),
         Mistake(lambda n, b, rng: rng.permutation(n),
                 "that is the shuffled order in one piece: cut it into a list of batches of batch_size."),
         Mistake(lambda n, b, rng: [p[i:i + b] for p in [rng.permutation(n)] for i in range(0, n - b, b)],
@@ -262,6 +264,11 @@ def check_mse_grad(mse_grad):
                 "dL/dw needs the input: 2 * mean(error * x); only dL/db is 2 * mean(error)."),
         Mistake(lambda w, b, x, y: (2 * np.mean(err(w, b, x, y) * x), 2 * np.mean(err(w, b, x, y) * x)),
                 "dL/db has no x in it: 2 * mean(error)."),
+        Mistake(lambda w, b, x, y: (2 * np.mean(err(w, b, x, y) * x), 2 * np.mean(err(w, b, x, y)) * np.mean(x)),
+                "dL/db has no x in it: 2 * mean(error) (d(prediction)/db = 1)."),
+        Mistake(lambda w, b, x, y: (np.mean(np.sign(err(w, b, x, y)) * x), np.mean(np.sign(err(w, b, x, y)))),
+                "that is the gradient of the mean *absolute* error (np.sign); the squared error gives "
+                "2 * mean(error * x) and 2 * mean(error)."),
         Mistake(lambda w, b, x, y: _mse_grad_reference(w, b, x, y)[::-1],
                 "the pair is in the wrong order: return (dL/dw, dL/db)."),
         Mistake(lambda w, b, x, y: (2 * np.mean(err(w, b, x, y)) * np.mean(x), 2 * np.mean(err(w, b, x, y))),
@@ -287,9 +294,9 @@ def check_mse_grad(mse_grad):
     ])
 
 
-def _tf2_variant(steps, learning_rate, grad=lambda w: 2 * (w + 1)):
-    """The TensorFlow loop in float32 numpy, with the gradient changed (for the catalogue)."""
-    w, lr = np.float32(5.0), np.float32(learning_rate)
+def _tf2_variant(steps, learning_rate, grad=lambda w: 2 * (w + 1), w0=5.0):
+    """The TensorFlow loop in float32 numpy, with the gradient or the start changed (for the catalogue)."""
+    w, lr = np.float32(w0), np.float32(learning_rate)
     for _ in range(steps):
         w = w - lr * np.float32(grad(w))
     return w
@@ -335,6 +342,8 @@ def check_tf2_descent(tf2_descent):
         Mistake(lambda steps, learning_rate=0.2: reference(steps, 0.2),
                 "the learning_rate argument is ignored (0.2 is written in): pass it to "
                 "`tf.keras.optimizers.SGD(learning_rate=learning_rate)`."),
+        Mistake(lambda steps, learning_rate=0.2: _tf2_variant(steps, learning_rate, w0=0.0),
+                "the tutorial starts at w = 5: `tf.Variable(5.0)`."),
         Mistake(lambda steps, learning_rate=0.2: _momentum_run(steps, learning_rate),
                 "the tutorial's optimizer is plain gradient descent: `tf.keras.optimizers.SGD(learning_rate)`, "
                 "without momentum."),

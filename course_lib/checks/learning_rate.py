@@ -45,7 +45,9 @@ def check_stability_limit(stability_limit):
         Mistake(lambda h: 2.0 / np.linalg.det(h), "the determinant is the product of the eigenvalues; the limit "
                                                   "uses the largest eigenvalue."),
         Mistake(lambda h: _eig(h).max() / 2.0, "inverted: the limit is 2 / L, not L / 2."),
-        Mistake(lambda h: 2.0 // _eig(h).max(), "`//` is floor division (2 // 4.0 is 0.0): use `/`."),
+        Mistake(lambda h: 2.0 // _eig(h).max(), "the answer was cut to a whole number (`//` is floor division, "
+                                                "2 // 4.0 is 0.0; int() and round() do the same): use `/` and "
+                                                "keep the float."),
         Mistake(lambda h: 2.0 / np.mean(_eig(h)), "the mean eigenvalue is not the largest: the steepest "
                                                   "direction sets the limit, 2 / max(eigenvalues)."),
         Mistake(lambda h: 1.0 / _eig(h).min(), "two slips: the factor is 2, and the largest eigenvalue sets the "
@@ -252,8 +254,9 @@ def check_best_learning_rate(best_learning_rate):
                                                                  "product."),
         Mistake(lambda h: 1.0 / _eig(h).min() + 1.0 / _eig(h).max(),
                 "1/λmin + 1/λmax is not 2 / (λmin + λmax): fractions do not add that way."),
-        Mistake(lambda h: 2.0 // (_eig(h).min() + _eig(h).max()), "`//` is floor division (2 // 4.2 is 0.0): "
-                                                                  "use `/`."),
+        Mistake(lambda h: 2.0 // (_eig(h).min() + _eig(h).max()), "the answer was cut to a whole number (`//` is "
+                                                                  "floor division, 2 // 4.2 is 0.0; int() and "
+                                                                  "round() do the same): use `/`."),
         Mistake(lambda h: 2.0 / (_eig(h)[0] + _eig(h)[1]), "np.linalg.eigvalsh sorts ascending: eigenvalues[1] is "
                                                            "the largest only in 2-D; use eigenvalues[-1] (or .max())."),
     ])

@@ -120,6 +120,9 @@ def check_inverse_time_decay(inverse_time_decay):
         Mistake(lambda s, lr, ds, dr: lr / (1 + dr * s) / ds,
                 "brackets: step / decay_steps goes inside the denominator, lr / (1 + decay_rate * step / decay_steps); "
                 "you divided the whole rate by decay_steps."),
+        Mistake(lambda s, lr, ds, dr: lr / (1 + dr + s / ds),
+                "decay_rate multiplies step / decay_steps: lr / (1 + decay_rate * step / decay_steps), not "
+                "1 + decay_rate + step / decay_steps."),
         Mistake(lambda s, lr, ds, dr: lr,
                 "the rate never decays: divide initial_learning_rate by 1 + decay_rate * step / decay_steps."),
         Mistake(lambda s, lr, ds, dr: lr / (1 + dr * s * ds),
@@ -197,6 +200,9 @@ def check_warmup_cosine(warmup_cosine):
         Mistake(lambda s, peak, w, d, alpha=0.0: peak * s / w if s < w else
                 peak * ((1 - alpha) * 0.5 * (1 + np.cos(2 * np.pi * min(s - w, d) / d)) + alpha),
                 "half a cosine, pi * t / decay_steps: with 2 * pi the rate comes back up to the peak."),
+        Mistake(lambda s, peak, w, d, alpha=0.0: peak * s / w if s < w else
+                peak * ((1 - alpha) * 0.5 * (1 + np.cos(np.radians(np.pi * min(s - w, d) / d))) + alpha),
+                "pi * t / decay_steps is already in radians: no math.radians, np.cos(np.pi * t / decay_steps)."),
         Mistake(lambda s, peak, w, d, alpha=0.0: peak if s < w else cosine(min(s - w, d), peak, d, alpha),
                 "the warmup is a ramp: the rate climbs from 0 at step 0 as peak * step / warmup_steps, it does not "
                 "start at the peak."),
@@ -313,6 +319,10 @@ def check_descend_with_schedule(descend_with_schedule):
                 "the gradient of (w + 1)**2 is 2*(w + 1): the factor 2 is missing."),
         Mistake(lambda sch, w0, s: _schedule_variant(sch, w0, s, rate=lambda sch, k, w: sch(s)),
                 "every update used the last step's rate, schedule(steps): call schedule(k) inside the loop."),
+        Mistake(lambda sch, w0, s: _descend_with_schedule(sch, w0, s + 1),
+                "one update too many: `range(steps)` runs exactly `steps` updates."),
+        Mistake(lambda sch, w0, s: _descend_with_schedule(sch, w0, s - 1),
+                "one update too few: the list holds w0 and then `steps` updates."),
         Mistake(lambda sch, w0, s: _schedule_variant(sch, w0, s, rate=lambda sch, k, w: 2 * sch(k)),
                 "an extra factor 2 in the step: the gradient 2 * (w + 1) already holds the 2; the update is "
                 "w - schedule(k) * 2 * (w + 1)."),
