@@ -9,8 +9,16 @@ import numpy as np
 import pytest
 
 import course_lib.checks as checks
-from course_lib.checks import (CheckFailed, Mistake, NotAttempted, check_function, check_prediction, check_value,
-                               exception_hint, failure_message)
+from course_lib.checks import (
+    CheckFailed,
+    Mistake,
+    NotAttempted,
+    check_function,
+    check_prediction,
+    check_value,
+    exception_hint,
+    failure_message,
+)
 
 
 def failure(fn, *args, **kwargs):
@@ -309,7 +317,8 @@ def test_layout_hints(wrong, reference, words):
 
 
 @pytest.mark.parametrize("wrong, reference, words", [
-    (lambda x: "Positive" if x > 0 else "Negative", lambda x: "positive" if x > 0 else "negative", "spelled differently"),
+    (lambda x: "Positive" if x > 0 else "Negative", lambda x: "positive" if x > 0 else "negative",
+     "spelled differently"),
     (lambda x: abs(x) * 10 + 0.5, lambda x: int(np.ceil(abs(x) * 10 + 0.5)), "whole number"),
     (lambda x: print(x), lambda x: x, "returns None"),
 ])

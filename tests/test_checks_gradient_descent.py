@@ -306,7 +306,8 @@ def tf2_loop(steps, learning_rate=0.2, *, default_rate=False, loss_out=False, gr
 
 @pytest.mark.parametrize("options, words", [
     ({"default_rate": True}, "not passed on"), ({"loss_out": True}, "returned the last loss"),
-    ({"grad_by_hand": lambda w: w + 1}, "factor 2 is missing"), ({"grad_by_hand": lambda w: 2 * w}, "inside the square"),
+    ({"grad_by_hand": lambda w: w + 1}, "factor 2 is missing"),
+    ({"grad_by_hand": lambda w: 2 * w}, "inside the square"),
     ({"grad_by_hand": lambda w: (w + 1) ** 2}, "instead of its gradient"), ({"once": True}, "only one update"),
     ({"tape_outside": True}, "inside the `with tf.GradientTape() as tape:`"),
 ])

@@ -306,7 +306,8 @@ def test_predictions(capsys):
 
 
 def test_catalogue_entries_added_after_a_second_set_of_mistakes():
-    rejects(lrd.check_exponential_decay, lambda s, lr, ds, dr, staircase=False: dr ** (s // ds if staircase else s / ds),
+    rejects(lrd.check_exponential_decay,
+            lambda s, lr, ds, dr, staircase=False: dr ** (s // ds if staircase else s / ds),
             "divided by initial_learning_rate")
     rejects(lrd.check_inverse_time_decay, lambda s, lr, ds, dr: lr / (1 + dr ** (s / ds)), "a product")
 

@@ -375,7 +375,8 @@ def _ratio_hint(gots, exps, factor_values, rtol, atol):
                 if times:
                     return (f"the answer is the expected one times {label}, on every input: an extra factor "
                             f"{label} (applied twice?).")
-                return f"the answer is the expected one divided by {label}, on every input: the factor {label} is missing."
+                return (f"the answer is the expected one divided by {label}, on every input: the factor {label} "
+                        "is missing.")
     return None
 
 

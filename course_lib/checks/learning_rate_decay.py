@@ -4,14 +4,13 @@ The references are :mod:`course_lib.schedules` (float32, like Keras); answers in
 since the comparison allows a relative error of 1e-5.
 """
 
-import math
 
 import numpy as np
 
+from ..descent import minimize
 from ..objectives import SEED_LOSS
 from ..optimizers import SGD
 from ..schedules import CosineDecay, ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay
-from ..descent import minimize
 from . import Mistake, check_function, check_prediction
 
 __all__ = ["check_exponential_decay", "check_inverse_time_decay", "check_warmup_cosine", "check_rates_for_updates",
