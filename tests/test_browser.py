@@ -173,9 +173,13 @@ def _wait_idle(page, timeout_ms):
                  .some(e => /\\|\\s*Idle/.test(e.textContent))""", timeout=timeout_ms)
 
 
-_PROMPTS = "[...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent.trim())"
-_SRC = ("() => { const i = document.querySelector('.course-explorer img');"
+#: The notebook on show (each lesson has a workspace of its own, but be sure: only its cells count).
+NB = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
+_PROMPTS = f"[...document.querySelectorAll('{NB} .jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent.trim())"
+_SRC = (f"() => {{ const i = document.querySelector('{NB} .course-explorer img');"
         " return i && i.complete && i.naturalWidth > 0 ? i.getAttribute('src') : null; }")
+_NEW_SRC = (f"old => {{ const i = document.querySelector('{NB} .course-explorer img');"
+            " return i !== null && i.getAttribute('src') !== old; }")
 
 
 def _run_all(page, name):
@@ -189,7 +193,7 @@ def _run_all(page, name):
     page.wait_for_function(f"() => !{_PROMPTS}.some(t => t.includes('*'))", timeout=240_000)
     _wait_idle(page, 60_000)
     prompts = page.evaluate(f"() => {_PROMPTS}")
-    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    errors = page.locator(f"{NB} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     unrun = [i for i, t in enumerate(prompts) if not re.fullmatch(r"\[\d+\]:", t)]
     texts = [errors.nth(i).inner_text()[-600:] for i in range(errors.count())]
     assert not unrun, f"{name}: code cells {unrun} did not run; error output: {texts}"
@@ -217,14 +221,16 @@ def test_explorer_in_browser(lab, browser, timings, lesson):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     started = time.perf_counter()
     try:
-        page.goto(f"{base}/lab/tree/{lesson.name}?token={token}", wait_until="domcontentloaded")
-        page.locator(".jp-Notebook .jp-Cell").first.wait_for(state="attached", timeout=60_000)
+        # A workspace per lesson: JupyterLab opens this lesson alone, not the earlier ones too.
+        page.goto(f"{base}/lab/workspaces/{lesson.stem}/tree/{lesson.name}?token={token}",
+                  wait_until="domcontentloaded")
+        page.locator(f"{NB} .jp-Cell").first.wait_for(state="attached", timeout=60_000)
         _wait_idle(page, 120_000)  # kernel started and connected
         # Before anything runs, JupyterLab does not trust the stored outputs, so it renders the
         # static picture stored beside each explorer (a safe image), not the widget (unsafe).
         unrun = []
         for index in stored_pictures(lesson):
-            stored = page.locator(f".jp-Notebook .jp-Cell[data-windowed-list-index=\"{index}\"]")
+            stored = page.locator(f"{NB} .jp-Cell[data-windowed-list-index=\"{index}\"]")
             stored.scroll_into_view_if_needed()
             stored.locator(".jp-OutputArea-output img").first.wait_for(timeout=30_000)
             unrun.append(stored.locator(".jp-OutputArea-output").inner_text())
@@ -234,7 +240,7 @@ def test_explorer_in_browser(lab, browser, timings, lesson):
         _run_all(page, lesson.name)
         ran = time.perf_counter()
 
-        ui = page.locator(".course-explorer").first
+        ui = page.locator(f"{NB} .course-explorer").first
         verdict = ui.locator(".course-explorer-verdict")
         ui.scroll_into_view_if_needed()
         ui.locator("img").first.wait_for(timeout=30_000)
@@ -242,7 +248,7 @@ def test_explorer_in_browser(lab, browser, timings, lesson):
         before_text = verdict.inner_text()
         # JupyterLab picks the live widget from the explorer's output; the static picture and
         # text stored beside it for renderers without a kernel must not show as well.
-        cell = page.locator(".jp-CodeCell", has=page.locator(".course-explorer")).first
+        cell = page.locator(f"{NB} .jp-CodeCell", has=page.locator(".course-explorer")).first
         pictures = cell.locator(".jp-OutputArea-output img").count()
         ui.screenshot(path=str(ARTIFACTS / f"{lesson.stem}_explorer_before.png"))
 
@@ -256,16 +262,14 @@ def test_explorer_in_browser(lab, browser, timings, lesson):
             start = time.perf_counter()
             page.keyboard.press("ArrowRight")
             # The output area replaces its <img> on every redraw: query it afresh each time.
-            page.wait_for_function("old => { const i = document.querySelector('.course-explorer img');"
-                                   " return i !== null && i.getAttribute('src') !== old; }",
-                                   arg=src, timeout=60_000)
+            page.wait_for_function(_NEW_SRC, arg=src, timeout=60_000)
             times_ms.append(1000 * (time.perf_counter() - start))
             src = _wait_plot_settled(page)
         after_text, after_src, readout_after = verdict.inner_text(), src, readout.inner_text()
         ui.screenshot(path=str(ARTIFACTS / f"{lesson.stem}_explorer_after.png"))
         if lesson.name.startswith("02"):  # the learning rate's maximum, 10, is far past the bowl's limit 0.5
             page.keyboard.press("End")
-            page.wait_for_function("() => document.querySelector('.course-explorer-verdict')"
+            page.wait_for_function(f"() => document.querySelector('{NB} .course-explorer-verdict')"
                                    "?.textContent.startsWith('diverges')", timeout=60_000)
         for session in _api(base, token, "/api/sessions"):  # free the kernel before the next lesson
             _api(base, token, f"/api/sessions/{session['id']}", method="DELETE")
