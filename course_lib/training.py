@@ -18,6 +18,12 @@ and :func:`results_table` summarises several runs.
 TensorFlow is imported inside the functions that need it, so ``import course_lib`` stays
 fast.  The numerical helpers (:func:`steps_to_target`,
 :func:`results_table`) use numpy only.
+
+:func:`train_numpy` is the fast trainer of the study: the same network as :func:`build_mlp`
+(course_lib's numpy :class:`~course_lib.backprop.MLP` with ReLU, the same Keras weight layout),
+the gradients computed in numpy, several seeds trained at once as one stacked array, no
+TensorFlow at all.  Given the Keras model's starting weights it follows :func:`train` to
+float32 rounding (tested in ``tests/test_training_keras.py``).
 """
 
 import gc
@@ -27,12 +33,15 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .backprop import MLP, accuracy, dense, relu, softmax, softmax_cross_entropy
 from .core import check_int, check_number
 from .data import batch_indices
 
 __all__ = ["DIGITS_FILE", "Digits", "load_digits", "build_mlp", "cross_entropy", "get_weights", "set_weights",
            "loss_and_grads", "train_step", "keras_train_step", "evaluate", "batches", "Run", "train",
-           "steps_to_target", "results_table", "max_difference"]
+           "steps_to_target", "results_table", "max_difference",
+           "MLP_UNITS", "numpy_initial_weights", "flatten_weights", "unflatten_weights", "numpy_loss_and_grads",
+           "train_numpy"]
 
 
 # --------------------------------------------------------------------------- data
@@ -340,3 +349,247 @@ def results_table(runs, target_loss, ema=False, wall_time=False):
             line += f"  {run.seconds:8.2f}s"
         lines.append(line)
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the numpy trainer
+#: The widths of :func:`build_mlp`'s layers with its defaults: 64 pixels, 64 and 32 ReLU units, 10 logits.
+MLP_UNITS = (64, 64, 32, 10)
+
+
+def _units(hidden, inputs=64, classes=10):
+    hidden = tuple(check_int("hidden", h, 1) for h in hidden)
+    return (check_int("inputs", inputs, 1),) + hidden + (check_int("classes", classes, 2),)
+
+
+def _shapes(units):
+    """Keras's variable order: kernel (in, out), bias (out,), layer after layer."""
+    return [s for n_in, n_out in zip(units[:-1], units[1:]) for s in ((n_in, n_out), (n_out,))]
+
+
+def numpy_initial_weights(seed=0, hidden=(64, 32)):
+    """Starting weights for :func:`train_numpy` without TensorFlow, in Keras's layout (a list
+    ``[kernel, bias, kernel, bias, ...]`` of float32 arrays).
+
+    Glorot-uniform kernels and zero biases, as Keras draws them, but from numpy's generator
+    (:meth:`course_lib.backprop.MLP.init`): the same distribution as :func:`build_mlp` with this
+    seed, not the same numbers.  To start from a Keras model's weights, pass
+    ``get_weights(build_mlp(seed))`` to :func:`train_numpy` instead.
+
+    Examples:
+        >>> [w.shape for w in numpy_initial_weights(seed=0)]
+        [(64, 64), (64,), (64, 32), (32,), (32, 10), (10,)]
+    """
+    layers = MLP(_units(hidden), activation="relu").init(seed=seed, dtype=np.float32)
+    return [a for layer in layers for a in (layer["kernel"], layer["bias"])]
+
+
+def flatten_weights(weights):
+    """One float32 vector holding every array of ``weights`` (Keras's order), end to end.
+
+    Examples:
+        >>> flatten_weights([np.ones((2, 3)), np.zeros(3)]).shape
+        (9,)
+    """
+    if isinstance(weights, np.ndarray) or not hasattr(weights, "__len__") or not len(weights):
+        raise TypeError("`weights` must be a non-empty list of arrays (kernel, bias, ...).")
+    return np.concatenate([np.asarray(w, np.float32).ravel() for w in weights])
+
+
+def unflatten_weights(vector, hidden=(64, 32)):
+    """The inverse of :func:`flatten_weights` for the network with these ``hidden`` widths.
+
+    ``vector`` may carry leading axes (several networks stacked); each array then keeps them.
+
+    Examples:
+        >>> w = numpy_initial_weights(seed=0)
+        >>> all(np.array_equal(a, b) for a, b in zip(unflatten_weights(flatten_weights(w)), w))
+        True
+    """
+    vector = np.asarray(vector)
+    shapes = _shapes(_units(hidden))
+    sizes = [int(np.prod(s)) for s in shapes]
+    if vector.ndim < 1 or vector.shape[-1] != sum(sizes):
+        raise ValueError(f"`vector` must end in an axis of {sum(sizes)} weights (the network "
+                         f"{_units(hidden)}); got shape {vector.shape}.")
+    ends = np.cumsum(sizes)
+    return [vector[..., e - n:e].reshape(vector.shape[:-1] + s) for s, n, e in zip(shapes, sizes, ends)]
+
+
+def numpy_loss_and_grads(weights, x, y):
+    """The batch loss and the gradient of every weight, from course_lib's numpy MLP.
+
+    The numpy twin of :func:`loss_and_grads`: ``weights`` in Keras's layout (as
+    :func:`get_weights` returns them), the network of :func:`build_mlp` (ReLU hidden layers,
+    logits, mean sparse cross-entropy), computed by :meth:`course_lib.backprop.MLP.loss_and_grad`.
+
+    Examples:
+        >>> w = numpy_initial_weights(seed=0)
+        >>> x, y = np.zeros((4, 64), np.float32), np.array([0, 1, 2, 3])
+        >>> loss, grads = numpy_loss_and_grads(w, x, y)
+        >>> round(float(loss), 4), [g.shape for g in grads][-2:]          # zero inputs: ln 10
+        (2.3026, [(32, 10), (10,)])
+    """
+    if isinstance(weights, np.ndarray) or not hasattr(weights, "__len__") or len(weights) % 2:
+        raise TypeError("`weights` must be a list [kernel, bias, kernel, bias, ...] as get_weights returns.")
+    units = (np.shape(weights[0])[0],) + tuple(np.shape(w)[0] for w in weights[1::2])
+    net = MLP(units, activation="relu")
+    layers = [{"kernel": k, "bias": b} for k, b in zip(weights[0::2], weights[1::2])]
+    loss, grads = net.loss_and_grad(layers, x, y)
+    return loss, [g for layer in grads for g in (layer["kernel"], layer["bias"])]
+
+
+class _Stacked:
+    """Forward and backward of several copies of one MLP at once, weights as one vector per copy.
+
+    The weights of ``S`` networks are a ``(S, n_weights)`` float32 array; each layer's kernel and
+    bias are views into it, so a course_lib optimizer and an EMA update all of them as one
+    array.  A batch is ``(S, B, inputs)``: copy ``s`` sees its own batch.  The layers are
+    :func:`course_lib.backprop.dense` and :func:`~course_lib.backprop.relu`, with matmul over the
+    leading axis; the gradients are those of :meth:`MLP.backward`, written into one array.
+    """
+
+    def __init__(self, units, copies):
+        self.units, self.copies = units, copies
+        shapes = _shapes(units)
+        ends = np.cumsum([int(np.prod(s)) for s in shapes])
+        self.size = int(ends[-1])
+        self.slices = [(slice(e - int(np.prod(s)), e), s) for s, e in zip(shapes, ends)]
+
+    def views(self, vector):
+        """``[(kernel, bias), ...]`` per layer: kernels ``(S, in, out)``, biases ``(S, 1, out)``."""
+        lead = vector.shape[:-1]
+        arrays = [vector[..., sl].reshape(lead + s) for sl, s in self.slices]
+        return [(k, b[..., None, :]) for k, b in zip(arrays[0::2], arrays[1::2])]
+
+    def loss_and_grads(self, vector, x, y):
+        """Per-copy mean cross-entropy ``(S,)`` and the gradients ``(S, n_weights)``."""
+        layers = self.views(vector)
+        inputs = [x]
+        for i, (k, b) in enumerate(layers):
+            z = dense(inputs[-1], k, b)
+            inputs.append(relu(z) if i < len(layers) - 1 else z)
+        d = softmax(inputs.pop())                               # d loss / d logits = (p - onehot) / B
+        picked = np.take_along_axis(d, y[..., None], axis=-1)
+        losses = -np.log(picked[..., 0]).mean(axis=1)
+        np.put_along_axis(d, y[..., None], picked - 1, axis=-1)
+        d /= np.float32(x.shape[1])
+        grads = [None] * (2 * len(layers))
+        for i in reversed(range(len(layers))):                  # MLP.backward, batched
+            a = inputs[i]
+            grads[2 * i] = np.matmul(np.swapaxes(a, 1, 2), d).reshape(self.copies, -1)
+            grads[2 * i + 1] = d.sum(axis=1)
+            if i:
+                d = (d @ np.swapaxes(layers[i][0], 1, 2)) * (a > 0)
+        return losses, np.concatenate(grads, axis=1)
+
+    def evaluate(self, vector, x, y):
+        """Per-copy ``(loss, accuracy)`` on the whole set ``x, y`` (shared by every copy)."""
+        losses, accuracies = [], []
+        for s in range(self.copies):
+            z = x
+            layers = self.views(vector[s])
+            for i, (k, b) in enumerate(layers):
+                z = dense(z, k, b)
+                if i < len(layers) - 1:
+                    z = relu(z)
+            losses.append(softmax_cross_entropy(y, z))
+            accuracies.append(accuracy(y, z))
+        return np.asarray(losses), np.asarray(accuracies)
+
+
+def train_numpy(optimizer, data, steps=3000, batch_size=32, seeds=(0,), eval_every=100, ema=None,
+                initial_weights=None, hidden=(64, 32), label=""):
+    """Train the digits MLP with a course_lib ``optimizer`` in numpy, one run per seed; a list of :class:`Run`.
+
+    The same run as :func:`train` (same network, batches from :func:`batches` with each run's
+    seed, the optimizer's learning rate at step 0 for the first update, an optional
+    :class:`~course_lib.moving_averages.ExponentialMovingAverage` applied after every update with
+    ``num_updates`` = the updates so far, curves every ``eval_every`` steps), without TensorFlow:
+    the runs of all ``seeds`` are stacked into one ``(seeds, 6570)`` array and trained together,
+    which costs little more than one run.  Each run starts from :func:`numpy_initial_weights` of
+    its seed, or from ``initial_weights`` (one weight list per seed, e.g. ``[get_weights(build_mlp(0))]``).
+    ``Run.seconds`` is the wall time of all the runs divided by their number.
+
+    The optimizer updates each run's weights as one vector, so it must act element by element:
+    ``clipnorm`` (per tensor) is refused, and ``global_clipnorm`` too with more than one seed.
+
+    Args:
+        optimizer: a course_lib optimizer (its state is made here).
+        data: a :class:`Digits`.
+        steps: the number of updates, >= 1.
+        batch_size: examples per batch, 1 to the number of training images.
+        seeds: the runs' seeds (integers >= 0, at least one): initial weights and batch order.
+        eval_every: measure the curves every this many steps (and at 0 and ``steps``), >= 1.
+        ema: an optional ExponentialMovingAverage of the weights.
+        initial_weights: None, or one list of arrays (Keras's layout) per seed.
+        hidden: the hidden layers' widths.
+        label: the runs' label.
+
+    Examples:
+        >>> from course_lib.optimizers import SGD
+        >>> runs = train_numpy(SGD(0.1), load_digits(), steps=50, seeds=(0, 1), eval_every=25)
+        >>> len(runs), runs[0].eval_steps.tolist(), bool(runs[1].train_loss[-1] < runs[1].train_loss[0])
+        (2, [0, 25, 50], True)
+    """
+    steps = check_int("steps", steps, 1)
+    eval_every = check_int("eval_every", eval_every, 1)
+    if isinstance(seeds, (int, np.integer)) or not hasattr(seeds, "__len__") or len(seeds) == 0:
+        raise ValueError(f"`seeds` must be a non-empty list of integers >= 0; got {seeds!r}.")
+    seeds = [check_int("seeds", s, 0) for s in seeds]
+    if getattr(optimizer, "clipnorm", None) is not None:
+        raise ValueError("`optimizer`: clipnorm clips each tensor on its own, and train_numpy keeps each run's "
+                         "weights as one vector; use global_clipnorm with one seed, or train().")
+    if getattr(optimizer, "global_clipnorm", None) is not None and len(seeds) > 1:
+        raise ValueError("`optimizer`: global_clipnorm would clip all the stacked runs together; "
+                         "train one seed at a time (seeds=(s,)).")
+    units = _units(hidden, data.x_train.shape[1], 10)
+    if initial_weights is None:
+        initial_weights = [numpy_initial_weights(s, hidden) for s in seeds]
+    if len(initial_weights) != len(seeds):
+        raise ValueError(f"`initial_weights` must hold one weight list per seed ({len(seeds)}); "
+                         f"got {len(initial_weights)}.")
+    net = _Stacked(units, len(seeds))
+    w = np.stack([flatten_weights(iw) for iw in initial_weights])
+    if w.shape[1] != net.size:
+        raise ValueError(f"`initial_weights` must hold {net.size} weights per run (the network {units}); "
+                         f"got {w.shape[1]}.")
+    start = time.perf_counter()
+    order = np.stack([np.stack(batches(len(data.x_train), batch_size, steps, s)) for s in seeds], axis=1)
+    y_train = data.y_train.astype(np.int64)
+    y_val = data.y_val.astype(np.int64)
+    state = optimizer.init(w)
+    ema_state = None if ema is None else ema.init(w)
+    curves = {k: [] for k in ("step", "tl", "vl", "va", "etl", "evl", "eva")}
+
+    def measure(step):
+        curves["step"].append(step)
+        for vec, keys in ((w, ("tl", "vl", "va")),) + (((ema.average(ema_state), ("etl", "evl", "eva")),)
+                                                         if ema is not None else ()):
+            curves[keys[0]].append(net.evaluate(vec, data.x_train, y_train)[0])
+            vl, va = net.evaluate(vec, data.x_val, y_val)
+            curves[keys[1]].append(vl)
+            curves[keys[2]].append(va)
+
+    measure(0)
+    rates = np.empty(steps, np.float32)
+    for step in range(1, steps + 1):
+        idx = order[step - 1]
+        rates[step - 1] = optimizer.learning_rate_at(step - 1)
+        _, grads = net.loss_and_grads(w, data.x_train[idx], y_train[idx])
+        w, state = optimizer.step(w, grads, state)
+        if ema is not None:
+            ema_state = ema.apply(w, ema_state, num_updates=step)
+        if step % eval_every == 0 or step == steps:
+            measure(step)
+    seconds = (time.perf_counter() - start) / len(seeds)
+    arr = {k: np.asarray(v) for k, v in curves.items()}
+    averaged = None if ema is None else ema.average(ema_state)
+    runs = []
+    for i in range(len(seeds)):
+        tl, vl, va, etl, evl, eva = (arr[k][:, i] if len(arr[k]) else None
+                                     for k in ("tl", "vl", "va", "etl", "evl", "eva"))
+        runs.append(Run(label, arr["step"], tl, vl, va, etl, evl, eva,
+                        rates.astype(np.float64), [a.copy() for a in unflatten_weights(w[i], hidden)],
+                        None if averaged is None else [a.copy() for a in unflatten_weights(averaged[i], hidden)],
+                        seconds))
+    return runs

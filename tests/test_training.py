@@ -4,7 +4,8 @@ The Keras model and the training steps are tested in test_training_keras.py."""
 import numpy as np
 import pytest
 
-from course_lib import training
+from course_lib import optimizers, schedules, training
+from course_lib.moving_averages import ExponentialMovingAverage
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +91,127 @@ def test_results_table_lists_every_run():
     with pytest.raises(ValueError, match="no EMA"):
         training.results_table({"x": _fake_run("x", 0.5, [1.0], ema=False)}, 0.1, ema=True)
 
+
+
+# --------------------------------------------------------------------------- the numpy trainer
+def _manual_run(optimizer, data, weights, steps, seed, batch_size=32):
+    """The loop train_numpy stands for, written plainly: one network, a list of tensors, MLP's gradients."""
+    state = optimizer.init(weights)
+    for idx in training.batches(len(data.x_train), batch_size, steps, seed):
+        _, grads = training.numpy_loss_and_grads(weights, data.x_train[idx], data.y_train[idx])
+        weights, state = optimizer.step(weights, grads, state)
+    return weights
+
+
+def test_numpy_initial_weights_are_seeded_glorot_with_zero_biases():
+    w = training.numpy_initial_weights(seed=3)
+    assert [a.shape for a in w] == [(64, 64), (64,), (64, 32), (32,), (32, 10), (10,)]
+    assert all(a.dtype == np.float32 for a in w)
+    assert sum(a.size for a in w) == 6570
+    for kernel, bias in zip(w[0::2], w[1::2]):
+        limit = np.sqrt(6 / sum(kernel.shape))
+        assert np.abs(kernel).max() <= limit and np.abs(kernel).max() > 0.9 * limit
+        assert not bias.any()
+    assert all(np.array_equal(a, b) for a, b in zip(w, training.numpy_initial_weights(seed=3)))
+    assert not np.array_equal(w[0], training.numpy_initial_weights(seed=4)[0])
+
+
+def test_flatten_and_unflatten_are_inverse_and_keep_leading_axes():
+    w = training.numpy_initial_weights(seed=0)
+    v = training.flatten_weights(w)
+    assert v.shape == (6570,) and v[:64 * 64].reshape(64, 64).tolist() == w[0].tolist()
+    stacked = training.unflatten_weights(np.stack([v, 2 * v]))
+    assert [a.shape for a in stacked][:2] == [(2, 64, 64), (2, 64)]
+    assert np.array_equal(stacked[4][1], 2 * w[4])
+    with pytest.raises(ValueError, match="vector"):
+        training.unflatten_weights(v[:-1])
+    with pytest.raises(TypeError, match="weights"):
+        training.flatten_weights(v)
+
+
+def test_numpy_loss_and_grads_is_the_mlp_with_relu(digits):
+    w = training.numpy_initial_weights(seed=0)
+    x, y = digits.x_train[:16], digits.y_train[:16]
+    loss, grads = training.numpy_loss_and_grads(w, x, y)
+    # by hand: the forward pass and a central difference on one weight
+    def forward_loss(weights):
+        h = x
+        for i, (k, b) in enumerate(zip(weights[0::2], weights[1::2])):
+            h = h @ k + b
+            h = np.maximum(h, 0) if i < 2 else h
+        h = h - h.max(axis=1, keepdims=True)
+        return float(np.mean(np.log(np.exp(h).sum(axis=1)) - h[np.arange(16), y]))
+    assert abs(loss - forward_loss(w)) < 1e-6
+    w64 = [a.astype(np.float64) for a in w]
+    plus, minus = [a.copy() for a in w64], [a.copy() for a in w64]
+    plus[2][3, 5] += 1e-4
+    minus[2][3, 5] -= 1e-4
+    numeric = (forward_loss(plus) - forward_loss(minus)) / 2e-4
+    assert abs(grads[2][3, 5] - numeric) < 1e-4 * max(1.0, abs(numeric))
+    with pytest.raises(TypeError, match="weights"):
+        training.numpy_loss_and_grads(w[:-1], x, y)
+
+
+def test_stacked_gradients_equal_each_networks_own(digits):
+    weights = [training.numpy_initial_weights(seed=s) for s in (0, 1, 2)]
+    batches = [training.batches(len(digits.x_train), 32, 1, seed=s)[0] for s in (0, 1, 2)]
+    net = training._Stacked(training.MLP_UNITS, 3)
+    losses, grads = net.loss_and_grads(np.stack([training.flatten_weights(w) for w in weights]),
+                                       np.stack([digits.x_train[i] for i in batches]),
+                                       np.stack([digits.y_train[i] for i in batches]).astype(np.int64))
+    for s in range(3):
+        loss, own = training.numpy_loss_and_grads(weights[s], digits.x_train[batches[s]], digits.y_train[batches[s]])
+        assert abs(losses[s] - loss) <= 1e-6
+        assert np.abs(grads[s] - training.flatten_weights(own)).max() <= 1e-7
+
+
+def test_train_numpy_equals_the_plain_loop_and_stacking_changes_nothing(digits):
+    opt = optimizers.Adam(schedules.CosineDecay(0.003, 40, warmup_target=0.01, warmup_steps=10))
+    both = training.train_numpy(opt, digits, steps=40, seeds=(0, 1), eval_every=20, label="Adam")
+    one = training.train_numpy(opt, digits, steps=40, seeds=(1,), eval_every=20)[0]
+    assert [r.label for r in both] == ["Adam", "Adam"] and both[0].eval_steps.tolist() == [0, 20, 40]
+    assert training.max_difference(both[1].weights, one.weights) <= 1e-7
+    assert np.allclose(both[1].train_loss, one.train_loss, rtol=1e-6)
+    manual = _manual_run(opt, digits, training.numpy_initial_weights(seed=1), 40, seed=1)
+    assert training.max_difference(one.weights, manual) <= 1e-6
+    assert not np.allclose(both[0].train_loss, both[1].train_loss)           # two seeds, two runs
+    assert np.allclose(one.learning_rates, [opt.learning_rate_at(t) for t in range(40)])
+    assert one.ema_val_loss is None and one.averaged is None
+    assert one.train_loss[-1] < 0.5 * one.train_loss[0] and one.val_accuracy[-1] > 0.8
+
+
+def test_train_numpy_ema_is_the_course_ema_of_the_weights(digits):
+    ema = ExponentialMovingAverage(0.9)
+    run = training.train_numpy(optimizers.SGD(0.05), digits, steps=5, seeds=(2,), eval_every=5, ema=ema)[0]
+    weights, state = training.numpy_initial_weights(seed=2), None
+    opt = optimizers.SGD(0.05)
+    opt_state, state = opt.init(weights), ema.init(weights)
+    for step, idx in enumerate(training.batches(len(digits.x_train), 32, 5, seed=2), start=1):
+        _, grads = training.numpy_loss_and_grads(weights, digits.x_train[idx], digits.y_train[idx])
+        weights, opt_state = opt.step(weights, grads, opt_state)
+        state = ema.apply(weights, state, num_updates=step)
+    assert training.max_difference(run.averaged, ema.average(state)) <= 1e-6
+    assert run.ema_train_loss.shape == run.train_loss.shape == (2,)
+    assert run.ema_train_loss[0] == run.train_loss[0]                            # the average starts as the weights
+
+
+def test_train_numpy_refuses_what_it_cannot_do(digits):
+    with pytest.raises(ValueError, match="clipnorm"):
+        training.train_numpy(optimizers.SGD(0.1, clipnorm=1.0), digits, steps=1)
+    with pytest.raises(ValueError, match="global_clipnorm"):
+        training.train_numpy(optimizers.SGD(0.1, global_clipnorm=1.0), digits, steps=1, seeds=(0, 1))
+    with pytest.raises(ValueError, match="seeds"):
+        training.train_numpy(optimizers.SGD(0.1), digits, steps=1, seeds=())
+    with pytest.raises(ValueError, match="seeds"):
+        training.train_numpy(optimizers.SGD(0.1), digits, steps=1, seeds=(-1,))
+    with pytest.raises(ValueError, match="initial_weights"):
+        training.train_numpy(optimizers.SGD(0.1), digits, steps=1, seeds=(0, 1),
+                             initial_weights=[training.numpy_initial_weights(0)])
+    with pytest.raises(ValueError, match="initial_weights"):
+        training.train_numpy(optimizers.SGD(0.1), digits, steps=1, initial_weights=[[np.zeros((3, 2))]])
+    with pytest.raises(ValueError, match="steps"):
+        training.train_numpy(optimizers.SGD(0.1), digits, steps=0)
+    # global_clipnorm with one seed is the clipping of the whole network's gradient, as in Keras
+    clipped = training.train_numpy(optimizers.SGD(0.1, global_clipnorm=0.01), digits, steps=3)[0]
+    manual = _manual_run(optimizers.SGD(0.1, global_clipnorm=0.01), digits, training.numpy_initial_weights(0), 3, 0)
+    assert training.max_difference(clipped.weights, manual) <= 1e-7
