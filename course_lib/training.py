@@ -41,7 +41,7 @@ __all__ = ["DIGITS_FILE", "Digits", "load_digits", "build_mlp", "cross_entropy",
            "loss_and_grads", "train_step", "keras_train_step", "evaluate", "batches", "Run", "train",
            "steps_to_target", "results_table", "max_difference",
            "MLP_UNITS", "numpy_initial_weights", "flatten_weights", "unflatten_weights", "numpy_loss_and_grads",
-           "train_numpy"]
+           "train_numpy", "SeedSpread", "seed_spread", "paired_difference", "study_table"]
 
 
 # --------------------------------------------------------------------------- data
@@ -593,3 +593,80 @@ def train_numpy(optimizer, data, steps=3000, batch_size=32, seeds=(0,), eval_eve
                         None if averaged is None else [a.copy() for a in unflatten_weights(averaged[i], hidden)],
                         seconds))
     return runs
+
+
+# --------------------------------------------------------------------------- several seeds
+class SeedSpread(NamedTuple):
+    mean: float             # the mean over the seeds
+    standard_error: float   # the sample standard deviation (n - 1) over sqrt(n): how far the mean may be off
+    values: np.ndarray      # one value per seed
+
+    def within_noise(self, k=2.0):
+        """True when ``|mean| <= k * standard_error``: a difference this small could be chance."""
+        return bool(abs(self.mean) <= check_number("k", k, 0) * self.standard_error)
+
+    def __str__(self):
+        return f"{self.mean:.4f} ± {self.standard_error:.4f}"
+
+
+def seed_spread(values):
+    """The mean of one measure over several seeds, with its standard error.
+
+    ``standard_error = std(values, ddof=1) / sqrt(n)``: with n seeds, the mean of a new set of
+    n seeds would typically land within about one standard error of this one.
+
+    Examples:
+        >>> s = seed_spread([1.0, 2.0, 3.0])
+        >>> s.mean, round(s.standard_error, 4), str(s)
+        (2.0, 0.5774, '2.0000 ± 0.5774')
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 1 or values.size < 2:
+        raise ValueError(f"`values` must hold one number per seed, at least 2; got shape {values.shape}.")
+    return SeedSpread(float(values.mean()), float(values.std(ddof=1) / np.sqrt(values.size)), values)
+
+
+def paired_difference(a, b):
+    """``a - b`` seed by seed, as a :class:`SeedSpread`.
+
+    Runs with the same seed share their starting weights and their batches, so much of what
+    makes two seeds differ cancels in the difference: its standard error is usually smaller
+    than that of ``a`` or ``b`` alone.
+
+    Examples:
+        >>> d = paired_difference([1.0, 2.0, 3.0], [0.9, 1.9, 2.8])
+        >>> round(d.mean, 4), d.within_noise()
+        (0.1333, False)
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"`a` and `b` must hold one value per seed, the same seeds; got shapes {a.shape} "
+                         f"and {b.shape}.")
+    return seed_spread(a - b)
+
+
+def study_table(runs, n_val=None):
+    """A plain-text table of multi-seed runs: final training loss, validation loss and accuracy
+    (and the EMA's validation loss when the runs have one), each as mean ± standard error.
+
+    ``runs`` maps a label to a list of :class:`Run` (one per seed).  With ``n_val`` (the number of
+    validation images) the accuracy column counts misclassified images instead.
+    """
+    if not runs:
+        raise ValueError("`runs` must map at least one label to a list of runs.")
+    width = max(len("configuration"), *(len(str(k)) for k in runs))
+    wrong = n_val is not None
+    head = (f"{'configuration':<{width}}  {'train loss':>8s}  {'val loss':>15s}  "
+            f"{'misclassified' if wrong else 'val accuracy':>15s}  {'EMA val loss':>15s}")
+    lines = [head, "-" * len(head)]
+    for label, seeds in runs.items():
+        if len(seeds) < 2:
+            raise ValueError(f"`runs[{label!r}]` must hold at least 2 runs (seeds); got {len(seeds)}.")
+        train_loss = seed_spread([r.train_loss[-1] for r in seeds])
+        val_loss = seed_spread([r.val_loss[-1] for r in seeds])
+        acc = seed_spread([(1 - r.val_accuracy[-1]) * n_val if wrong else r.val_accuracy[-1] for r in seeds])
+        acc_text = f"{acc.mean:6.1f} ± {acc.standard_error:4.1f}" if wrong else str(acc)
+        ema = ("" if seeds[0].ema_val_loss is None else str(seed_spread([r.ema_val_loss[-1] for r in seeds])))
+        lines.append(f"{str(label):<{width}}  {train_loss.mean:10.4f}  {str(val_loss):>15s}  {acc_text:>15s}  "
+                     f"{ema:>15s}")
+    return "\n".join(lines)

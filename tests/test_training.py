@@ -215,3 +215,37 @@ def test_train_numpy_refuses_what_it_cannot_do(digits):
     clipped = training.train_numpy(optimizers.SGD(0.1, global_clipnorm=0.01), digits, steps=3)[0]
     manual = _manual_run(optimizers.SGD(0.1, global_clipnorm=0.01), digits, training.numpy_initial_weights(0), 3, 0)
     assert training.max_difference(clipped.weights, manual) <= 1e-7
+
+
+# --------------------------------------------------------------------------- several seeds
+def test_seed_spread_and_paired_difference():
+    s = training.seed_spread([0.2, 0.4, 0.3, 0.5])
+    assert abs(s.mean - 0.35) < 1e-12
+    assert abs(s.standard_error - np.std([0.2, 0.4, 0.3, 0.5], ddof=1) / 2) < 1e-12
+    assert not s.within_noise() and training.seed_spread([-1.0, 1.2, 0.1]).within_noise()
+    # a shared offset per seed cancels in the paired difference, not in the separate spreads
+    base = np.array([0.1, 0.5, 0.9])
+    d = training.paired_difference(base + 0.01, base)
+    assert abs(d.mean - 0.01) < 1e-12 and d.standard_error < 1e-12
+    assert training.seed_spread(base).standard_error > 0.2
+    with pytest.raises(ValueError, match="values"):
+        training.seed_spread([1.0])
+    with pytest.raises(ValueError, match="same seeds"):
+        training.paired_difference([1.0, 2.0], [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="k"):
+        s.within_noise(-1)
+
+
+def test_study_table_gives_mean_and_standard_error_per_configuration():
+    runs = {"SGD": [_fake_run("SGD", acc, [2, 1, loss]) for acc, loss in ((0.9, 0.5), (0.8, 0.3))],
+            "Adam": [_fake_run("Adam", acc, [2, 1, 0.1], ema=False) for acc in (0.95, 0.97, 0.96)]}
+    lines = training.study_table(runs).splitlines()
+    assert len(lines) == 4 and "val loss" in lines[0] and "EMA" in lines[0]
+    assert lines[2].startswith("SGD") and "0.4000 ± 0.1000" in lines[2] and "0.8500 ± 0.0500" in lines[2]
+    assert lines[3].startswith("Adam") and "0.9600 ± 0.0058" in lines[3] and lines[3].rstrip().endswith("0.0058")
+    counted = training.study_table(runs, n_val=100).splitlines()
+    assert "misclassified" in counted[0] and "15.0 ±  5.0" in counted[2]
+    with pytest.raises(ValueError, match="at least 2"):
+        training.study_table({"one": runs["SGD"][:1]})
+    with pytest.raises(ValueError, match="runs"):
+        training.study_table({})
