@@ -40,6 +40,8 @@ MISTAKES = {
                          "1.0 / np.linalg.eigvalsh(hessian).max()", "check_stability_limit"),
     "03_learning_rate_decay": ("inverse_time_decay", "(1 + decay_rate * step", "(1 - decay_rate * step",
                                "check_inverse_time_decay"),
+    "03_noise_and_batch_size": ("scale_for_batch", "base_learning_rate * batch_size / base_batch_size",
+                                "base_learning_rate * base_batch_size / batch_size", "check_scale_for_batch"),
     "04_moving_average": ("debiased_ema", "v / (1 - decay ** t)", "v / (1 - decay ** (t + 1))", "check_debiased_ema"),
     "05_backpropagation": ("numerical_gradient", "(plus - minus) / (2 * epsilon)", "(plus - minus) / epsilon",
                            "check_numerical_gradient"),
@@ -197,6 +199,7 @@ def graded(tmp_path_factory):
     source = course / "source" / ASSIGNMENT
     source.mkdir(parents=True)
     solutions = stamped_solutions()
+    assert sorted(MISTAKES) == sorted(solutions), "every exercise notebook needs one typical mistake in MISTAKES"
     for stem, nb in solutions.items():
         (source / f"{stem}.ipynb").write_text(build.to_text(nb))
     _run(["nbgrader", "generate_assignment", ASSIGNMENT], course)   # no flags, no config file
