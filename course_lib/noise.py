@@ -174,7 +174,7 @@ def sample_minibatch_variance(per_example, batch_size, samples=2000, replace=Fal
     samples = check_int("samples", samples, 2)
     rng = np.random.default_rng(check_int("seed", seed, 0))
     full = g.mean(axis=0)
-    total, chunk = 0.0, max(1, 2_000_000 // (b * g.shape[1]))
+    total, chunk = 0.0, max(1, min(1_000_000 // (b * g.shape[1]), 250_000 // n))   # a few MB at a time
     for start in range(0, samples, chunk):
         m = min(chunk, samples - start)
         if replace:
@@ -299,7 +299,7 @@ def minibatch_sgd(x, y, theta0, learning_rate, batch_size, steps, chains=1, seed
     theta = np.broadcast_to(_theta(theta0), (chains, 2)).astype(np.float64)
     thetas = np.empty((steps + 1, chains, 2))
     thetas[0] = theta
-    per_chunk = max(1, 1_000_000 // (chains * (n if not replace and b < n else b)))
+    per_chunk = max(1, 250_000 // (chains * (n if not replace and 1 < b < n else b)))
     with np.errstate(over="ignore", invalid="ignore"):
         for start in range(0, steps, per_chunk):
             k = min(per_chunk, steps - start)
@@ -319,8 +319,11 @@ def minibatch_sgd(x, y, theta0, learning_rate, batch_size, steps, chains=1, seed
                 r.sum(axis=1, out=grad[:, 1])
                 theta = theta - scale[t][:, None] * grad
                 thetas[start + t + 1] = theta
-        loss = _loss_from_moments(thetas, x, y)
-    return SGDRuns(thetas, np.where(np.isfinite(loss), loss, np.inf), np.array(rates))
+        loss = np.empty((steps + 1, chains))
+        for start in range(0, steps + 1, per_chunk):   # in chunks: the moments' temporaries stay small
+            loss[start:start + per_chunk] = _loss_from_moments(thetas[start:start + per_chunk], x, y)
+    loss[~np.isfinite(loss)] = np.inf
+    return SGDRuns(thetas, loss, rates)
 
 
 def _loss_from_moments(theta, x, y):
