@@ -84,6 +84,7 @@ def test_gradient_variance_mistakes():
     rejects(check, lambda g, b: variant(g, b, power=0), "batch size is missing")
     rejects(check, lambda g, b: np.sqrt(gradient_variance(g, b)), "square root")
     rejects(check, lambda g, b: variant(g, b, corr=lambda n, b: (n - b) / (b - 1) if b > 1 else math.inf), "B - 1")
+    rejects(check, lambda g, b: np.var(g) / b * (len(g) - b) / (len(g) - 1), "np.var without an axis")
 
 
 def test_noise_floor_mistakes():
@@ -108,6 +109,7 @@ def test_noise_floor_mistakes():
     rejects(check, lambda lr, b, v, c: lr * v / (2 * b * (2 - lr)) if lr < 2 else math.inf, "curvature is missing")
     rejects(check, lambda lr, b, v, c: noise_floor_1d(lr, b, math.sqrt(v), c), "square root")
     rejects(check, lambda lr, b, v, c: noise_floor_1d(lr, b, v ** 2, c), "do not square")
+    rejects(check, lambda lr, b, v, c: math.inf if lr * c >= 2 else lr * v / 2 * b * (2 - lr * c), "brackets")
 
 
 def test_scale_for_batch_mistakes():

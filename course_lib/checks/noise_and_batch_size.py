@@ -86,6 +86,9 @@ def check_gradient_variance(gradient_variance):
                 "that is a standard deviation (a square root); the exercise asks for the variance E||g_B - g||²."),
         Mistake(lambda g, b: _var_variant(g, b, fpc="b-1"),
                 "the correction divides by N - 1 (one less than the number of examples), not by B - 1."),
+        Mistake(lambda g, b: float(np.var(np.asarray(g, dtype=np.float64))) / b * (len(g) - b) / (len(g) - 1),
+                "np.var without an axis flattens the array and subtracts one overall mean: subtract the mean "
+                "gradient (axis 0) from each row, then sum each row's squares (or np.var(..., axis=0).sum())."),
     ])
 
 
@@ -141,6 +144,9 @@ def check_noise_floor_1d(noise_floor_1d):
                 "`variance` is already σ² (not σ): do not take its square root."),
         Mistake(lambda lr, b, v, c: _noise_floor_1d(lr, b, v * v, c),
                 "`variance` is already σ²: do not square it again."),
+        Mistake(lambda lr, b, v, c: math.inf if lr * c >= 2 else lr * v / 2 * b * (2 - lr * c),
+                "brackets: lr * variance / 2 * batch_size * (...) multiplies by the batch size and the bracket; "
+                "write lr * variance / (2 * batch_size * (2 - lr * curvature))."),
     ])
 
 
