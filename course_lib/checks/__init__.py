@@ -396,7 +396,8 @@ def _sign_hint(gots, exps, rtol, atol):
     return None
 
 
-def _diagnose(answers, calls, expected, mistakes, *, factors=None, names=None, rtol, atol, caught=()):
+def _diagnose(answers, calls, expected, mistakes, *, factors=None, names=None, rtol, atol, caught=(),
+              solution=None):
     """The one mistake search: the sentence naming the mistake that explains every answer, or None.
 
     ``answers`` and ``expected`` hold one entry per case (``_Raised`` for an exception);
@@ -410,9 +411,10 @@ def _diagnose(answers, calls, expected, mistakes, *, factors=None, names=None, r
             return mistake.hint
     raised = [g.exc for g in answers if isinstance(g, _Raised)]
     if raised:
-        return exception_hint(raised[0])
+        return exception_hint(raised[0]) or _mutation_hint(solution, calls, answers, rtol, atol)
     hint = (_parts_hint(answers, expected, factors, names, calls, rtol, atol)
-            or _layout_hint(answers, expected, rtol, atol) or _word_hint(answers, expected))
+            or _layout_hint(answers, expected, rtol, atol) or _word_hint(answers, expected)
+            or _mutation_hint(solution, calls, answers, rtol, atol))
     if hint:
         return hint
     if any("divide by zero" in str(w.message) for w in caught):
@@ -420,6 +422,20 @@ def _diagnose(answers, calls, expected, mistakes, *, factors=None, names=None, r
                 "denominator, or a count that starts at 0 where the formula needs 1 (count steps from 1 there: a "
                 "bias correction 1 - beta**t uses t = 1 for the first update).")
     return None
+
+
+def _mutation_hint(solution, calls, answers, rtol, atol):
+    """The simplest single-point change of the solution's source that reproduces every answer (see ``mutants``)."""
+    if solution is None:
+        return None
+    from .mutants import mutation_hint
+    return mutation_hint(solution, calls, answers, lambda g, w: _same_answer(g, w, rtol, atol), _run)
+
+
+def _solution_for(name, reference_fn):
+    """The source to mutate: the exercise's solution when ``mutants.SOLUTIONS`` has it, else the reference."""
+    from .mutants import SOLUTIONS
+    return SOLUTIONS.get(name, reference_fn)
 
 
 def _wrapped(g, e, rtol, atol):
@@ -610,7 +626,7 @@ def _layout(name, call_text, got, exp, problem, hint):
 
 
 def check_function(student_fn, reference_fn, cases, *, name=None, mistakes=(), factors=None, names=None,
-                   rtol=1e-5, atol=1e-7, quiet=False):
+                   rtol=1e-5, atol=1e-7, quiet=False, solution=None):
     """Call ``student_fn`` and ``reference_fn`` on every case and compare the results.
 
     ``cases`` is a list whose items are a tuple of positional arguments, or a pair
@@ -621,6 +637,12 @@ def check_function(student_fn, reference_fn, cases, *, name=None, mistakes=(), f
     when every answer is the expected one times (or divided by) that factor, the hint names it.
     ``names`` names the parts of a tuple answer, e.g. ``("new_w", "new_v")`` (a dict's keys
     name its parts).  Prints one line when every case passes.
+
+    When no catalogue entry explains a wrong answer, single-point mutants of ``solution``'s
+    source (by default ``reference_fn``'s, when it is a plain function or lambda whose source
+    can be read) run on copies of the cases; one that reproduces every answer names the
+    mistake (:mod:`course_lib.checks.mutants`).  Pass ``solution`` when the reference
+    delegates to a library: a plain function written as the exercise's solution is.
     """
     name = name or getattr(student_fn, "__name__", "your function")
     if not callable(student_fn):
@@ -659,7 +681,7 @@ def check_function(student_fn, reference_fn, cases, *, name=None, mistakes=(), f
             problem = _problem(got, exp, rtol, atol, names)
         if problem:
             hint = _diagnose(answers, calls, expected, mistakes, factors=factors, names=names, rtol=rtol,
-                             atol=atol, caught=caught)
+                             atol=atol, caught=caught, solution=solution or _solution_for(name, reference_fn))
             _fail(*_layout(name, call_text, got, exp, problem, hint))
     if not quiet:
         print(f"✓ {name} is correct on {len(cases)} inputs.")
