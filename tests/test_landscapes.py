@@ -148,3 +148,36 @@ def test_rotated_race_momentum_beats_sgd_on_an_ill_conditioned_bowl():
     assert r.losses["Momentum"][-1] < r.losses["SGD"][-1]
     assert r.rates["Momentum"][1] == pytest.approx((9 / 11) ** 2)
     assert "lowest" in r.verdict and r.paths["Adam"].shape == (81, 2)
+
+
+def test_lanczos_finds_the_extremes_in_few_products():
+    rng = np.random.default_rng(4)
+    q, _ = np.linalg.qr(rng.normal(size=(200, 200)))
+    eig = np.concatenate([[-0.3], rng.uniform(-0.1, 1.0, 198), [5.0]])
+    h = q @ np.diag(eig) @ q.T
+    calls = []
+    ritz = L.lanczos_eigenvalues(lambda v: calls.append(1) or h @ v, 200, 40)
+    assert len(calls) == 40
+    assert ritz[0] == pytest.approx(-0.3, rel=1e-3) and ritz[-1] == pytest.approx(5.0, rel=1e-6)
+    assert ritz[0] >= eig.min() - 1e-12 and ritz[-1] <= eig.max() + 1e-12  # Ritz values lie inside the spectrum
+
+
+def test_layer_statistics_kernel_gradients_equal_mlp_backward():
+    from course_lib.backprop import MLP
+    s = L.layer_statistics(4, 8, "tanh", "glorot_uniform", batch=5, seed=2)
+    net = MLP((8,) * 5, activation="tanh", output_activation="tanh", loss="mean_squared_error")
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(5, 8))
+    out, cache = net.forward(s.params, x)
+    grads = net.backward(s.params, cache, rng.normal(size=out.shape) / 5)
+    assert np.allclose(s.gradient_norm, [np.linalg.norm(g["kernel"]) for g in grads])
+    assert s.backward_std.shape == (4,)
+
+
+def test_backward_signal_explodes_with_a_large_relu_scale_and_vanishes_with_a_small_one():
+    from course_lib.initializers import RandomNormal
+    big = L.layer_statistics(10, 100, "relu", RandomNormal(stddev=1.0))
+    small = L.layer_statistics(10, 100, "tanh", RandomNormal(stddev=0.01))
+    # ReLU with Var(w) = 1: each layer back multiplies the signal by about sqrt(100 / 2) ≈ 7
+    assert big.backward_std[0] / big.backward_std[-1] == pytest.approx(math.sqrt(50) ** 9, rel=0.5)
+    assert small.backward_std[0] / small.backward_std[-1] < 1e-8
