@@ -603,7 +603,7 @@ EXPLAIN = {
                  "TensorFlow's shared libraries, whose pages the kernels on one machine share); *slowest cell* and "
                  "*largest rise after imports* name the code cell (`In [n]`) to look at first. "
                  f"Targets: at most {LESSON_SECONDS:.0f} s and {LESSON_MB:.0f} MB per lesson, about "
-                 f"{CAPSTONE_SECONDS:.0f} s for the capstone (07).",
+                 f"{CAPSTONE_SECONDS:.0f} s for the capstone (10).",
     "tests": "The whole test command of the README, run as a subprocess from the repository's folder "
              "(unit tests, exercise checks, the browser test, every notebook replayed by nbval, on 2 "
              "workers). *CPU s* adds up every process it started (pytest workers, kernels, the browser); on an "

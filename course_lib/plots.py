@@ -163,7 +163,7 @@ def loss_curves(ax, curves, log=True, xlabel="step", legend_at="right"):
     return ax
 
 
-# --------------------------------------------------------------------------- lesson 05
+# --------------------------------------------------------------------------- lesson 06
 def computational_graph(ax, root, fmt=".4f"):
     """Draw the graph of a :class:`course_lib.backprop.Value` with its data and grad per node.
 
@@ -292,7 +292,7 @@ def exploration_dynamic(result, axes):
 __all__ += ["exploration_static", "exploration_dynamic", "EXPLORATION_FLOOR"]
 
 
-# --------------------------------------------------------------------------- lesson 07
+# --------------------------------------------------------------------------- lesson 10
 def train_val_curves(axes, curves, ylabel="loss", log=True, legend_at="right"):
     """Training and validation curves side by side: ``axes = (ax_train, ax_val)``.
 
@@ -320,7 +320,7 @@ def train_val_curves(axes, curves, ylabel="loss", log=True, legend_at="right"):
 __all__ += ["train_val_curves"]
 
 
-# ----------------------------------------------------------------------------- lesson 06: optimizer race
+# ----------------------------------------------------------------------------- lesson 08: optimizer race
 #: Racers' losses below this (above the minimum) are drawn on the floor of the loss panels.
 RACE_FLOOR = 1e-12
 

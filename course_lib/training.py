@@ -1,4 +1,4 @@
-"""A custom training loop for a real Keras model, driven by a course_lib optimizer (lesson 07).
+"""A custom training loop for a real Keras model, driven by a course_lib optimizer (lesson 10).
 
 The pieces the capstone lesson, its exercises and their checks share::
 

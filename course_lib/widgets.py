@@ -277,14 +277,14 @@ def _html(text):
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-# --------------------------------------------------------------------------- lesson 04
-#: The moving averages the lesson-04 explorer draws: colour, line style, label (apart in greyscale).
+# --------------------------------------------------------------------------- lesson 05
+#: The moving averages the lesson-05 explorer draws: colour, line style, label (apart in greyscale).
 EMA_LINES = (("#0072B2", "-", "EMA from 0"), ("#D55E00", "--", "EMA from 0, bias-corrected"),
              ("#009E73", ":", "EMA from first value (TensorFlow)"))
 
 
 def moving_average_explorer(decay=0.9, noise=1.0, n=200, seed=0):
-    """Lesson 04: a decay slider over a noisy series, drawing the raw series, the EMA started
+    """Lesson 05: a decay slider over a noisy series, drawing the raw series, the EMA started
     at zero, its bias-corrected form and TensorFlow's (started at the first value).
 
     The numbers come from :func:`course_lib.moving_averages.explore_decay`.
@@ -361,10 +361,10 @@ def learning_rate_explorer(objective="0.1*x1**2 + 2*x2**2", learning_rate=0.3, x
     return ui
 
 
-# --------------------------------------------------------------------------- lesson 03
+# --------------------------------------------------------------------------- lesson 04
 def decay_schedule_explorer(kind="ExponentialDecay", initial_learning_rate=0.5, decay_steps=20, decay_rate=0.5,
                             n_steps=200, noise=2.0, seed=0):
-    """Lesson 03: a schedule menu and sliders for its rate, length and strength, drawing the
+    """Lesson 04: a schedule menu and sliders for its rate, length and strength, drawing the
     learning rate per step (relative to the initial rate) and the loss of SGD with noisy
     gradients run with it, next to a constant rate.  All numbers come from
     :func:`course_lib.schedules.decay_explorer`.
@@ -418,7 +418,7 @@ def decay_schedule_explorer(kind="ExponentialDecay", initial_learning_rate=0.5, 
     return ui
 
 
-# ----------------------------------------------------------------------------- lesson 06: optimizer race
+# ----------------------------------------------------------------------------- lesson 08: optimizer race
 #: The race explorer's tolerance: a racer has arrived once its loss stays within it of the minimum.
 RACE_TOL = 1e-3
 

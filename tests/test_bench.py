@@ -34,8 +34,8 @@ def test_verdict_and_targets():
     assert bench.verdict(15.0, 15.0) == "✓"
     assert bench.verdict(15.01, 15.0) == "✗"
     assert bench.verdict(None, 15.0) == "–"
-    assert bench.notebook_target("notebooks/07_capstone.ipynb") == 60
-    assert bench.notebook_target("notebooks/03_learning_rate_decay.ipynb") == 15
+    assert bench.notebook_target("notebooks/10_capstone.ipynb") == 60
+    assert bench.notebook_target("notebooks/04_learning_rate_decay.ipynb") == 15
     assert bench.median_ms([0.001, 0.003, 0.002]) == pytest.approx(2.0)
     assert bench.median_ms([]) is None
 
@@ -203,7 +203,7 @@ def test_browser_timings_are_read_only_when_fresh(tmp_path):
     assert run.browser_timings(0, path) is None
     lessons = {"02_learning_rate": {"control": "learning rate", "readout_before": "0.3", "readout_after": "0.4",
                                     "times_ms": [90.0, 84.0, 120.0], "median_ms": 90.0, "run_all_s": 6.0},
-               "06_adaptive_optimizers": {"control": "learning rate ×", "readout_before": "1",
+               "08_adaptive_optimizers": {"control": "learning rate ×", "readout_before": "1",
                                           "readout_after": "1.33", "times_ms": [250.0, 210.0, 230.0],
                                           "median_ms": 230.0}}
     path.write_text(json.dumps({"written": time.time(), "lessons": lessons}))
@@ -218,7 +218,7 @@ def test_browser_timings_are_read_only_when_fresh(tmp_path):
                                    "exit_code": 0, "summary": "5 passed", "lessons": lessons, "target_ms": 200.0}
     text = run.render_markdown(results)
     assert "| 02_learning_rate " in text and "90 84 120" in text and "`learning rate ×` 1 → 1.33" in text
-    assert "06_adaptive_optimizers: browser key press to new image, median 230 ms > 200 ms" in run.misses(results)
+    assert "08_adaptive_optimizers: browser key press to new image, median 230 ms > 200 ms" in run.misses(results)
     assert not any(line.startswith("02_learning_rate") for line in run.misses(results))
     tests = {"command": ".venv/bin/python -m pytest", "seconds": 200.0, "exit_code": 0, "summary": "1 passed",
              "target_s": 240.0, "timed_out": False, "cpu_s": 300.0, "browser": lessons}

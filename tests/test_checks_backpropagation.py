@@ -1,4 +1,4 @@
-"""Lesson 05's checks accept right answers and name the mistake in typical wrong ones."""
+"""Lesson 06's checks accept right answers and name the mistake in typical wrong ones."""
 
 import numpy as np
 import pytest

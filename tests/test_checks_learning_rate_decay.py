@@ -1,4 +1,4 @@
-"""Lesson 03's checks accept right answers and name the mistake in typical wrong ones."""
+"""Lesson 04's checks accept right answers and name the mistake in typical wrong ones."""
 
 import math
 

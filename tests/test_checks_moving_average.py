@@ -1,4 +1,4 @@
-"""The lesson 04 checks accept right answers and name the typical wrong ones."""
+"""The lesson 05 checks accept right answers and name the typical wrong ones."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""The lesson 06 checks accept right answers, name the typical mistakes, and never crash."""
+"""The lesson 08 checks accept right answers, name the typical mistakes, and never crash."""
 
 import numpy as np
 import pytest

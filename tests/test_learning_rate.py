@@ -1,4 +1,4 @@
-"""course_lib.stability (lesson 02 and the momentum theory of lesson 06): descend_batch,
+"""course_lib.stability (lesson 02 and the momentum theory of lesson 08): descend_batch,
 learning_rate_sweep, stability_limit, judge, explore (the pure function behind the explorer),
 momentum_stable and heavy_ball_tuning; and lesson 02's WavyBowl."""
 

@@ -38,16 +38,16 @@ MISTAKES = {
     "01_gradient_descent": ("sgd_step", "w - learning_rate * grad", "w + learning_rate * grad", "check_sgd_step"),
     "02_learning_rate": ("stability_limit", "2.0 / np.linalg.eigvalsh(hessian).max()",
                          "1.0 / np.linalg.eigvalsh(hessian).max()", "check_stability_limit"),
-    "03_learning_rate_decay": ("inverse_time_decay", "(1 + decay_rate * step", "(1 - decay_rate * step",
+    "04_learning_rate_decay": ("inverse_time_decay", "(1 + decay_rate * step", "(1 - decay_rate * step",
                                "check_inverse_time_decay"),
     "03_noise_and_batch_size": ("scale_for_batch", "base_learning_rate * batch_size / base_batch_size",
                                 "base_learning_rate * base_batch_size / batch_size", "check_scale_for_batch"),
-    "04_moving_average": ("debiased_ema", "v / (1 - decay ** t)", "v / (1 - decay ** (t + 1))", "check_debiased_ema"),
-    "05_backpropagation": ("numerical_gradient", "(plus - minus) / (2 * epsilon)", "(plus - minus) / epsilon",
+    "05_moving_average": ("debiased_ema", "v / (1 - decay ** t)", "v / (1 - decay ** (t + 1))", "check_debiased_ema"),
+    "06_backpropagation": ("numerical_gradient", "(plus - minus) / (2 * epsilon)", "(plus - minus) / epsilon",
                            "check_numerical_gradient"),
-    "06_adaptive_optimizers": ("momentum_step", "v = momentum * v - learning_rate * g",
+    "08_adaptive_optimizers": ("momentum_step", "v = momentum * v - learning_rate * g",
                                "v = momentum * v + learning_rate * g", "check_momentum_step"),
-    "07_capstone": ("evaluate_with", "float(np.mean(predictions == y))", "float(np.sum(predictions == y))",
+    "10_capstone": ("evaluate_with", "float(np.mean(predictions == y))", "float(np.sum(predictions == y))",
                     "check_evaluate_with"),
 }
 CHEAT = "01_gradient_descent"   # bob replaces this lesson's failing check call by `pass`
@@ -98,7 +98,7 @@ def test_answer_and_check_ids_name_the_lesson_and_the_exercise():
 
 
 def test_grade_ids_do_not_depend_on_positions():
-    stem = "04_moving_average"
+    stem = "05_moving_average"
     nb = stamped_solutions()[stem]
     before = [nbgrader_meta(c)["grade_id"] for c in nb.cells]
     nb.cells.insert(3, nbformat.v4.new_markdown_cell("A new paragraph."))

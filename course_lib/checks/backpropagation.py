@@ -1,4 +1,4 @@
-"""Checks for the exercises of lesson 05, backpropagation.
+"""Checks for the exercises of lesson 06, backpropagation.
 
 Answers that return several gradients are checked one gradient at a time (layer 2 before
 layer 1, as the backward pass computes them), so that a student with two mistakes hears

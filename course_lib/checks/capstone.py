@@ -1,4 +1,4 @@
-"""Checks for the exercises of lesson 07, the capstone.
+"""Checks for the exercises of lesson 10, the capstone.
 
 Each check trains fresh copies of the lesson's Keras MLP (``training.build_mlp``) on a few
 batches of the digits, once with the student's code and once with the matching

@@ -1,4 +1,4 @@
-"""Checks for the exercises of lesson 03, learning-rate decay schedules.
+"""Checks for the exercises of lesson 04, learning-rate decay schedules.
 
 The references are :mod:`course_lib.schedules` (float32, like Keras); answers in float64 pass,
 since the comparison allows a relative error of 1e-5.

@@ -1,4 +1,4 @@
-"""Checks for the exercises of lesson 04, exponential moving averages."""
+"""Checks for the exercises of lesson 05, exponential moving averages."""
 
 import copy
 
