@@ -9,6 +9,8 @@ course was tested with, and says which to install if they are not.  (Python impo
 first, whose ``__init__`` sets :data:`course_lib.TF_ENVIRONMENT`, so TensorFlow starts quiet.)
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .core import as_param_tree, check_int, tree_leaves, tree_stack, tree_unflatten
@@ -23,7 +25,8 @@ except ImportError as exc:  # pragma: no cover - depends on the machine
                       "`pip install -r requirements.txt`.") from exc
 
 __all__ = ["tf", "keras", "TESTED_TENSORFLOW", "TESTED_KERAS", "check_versions", "set_seed", "objective_fn",
-           "minimize", "apply_gradients", "linear_model", "batch_dataset", "fit_linear"]
+           "minimize", "apply_gradients", "linear_model", "batch_dataset", "fit_linear",
+           "use_logical_cpus", "MirroredRun", "mirrored_sgd"]
 
 TESTED_TENSORFLOW = ((2, 16), (2, 21))  # inclusive range of minor versions
 TESTED_KERAS = ((3, 0), (3, 15))
@@ -183,3 +186,109 @@ def fit_linear(x, y, batches, optimizer, kernel0, bias0):
     model.fit(batch_dataset(x, y, batches), epochs=1, shuffle=False, verbose=0, callbacks=[Record()])
     losses = np.array([linear_mse(p, x, y)[0] for p in history])  # the loss descent.fit records
     return Trajectory(tree_stack(history), losses, None, f"finished {len(history) - 1} updates")
+
+
+# --------------------------------------------------------------------------- data parallelism (lesson 03)
+def use_logical_cpus(count=2):
+    """Split the machine's first CPU into ``count`` logical devices, so that ``tf.distribute`` has replicas.
+
+    TensorFlow fixes its devices the first time it uses them, so call this before any tensor is
+    made (lesson 03 calls it in its imports cell).  Calling it again with the same count is harmless.
+
+    Args:
+        count: the number of logical CPU devices, an integer >= 1.
+
+    Returns:
+        The logical CPU devices' names, e.g. ``['/device:CPU:0', '/device:CPU:1']``.
+
+    Raises:
+        RuntimeError: TensorFlow already started its devices with another count.
+    """
+    count = check_int("count", count, 1)
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+    except RuntimeError:
+        if len(tf.config.list_logical_devices("CPU")) != count:
+            raise RuntimeError(f"TensorFlow has already started its devices, so it cannot split the CPU into "
+                               f"`count`={count} logical devices now: call use_logical_cpus first, before any "
+                               "TensorFlow computation (restart the kernel).") from None
+    return [d.name for d in tf.config.list_logical_devices("CPU")]
+
+
+class MirroredRun(NamedTuple):
+    mirrored: np.ndarray  # [w, b] after every data-parallel step, shape (steps + 1, 2), float32
+    single: np.ndarray    # [w, b] after every single-device step on the whole batch, the same shape
+    shares: np.ndarray    # every replica's gradient share before the all-reduce: (steps, replicas, 2)
+
+
+def mirrored_sgd(x, y, theta0, learning_rate, batch_size, steps, replicas=2):
+    """Data-parallel SGD of ``w x + b`` (mean squared error) with ``tf.distribute.MirroredStrategy``.
+
+    Takes ``steps`` consecutive batches of ``batch_size`` examples from ``x, y``.  The strategy
+    splits each global batch into ``replicas`` equal shards, one per logical CPU (see
+    :func:`use_logical_cpus`); each replica divides its shard's summed loss by the *global*
+    batch size (``tf.nn.compute_average_loss``), so that Keras's ``SGD.apply_gradients``, which
+    sums the replicas' gradients with an all-reduce before it updates, applies the whole batch's
+    mean gradient.  The same batches also train a model on one device.  The steps run inside
+    ``tf.function``.  Numpy's twin: the shards' mean gradients averaged by
+    ``course_lib.noise.all_reduce_mean``.
+
+    Args:
+        x, y: the data, ``(N, 1)`` arrays (cast to float32).
+        theta0: the start ``[w, b]``.
+        learning_rate: Keras ``SGD``'s rate, >= 0.
+        batch_size: the global batch, a multiple of ``replicas``, with ``steps * batch_size <= N``.
+        steps: the number of steps, >= 1.
+        replicas: the number of replicas, an integer in [1, number of logical CPUs].
+
+    Returns:
+        :class:`MirroredRun`.
+    """
+    x = np.asarray(x, dtype=np.float32).reshape(-1, 1)
+    y = np.asarray(y, dtype=np.float32).reshape(-1, 1)
+    if len(x) != len(y):
+        raise ValueError(f"`x` and `y` must hold the same number of examples; got {len(x)} and {len(y)}.")
+    devices = tf.config.list_logical_devices("CPU")
+    replicas = check_int("replicas", replicas, 1, len(devices))
+    steps = check_int("steps", steps, 1)
+    batch_size = check_int("batch_size", batch_size, replicas, len(x) // steps)
+    if batch_size % replicas:
+        raise ValueError(f"`batch_size`={batch_size} does not split into `replicas`={replicas} equal shards: "
+                         "use a multiple of the number of replicas.")
+    if isinstance(learning_rate, bool) or not np.isfinite(learning_rate) or learning_rate < 0:
+        raise ValueError(f"`learning_rate` must be a finite number in [0, inf); got {learning_rate!r}.")
+    w0, b0 = (float(v) for v in np.asarray(theta0, dtype=np.float64).reshape(2))
+    strategy = tf.distribute.MirroredStrategy([f"/cpu:{k}" for k in range(replicas)])
+    with strategy.scope():
+        w, b = tf.Variable([[w0]]), tf.Variable([b0])
+        mirrored_opt = keras.optimizers.SGD(learning_rate)
+    w1, b1, single_opt = tf.Variable([[w0]]), tf.Variable([b0]), keras.optimizers.SGD(learning_rate)
+
+    @tf.function
+    def mirrored_step(xs, ys):
+        def replica_step(xs, ys):
+            with tf.GradientTape() as tape:
+                per_example = tf.reduce_mean(tf.square(xs @ w + b - ys), axis=1)
+                loss = tf.nn.compute_average_loss(per_example, global_batch_size=batch_size)
+            grads = tape.gradient(loss, [w, b])
+            mirrored_opt.apply_gradients(zip(grads, [w, b]))   # all-reduce (sum), then the update
+            return grads
+        return strategy.run(replica_step, args=(xs, ys))
+
+    @tf.function
+    def single_step(xs, ys):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(xs @ w1 + b1 - ys))
+        single_opt.apply_gradients(zip(tape.gradient(loss, [w1, b1]), [w1, b1]))
+
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+    mirrored, single, shares = [[w0, b0]], [[w0, b0]], []
+    for step, (xs, ys) in zip(range(steps), strategy.experimental_distribute_dataset(dataset)):
+        grads = mirrored_step(xs, ys)
+        local = [[t.numpy().item() for t in strategy.experimental_local_results(g)] for g in grads]
+        shares.append(np.array(local, dtype=np.float32).T)
+        single_step(x[step * batch_size:(step + 1) * batch_size], y[step * batch_size:(step + 1) * batch_size])
+        mirrored.append([w.numpy().item(), b.numpy().item()])
+        single.append([w1.numpy().item(), b1.numpy().item()])
+    return MirroredRun(np.array(mirrored, dtype=np.float32), np.array(single, dtype=np.float32), np.array(shares))
