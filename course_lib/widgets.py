@@ -502,3 +502,64 @@ def optimizer_race_explorer(problem="ill-conditioned quadratic", names=("SGD", "
 
 __all__ += ["optimizer_race_explorer", "moving_average_explorer", "learning_rate_explorer",
             "decay_schedule_explorer", "race_verdict", "log_grid", "text_strip"]
+
+
+# ----------------------------------------------------------------------------- lesson 03: noise and batch size
+def noise_explorer(learning_rate=0.3, batch_size=10, steps=300, seed=0):
+    """Lesson 03: learning-rate and batch-size sliders over mini-batch SGD on the ``y = 3x + 2`` data.
+
+    Draws one run's path in ``(w, b)`` over the loss's contours, and its loss above the minimum
+    with the derived noise floor; the verdict says whether it hovers at the floor, is still on
+    its way down, or blows up.  The numbers come from :func:`course_lib.noise.explore`.
+    """
+    import numpy as np
+
+    from .data import linear_regression
+    from .noise import explore, linear_loss, linear_minimum
+    from .plots import legend, optimizer_style
+
+    x, y = linear_regression()
+    theta_star, loss_star = linear_minimum(x, y)
+    controls = {
+        "learning_rate": log_slider("learning rate", learning_rate, 0.01, 0.9, width="420px"),
+        "batch_size": slider("batch size B", batch_size, 1, 100, 1, width="420px", readout_format="d"),
+    }
+    sgd = optimizer_style("SGD")
+
+    def static(r, fig):  # contours, fixed limits, labels, the legend with stand-ins for the moving lines
+        ax1, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+        w, b = np.meshgrid(np.linspace(-0.5, 4.5, 120), np.linspace(-0.5, 4.0, 120))
+        excess = linear_loss(np.stack([w, b], axis=-1).reshape(-1, 2), x, y).reshape(w.shape) - loss_star
+        ax1.contour(w, b, np.log10(excess + 1e-3), levels=12, colors="0.8", linewidths=0.7, linestyles="solid")
+        ax1.plot(*theta_star, "k*", markersize=9)
+        ax1.set(xlim=(-0.5, 4.5), ylim=(-0.5, 4.0), xlabel="w", ylabel="b")
+        ax1.set_title("the path in (w, b) from (0, 0); ★ the minimum", fontsize=9)
+        ax2.set(xscale="log", yscale="log", xlim=(1, steps), ylim=(1e-6, 1e2), xlabel="step",
+                ylabel="loss - loss*")
+        ax2.plot([], [], color=sgd["color"], linewidth=1, label="this run")
+        ax2.plot([], [], color="0.4", linestyle="--", linewidth=1.4, label="derived noise floor")
+        legend(ax2, where="below")
+        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.25, top=0.9, wspace=0.28)
+        return ax1, ax2
+
+    def dynamic(r, axes):
+        ax1, ax2 = axes
+        path = np.clip(r.theta, -1e3, 1e3)
+        artists = ax1.plot(path[:, 0], path[:, 1], color=sgd["color"], linewidth=0.7, alpha=0.8)
+        artists += ax1.plot(*path[-1], "o", color=sgd["color"], markerfacecolor="white", markersize=5)
+        steps_axis = np.arange(1, len(r.excess))
+        artists += ax2.plot(steps_axis, np.clip(r.excess[1:], LOSS_FLOOR, 1e6), color=sgd["color"], linewidth=0.8)
+        if np.isfinite(r.floor) and r.floor > 0:
+            artists += ax2.plot([1, steps], [r.floor, r.floor], color="0.4", linestyle="--", linewidth=1.4)
+        artists.append(ax2.set_title(f"loss above the minimum; floor {r.floor:.2e}", fontsize=9))
+        return artists
+
+    def compute(learning_rate, batch_size):
+        return explore(learning_rate, int(batch_size), steps=steps, seed=seed, x=x, y=y)
+
+    ui = explorer(controls, compute, static, dynamic, static_keys=(), figsize=(10, 4.2))
+    ui.add_class("noise-explorer")
+    return ui
+
+
+__all__ += ["noise_explorer"]
