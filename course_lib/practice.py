@@ -17,8 +17,8 @@ Clipping and weight decay inside an optimizer are the optimizers' own arguments
 computation as a pure function, as TensorFlow offers it beside its optimizers.
 
 The Hessian is never formed: a Hessian-vector product is the change of the gradient along
-``v``, ``H v ≈ (g(w + εv) - g(w - εv)) / 2ε`` (central differences, error O(ε²) where the
-gradient is smooth), and power iteration needs nothing else.
+``v``, ``H v ≈ (g(w + εv) - g(w - εv)) / 2ε`` (lesson 07's central difference, from
+:mod:`course_lib.landscapes`, here on parameter trees), and power iteration needs nothing else.
 """
 
 import math
@@ -28,6 +28,7 @@ import numpy as np
 
 from .core import as_param_tree, check_int, check_number, check_same_structure, tree_leaves, tree_map, tree_unflatten
 from .data import batch_indices
+from .landscapes import flatten, hvp_finite_difference, unflatten
 from .optimizers import SGD
 
 __all__ = ["chance_loss", "log_uniform", "log_grid", "best_so_far", "SearchResult", "random_search", "grid_search",
@@ -272,7 +273,8 @@ def update_ratios(before, after):
     """``|after - before| / |before|`` for every parameter (norms over the whole array), in its tree.
 
     A rule of thumb (CS231n's) asks for about ``1e-3`` per step: much less and the layer
-    hardly learns, much more and the rate is too high for it.
+    hardly learns, much more and the rate is too high for it.  An all-zero array (a bias at
+    its start) has no ratio: NaN.
 
     Examples:
         >>> r = update_ratios({"kernel": np.array([3.0, 4.0])}, {"kernel": np.array([3.0, 4.005])})
@@ -284,10 +286,7 @@ def update_ratios(before, after):
 
     def ratio(b, a):
         norm = float(np.linalg.norm(b))
-        if norm == 0:
-            raise ValueError("`before` holds an all-zero array (a bias at its start?): its ratio is undefined; "
-                             "measure after the first steps or leave it out.")
-        return float(np.linalg.norm(a - b)) / norm
+        return float(np.linalg.norm(a - b)) / norm if norm else math.nan
 
     return tree_map(ratio, before, after)
 
@@ -358,12 +357,13 @@ def l2_gradients(grads, params, l2):
 
 # =========================================================================== curvature
 def hessian_vector_product(grad_fn, params, vector, epsilon=1e-4):
-    """``H v`` without forming ``H``: ``(g(w + εv) - g(w - εv)) / 2ε``, with ``ε = epsilon / |v|``.
+    """``H v`` without forming ``H``, for parameter trees: lesson 07's central difference
+    (:func:`course_lib.landscapes.hvp_finite_difference`) taken along ``v / |v|`` and scaled back by ``|v|``.
 
     Args:
         grad_fn: ``params -> grads`` (a tree shaped like ``params``).
         params, vector: trees of the same structure (``vector`` nonzero).
-        epsilon: the length of the step along ``v``, > 0.
+        epsilon: the length of the step along ``v / |v|``, > 0.
 
     Examples:
         >>> a = np.array([[2.0, 1.0], [1.0, 3.0]])                   # the Hessian of ½ wᵀAw
@@ -371,14 +371,14 @@ def hessian_vector_product(grad_fn, params, vector, epsilon=1e-4):
         array([2., 1.])
     """
     params, vector = as_param_tree("params", params), as_param_tree("vector", vector)
+    check_same_structure("vector", vector, params)
     epsilon = check_number("epsilon", epsilon, 0, None, low_open=True)
-    length = float(global_norm(vector))
+    v = flatten(vector)
+    length = float(np.linalg.norm(v))
     if length == 0:
         raise ValueError("`vector` must not be all zeros.")
-    h = epsilon / length
-    plus = grad_fn(tree_map(lambda w, v: w + h * v, params, vector))
-    minus = grad_fn(tree_map(lambda w, v: w - h * v, params, vector))
-    return tree_map(lambda a, b: (a - b) / (2 * h), plus, minus)
+    hv = hvp_finite_difference(lambda w: flatten(grad_fn(unflatten(w, params))), flatten(params), v / length, epsilon)
+    return unflatten(hv * length, vector)
 
 
 class PowerIteration(NamedTuple):
@@ -392,8 +392,10 @@ def top_hessian_eigenvalue(grad_fn, params, iterations=30, tolerance=1e-3, epsil
 
     Start from a seeded random vector; repeat ``v <- Hv / |Hv|``; the estimate is ``vᵀ H v``.
     It stops when two estimates differ by less than ``tolerance`` (relative) or after
-    ``iterations``.  For a loss near a minimum that eigenvalue is the largest curvature ``L``,
-    and plain gradient descent is stable up to ``2 / L`` (lesson 02).
+    ``iterations`` (lesson 07's :func:`course_lib.landscapes.power_iteration` always spends
+    its ``iterations``; on a network each costs two backward passes, so stopping early matters).
+    For a loss near a minimum that eigenvalue is the largest curvature ``L``, and plain
+    gradient descent is stable up to ``2 / L`` (lesson 02).
 
     Examples:
         >>> a = np.diag([1.0, 4.0, 10.0])

@@ -137,8 +137,7 @@ def test_update_ratios_per_parameter():
     after = [{"kernel": np.array([3.0, 4.01]), "bias": np.array([0.5])}]
     r = practice.update_ratios(before, after)
     assert r[0]["kernel"] == pytest.approx(0.01 / 5) and r[0]["bias"] == pytest.approx(0.5)
-    with pytest.raises(ValueError, match="all-zero"):
-        practice.update_ratios(np.zeros(2), np.ones(2))
+    assert math.isnan(practice.update_ratios(np.zeros(2), np.ones(2)))
     with pytest.raises(ValueError, match="after"):
         practice.update_ratios([np.ones(2)], [np.ones(3)])
 
