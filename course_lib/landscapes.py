@@ -20,10 +20,8 @@ import numpy as np
 
 from .backprop import ACTIVATIONS, MLP, dense_backward
 from .core import as_param_tree, check_int, check_number, tree_leaves, tree_map, tree_unflatten
-from .descent import minimize
 from .initializers import get as get_initializer
 from .objectives import Objective, Quadratic
-from .optimizers import SGD, Adam
 from .stability import heavy_ball_tuning
 
 __all__ = ["Saddle", "rotated_quadratic", "newton_step", "newton_minimize", "hvp_finite_difference",
@@ -467,6 +465,32 @@ class RotatedRace(NamedTuple):
 RACE_START = (-4.0, 2.5)
 
 
+def _race_paths(h, x0, steps, sgd_rate, momentum_rate_, momentum, adam_rate, beta_1=0.9, beta_2=0.999,
+                epsilon=1e-7):
+    """SGD, heavy-ball momentum (Keras's form) and Adam (Keras's form) on ``0.5 xᵀHx``, as plain loops.
+
+    The same updates as :class:`course_lib.optimizers.SGD` and :class:`~course_lib.optimizers.Adam`
+    (tests compare them), without the optimizers' per-step checks, so that the explorer stays fast.
+    """
+    x_sgd, x_mom, x_adam = (np.array(x0, dtype=np.float64) for _ in range(3))
+    v, m, s = np.zeros(2), np.zeros(2), np.zeros(2)
+    paths = {name: np.empty((steps + 1, 2)) for name in ("SGD", "Momentum", "Adam")}
+    for name, x in (("SGD", x_sgd), ("Momentum", x_mom), ("Adam", x_adam)):
+        paths[name][0] = x
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(1, steps + 1):
+            x_sgd = x_sgd - sgd_rate * (h @ x_sgd)
+            v = momentum * v - momentum_rate_ * (h @ x_mom)
+            x_mom = x_mom + v
+            g = h @ x_adam
+            m = m + (g - m) * (1 - beta_1)
+            s = s + (g * g - s) * (1 - beta_2)
+            alpha = adam_rate * math.sqrt(1 - beta_2 ** k) / (1 - beta_1 ** k)
+            x_adam = x_adam - m * alpha / (np.sqrt(s) + epsilon)
+            paths["SGD"][k], paths["Momentum"][k], paths["Adam"][k] = x_sgd, x_mom, x_adam
+    return paths
+
+
 def rotated_race(angle_degrees=45.0, condition_number=20.0, steps=60, adam_rate=0.3):
     """SGD at its best rate, tuned heavy-ball momentum and Adam on :func:`rotated_quadratic`.
 
@@ -484,15 +508,12 @@ def rotated_race(angle_degrees=45.0, condition_number=20.0, steps=60, adam_rate=
     adam_rate = check_number("adam_rate", adam_rate, 0, None, low_open=True)
     q = rotated_quadratic(math.radians(angle), kappa)
     lr_m, beta, _ = heavy_ball_tuning(kappa)
-    racers = {"SGD": (SGD(2 / (1 + 1 / kappa)), (2 / (1 + 1 / kappa), None)),
-              "Momentum": (SGD(lr_m, momentum=beta), (lr_m, beta)),
-              "Adam": (Adam(adam_rate), (adam_rate, None))}
-    paths, losses = {}, {}
-    x0 = np.array(RACE_START)
-    for name, (opt, _) in racers.items():
-        run = minimize(q, x0, opt, steps)
-        paths[name], losses[name] = run.params, run.loss
+    lr_sgd = 2 / (1 + 1 / kappa)
+    h = q.hessian()
+    paths = _race_paths(h, RACE_START, steps, lr_sgd, lr_m, beta, adam_rate)
+    losses = {n: 0.5 * np.einsum("ki,ij,kj->k", p, h, p) for n, p in paths.items()}
     best = min(losses, key=lambda n: losses[n][-1])
-    verdict = (f"turned {angle:g}°, κ = {kappa:g}: after {steps} steps "
+    verdict = (f"turned {angle:g}°, κ = {kappa:.3g}: after {steps} steps "
                + ", ".join(f"{n} {losses[n][-1]:.1e}" for n in losses) + f"; {best} is lowest.")
-    return RotatedRace(q, paths, losses, {n: r for n, (_, r) in racers.items()}, verdict)
+    rates = {"SGD": (lr_sgd, None), "Momentum": (lr_m, beta), "Adam": (adam_rate, None)}
+    return RotatedRace(q, paths, losses, rates, verdict)

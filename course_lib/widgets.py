@@ -504,6 +504,68 @@ __all__ += ["optimizer_race_explorer", "moving_average_explorer", "learning_rate
             "decay_schedule_explorer", "race_verdict", "log_grid", "text_strip"]
 
 
+# ----------------------------------------------------------------------------- lesson 07: the turned bowl
+def rotated_bowl_explorer(angle_degrees=45.0, condition_number=20.0, steps=100):
+    """Turn an ill-conditioned bowl and race SGD, tuned momentum and Adam on it.
+
+    Sliders for the bowl's angle (degrees) and condition number κ; the racers and their rates
+    come from :func:`course_lib.landscapes.rotated_race` (SGD at ``2/(L + μ)``, momentum tuned
+    by ``heavy_ball_tuning``, Adam at 0.3).  The bowl's level sets are drawn as ellipses
+    (computed, not contoured, so a redraw stays fast); the verdict gives each racer's loss
+    after ``steps`` steps.
+    """
+    import numpy as np
+
+    from .landscapes import rotated_race
+    from .plots import line_style
+
+    controls = {"angle_degrees": slider("angle (°)", angle_degrees, 0.0, 90.0, 5.0, readout_format=".0f"),
+                "condition_number": log_slider("condition number κ", condition_number, 1.0, 1000.0,
+                                               per_decade=10, readout_format=".3g")}
+    names = ("SGD", "Momentum", "Adam")
+
+    def compute(angle_degrees, condition_number):
+        return rotated_race(angle_degrees, condition_number, steps)
+
+    def static(r, fig):
+        ax1, ax2 = fig.subplots(1, 2)
+        ax1.set_xlim(-5, 5), ax1.set_ylim(-5, 5), ax1.set_aspect("equal")
+        ax1.plot(0, 0, marker="*", color="k", markersize=10)
+        ax1.set_xlabel("$x_1$"), ax1.set_ylabel("$x_2$")
+        ax1.set_title("paths on the level sets (grey)", fontsize=10)
+        for i, label in enumerate(names):
+            ax2.plot([], [], label=label, linewidth=1.3, **line_style(label, i))
+        ax2.legend(loc="upper left", bbox_to_anchor=(1.03, 1.0), borderaxespad=0.0, fontsize=8, frameon=False)
+        ax2.set_yscale("log")
+        ax2.set_xlim(0, steps), ax2.set_ylim(LOSS_FLOOR, 1e2)
+        ax2.set_xlabel("step"), ax2.set_ylabel("loss")
+        fig.subplots_adjust(left=0.07, right=0.85, bottom=0.13, top=0.9, wspace=0.3)
+        return ax1, ax2
+
+    def dynamic(r, axes):
+        ax1, ax2 = axes
+        h = r.objective.hessian()
+        values, vectors = np.linalg.eigh(h)
+        t = np.linspace(0, 2 * np.pi, 120)
+        artists = []
+        for level in (0.05, 0.5, 2.0, 8.0):   # 0.5 xᵀHx = level: an ellipse with half-axes √(2 level / λ)
+            pts = vectors @ np.stack([np.sqrt(2 * level / values[0]) * np.cos(t),
+                                      np.sqrt(2 * level / values[1]) * np.sin(t)])
+            artists += ax1.plot(pts[0], pts[1], color="0.75", linewidth=0.8)
+        for i, label in enumerate(names):
+            style = line_style(label, i)
+            artists += ax1.plot(r.paths[label][:, 0], r.paths[label][:, 1], linewidth=1.3, **style)
+            artists += ax2.plot(np.maximum(r.losses[label], LOSS_FLOOR), linewidth=1.3, **style)
+        return artists
+
+    ui = explorer(controls, compute, static, dynamic, figsize=(10, 4.2))
+    ui.add_class("rotated-bowl-explorer")
+    return ui
+
+
+__all__ += ["rotated_bowl_explorer"]
+
+
 # ----------------------------------------------------------------------------- lesson 03: noise and batch size
 def noise_explorer(learning_rate=0.3, batch_size=10, steps=300, seed=0):
     """Lesson 03: learning-rate and batch-size sliders over mini-batch SGD on the ``y = 3x + 2`` data.

@@ -181,3 +181,20 @@ def test_backward_signal_explodes_with_a_large_relu_scale_and_vanishes_with_a_sm
     # ReLU with Var(w) = 1: each layer back multiplies the signal by about sqrt(100 / 2) ≈ 7
     assert big.backward_std[0] / big.backward_std[-1] == pytest.approx(math.sqrt(50) ** 9, rel=0.5)
     assert small.backward_std[0] / small.backward_std[-1] < 1e-8
+
+
+def test_rotated_race_loops_equal_course_lib_optimizers():
+    from course_lib.descent import minimize
+    from course_lib.optimizers import SGD, Adam
+    from course_lib.stability import heavy_ball_tuning
+
+    r = L.rotated_race(30.0, 50.0, steps=80)
+    lr_m, beta, _ = heavy_ball_tuning(50.0)
+    start = np.array(L.RACE_START)
+    for name, opt in (("SGD", SGD(2 / (1 + 1 / 50))), ("Momentum", SGD(lr_m, momentum=beta)), ("Adam", Adam(0.3))):
+        ref = minimize(r.objective, start, opt, 80)
+        # course_lib's optimizers round beta_1, beta_2 and momentum through float32, as Keras does; the loops
+        # use the float64 values, which moves Adam's path by about 1e-5 (relative), the others by far less
+        assert np.allclose(r.paths[name], ref.params, rtol=1e-4, atol=1e-4), name
+        assert np.allclose(r.losses[name], ref.loss, rtol=1e-3, atol=1e-9), name
+        assert not np.allclose(r.paths[name][1:], start), name  # the runs move
