@@ -513,7 +513,7 @@ def rotated_race(angle_degrees=45.0, condition_number=20.0, steps=60, adam_rate=
     paths = _race_paths(h, RACE_START, steps, lr_sgd, lr_m, beta, adam_rate)
     losses = {n: 0.5 * np.einsum("ki,ij,kj->k", p, h, p) for n, p in paths.items()}
     best = min(losses, key=lambda n: losses[n][-1])
-    verdict = (f"turned {angle:g}°, κ = {kappa:.3g}: after {steps} steps "
+    verdict = (f"turned {angle:g}°, κ = {kappa:.4g}: after {steps} steps "
                + ", ".join(f"{n} {losses[n][-1]:.1e}" for n in losses) + f"; {best} is lowest.")
     rates = {"SGD": (lr_sgd, None), "Momentum": (lr_m, beta), "Adam": (adam_rate, None)}
     return RotatedRace(q, paths, losses, rates, verdict)

@@ -254,7 +254,7 @@ def check_ridge_start(answer):
     def run():
         saddle = Saddle()
         lines = []
-        for y0 in (0.0, 1e-12):
+        for y0 in (0.0, 1e-6):
             final = minimize(saddle, np.array([2.0, y0]), SGD(0.1), 200).final
             lines.append(f"  start (2, {y0:g}): after 200 steps at {np.round(final, 6)}, loss {saddle(final):+.4f}")
         return "\n".join(lines)
@@ -263,7 +263,7 @@ def check_ridge_start(answer):
                      correct="at the saddle",
                      explanation="on the line y = 0 the gradient (x, y³ - y) has no y part, so no step ever leaves "
                                  "the line; along x the loss is x²/2, and the run slides into the saddle at the "
-                                 "origin, where the gradient is zero. The smallest push off the line (1e-12) grows "
+                                 "origin, where the gradient is zero. A push off the line of 1e-6 grows "
                                  "by 1 + lr per step and escapes, which is why noise frees a run.",
                      evidence=run)
 
