@@ -84,6 +84,13 @@ def _adam_betas_swapped(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0
     return w - alpha * m / (np.sqrt(v) + epsilon), m, v
 
 
+def _warmup_unshifted(step, peak, warmup_steps, decay_steps, alpha=0.0):
+    if step < warmup_steps:
+        return peak * step / warmup_steps
+    t = min(step, decay_steps)
+    return peak * ((1 - alpha) * 0.5 * (1 + np.cos(np.pi * t / decay_steps)) + alpha)
+
+
 def _nesterov_no_momentum(w, v, g, learning_rate, momentum):
     v = momentum * v - learning_rate * g
     return w + v - learning_rate * g, v
@@ -96,7 +103,7 @@ def _nesterov_no_momentum(w, v, g, learning_rate, momentum):
      ["2.0 * np.linalg.eigvalsh(hessian).max()", "2.0 / np.linalg.eigvalsh(hessian).max()"]),
     (c03n.check_all_reduce, _allreduce_axis1, ["axis=1", "axis=0", "the axis"]),
     (c06.check_adam_step, _adam_betas_swapped, ["np.sqrt(1 - beta_1 ** t) / (1 - beta_2 ** t)", "swapped names"]),
-    (c06.check_nesterov_step, _nesterov_no_momentum, ["`v` where the solution has `momentum * v`"]),
+    (c03.check_warmup_cosine, _warmup_unshifted, ["`step` where the solution has `step - warmup_steps`"]),
 ])
 def test_a_mistake_no_catalogue_lists_is_named_by_its_mutant(check, fn, words):
     start = time.perf_counter()
@@ -105,6 +112,13 @@ def test_a_mistake_no_catalogue_lists_is_named_by_its_mutant(check, fn, words):
     assert "behaves like" in hint
     for w in words:
         assert w in hint
+
+
+def test_a_checks_own_fallback_comes_before_a_mutant():
+    # Nesterov without the momentum on v is also the mutant `v` for `momentum * v`; the check's
+    # linear-form hint, written in the exercise's symbols, is the one shown.
+    hint = _hint(c06.check_nesterov_step, _nesterov_no_momentum)
+    assert "behaves like" not in hint and "expected new_w = w + momentum*momentum*v" in hint
 
 
 def test_nothing_is_named_unless_one_mutant_reproduces_every_input():

@@ -48,11 +48,19 @@ MAX_CHARS = 120   # the longest description of one value in a message
 
 
 class CheckFailed(AssertionError):
-    """A check rejected the answer.  ``hint`` holds the likely mistake, when one was recognised."""
+    """A check rejected the answer.  ``hint`` holds the likely mistake, when one was recognised;
+    ``by_mutant`` is True when the hint came from the mutation fallback (which a check's own
+    fallback, such as a linear-form hint, may replace)."""
 
-    def __init__(self, message, hint=None):
+    def __init__(self, message, hint=None, unhinted=None):
         super().__init__(message)
         self.hint = hint
+        self.by_mutant = isinstance(hint, _MutantHint)
+        self.unhinted = unhinted or message   # the message as it reads without the mutant's hint
+
+
+class _MutantHint(str):
+    """A hint found by the mutation fallback."""
 
 
 class NotAttempted(NotImplementedError):
@@ -429,7 +437,8 @@ def _mutation_hint(solution, calls, answers, rtol, atol):
     if solution is None:
         return None
     from .mutants import mutation_hint
-    return mutation_hint(solution, calls, answers, lambda g, w: _same_answer(g, w, rtol, atol), _run)
+    hint = mutation_hint(solution, calls, answers, lambda g, w: _same_answer(g, w, rtol, atol), _run)
+    return _MutantHint(hint) if hint else None
 
 
 def _solution_for(name, reference_fn):
@@ -682,6 +691,9 @@ def check_function(student_fn, reference_fn, cases, *, name=None, mistakes=(), f
         if problem:
             hint = _diagnose(answers, calls, expected, mistakes, factors=factors, names=names, rtol=rtol,
                              atol=atol, caught=caught, solution=solution or _solution_for(name, reference_fn))
+            if isinstance(hint, _MutantHint):
+                raise CheckFailed(failure_message(*_layout(name, call_text, got, exp, problem, hint)), hint,
+                                  failure_message(*_layout(name, call_text, got, exp, problem, None))) from None
             _fail(*_layout(name, call_text, got, exp, problem, hint))
     if not quiet:
         print(f"✓ {name} is correct on {len(cases)} inputs.")

@@ -152,11 +152,12 @@ def check_minibatches(minibatches):
         _check_minibatches(as_list, cases)
     except CheckFailed as failure:
         hint = None
-        if failure.hint is None and all(_same_sets(as_list, n, b, rng) for n, b, rng in cases):
+        own = None if failure.by_mutant else failure.hint   # the check's own shuffle hints come before a mutant's
+        if own is None and all(_same_sets(as_list, n, b, rng) for n, b, rng in cases):
             hint = _INNER_ORDER
-        elif failure.hint is None and all(_is_other_shuffle(as_list, n, b, rng) for n, b, rng in cases):
+        elif own is None and all(_is_other_shuffle(as_list, n, b, rng) for n, b, rng in cases):
             hint = _OTHER_SHUFFLE
-        elif failure.hint is None and all(_is_other_shuffle(as_list, n, b, rng, sizes=None) for n, b, rng in cases) \
+        elif own is None and all(_is_other_shuffle(as_list, n, b, rng, sizes=None) for n, b, rng in cases) \
                 and not all(_is_other_shuffle(as_list, n, b, rng) for n, b, rng in cases):
             hint = _OTHER_SIZES
         if hint:

@@ -200,7 +200,7 @@ def check_debiased_ema(student_fn):
     try:
         _check_debiased_ema(student_fn, cases)
     except CheckFailed as failure:
-        if failure.hint is not None:
+        if failure.hint is not None and not failure.by_mutant:
             raise
         try:
             hint = _divisor_hint(student_fn, cases)
@@ -208,7 +208,7 @@ def check_debiased_ema(student_fn):
             hint = None
         if hint is None:
             raise
-        first, *rest = str(failure).split("\n")
+        first, *rest = failure.unhinted.split("\n")
         verdict, _, what = first.partition(": ")
         details = [("what", what)] + [tuple(p.strip() for p in line.split(":", 1)) for line in rest if ":" in line]
         raise CheckFailed(failure_message(verdict, hint, details), hint) from None

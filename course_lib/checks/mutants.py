@@ -39,7 +39,8 @@ BUDGET_SECONDS = 1.2
 
 # Kinds in order of simplicity: when several mutants reproduce the answer, the first kind wins.
 _KINDS = ["a sign", "an operator", "a factor dropped", "a term dropped", "a constant", "counting from 0 or 1",
-          "a reduction", "the axis", "keepdims", "a product", "a comparison", "brackets",
+          "a factor 2", "a reduction", "the axis", "keepdims", "a product", "a comparison", "brackets",
+          "brackets dropped",
           "swapped arguments", "swapped values", "swapped names", "a name", "a call dropped", "a missing line",
           "swapped operands"]
 _RANK = {kind: i for i, kind in enumerate(_KINDS)}
@@ -142,6 +143,10 @@ def _changes(node, parents, local_names, body_owner):
             kind = "a sign" if {op, new} == {ast.Add, ast.Sub} else (
                 "a product" if ast.MatMult in (op, new) else "an operator")
             out.append((kind, ast.BinOp(node.left, new(), node.right)))
+        outer = parents.get(node)
+        if op is ast.Mult and not (isinstance(outer, ast.BinOp) and isinstance(outer.op, (ast.Mult, ast.Div))):
+            out += [("a factor 2", ast.BinOp(node, ast.Mult(), ast.Constant(2))),
+                    ("a factor 2", ast.BinOp(node, ast.Div(), ast.Constant(2)))]
         if op in (ast.Mult, ast.Div):
             out += [("a factor dropped", node.left)] + ([("a factor dropped", node.right)] if op is ast.Mult else [])
         if op in (ast.Add, ast.Sub):
@@ -257,9 +262,12 @@ def _mutants_of(fn):
             if node in owner_body and len(owner_body) > 1 and not isinstance(node, ast.Return):
                 changes.append(("a missing line", None))
         if isinstance(node, (ast.Assign, ast.Return, ast.AugAssign)) and node.value is not None:
-            changes += _name_swaps(node, local_names)
+            changes += _name_swaps(node, local_names) + _bracket_drops(node)
+            if isinstance(node, ast.Return) and not isinstance(node.value, (ast.Tuple, ast.List, ast.Dict)):
+                changes += [("a constant", ast.BinOp(node.value, op(), ast.Constant(1))) for op in (ast.Add, ast.Sub)]
         for kind, new in changes:
-            if kind == "swapped names":  # the whole statement's value changes: show that expression
+            if kind in ("swapped names", "brackets dropped") or (
+                    kind == "a constant" and isinstance(node, ast.Return)):  # show the statement's value
                 node_value = node.value
                 tree = _replace(module, _index_of(module, node_value), new)
                 if tree is None:
@@ -315,6 +323,34 @@ def _name_swaps(stmt, local_names):
             if isinstance(n, ast.Name) and n.id in (a, b):
                 n.id = b if n.id == a else a
         out.append(("swapped names", new))
+    return out
+
+
+def _bracket_drops(stmt):
+    """One pair of grouping brackets removed from a statement's value (``a / (b * c)`` -> ``a / b * c``)."""
+    text = _text(stmt.value)
+    try:
+        original = ast.dump(ast.parse(text, mode="eval").body)
+    except SyntaxError:
+        return []
+    out, stack, pairs = [], [], []
+    for i, ch in enumerate(text):
+        if ch == "(":
+            before = text[:i].rstrip()
+            stack.append((i, bool(before) and (before[-1].isalnum() or before[-1] in "_)]")))
+        elif ch == ")" and stack:
+            start, is_call = stack.pop()
+            if not is_call:
+                pairs.append((start, i))
+    every = "".join(ch for i, ch in enumerate(text) if not any(i in pair for pair in pairs))
+    candidates = [text[:start] + text[start + 1:end] + text[end + 1:] for start, end in pairs]
+    for candidate in candidates + ([every] if len(pairs) > 1 else []):
+        try:
+            new = ast.parse(candidate, mode="eval").body
+        except SyntaxError:
+            continue
+        if ast.dump(new) != original:
+            out.append(("brackets dropped", new))
     return out
 
 

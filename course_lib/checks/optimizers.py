@@ -135,11 +135,11 @@ def linear_hint(student_fn, reference_fn, cases, *, linear, input_names, output_
 
 
 def with_linear_hint(check, student_fn, **probe):
-    """Run ``check``; when it fails without a hint, add the linear-form hint if one is found."""
+    """Run ``check``; when it fails without a hint (or with a mutant's only), add the linear-form hint if found."""
     try:
         check()
     except CheckFailed as failure:
-        if failure.hint is not None:
+        if failure.hint is not None and not failure.by_mutant:
             raise
         try:
             hint = linear_hint(student_fn, **probe)
@@ -147,7 +147,7 @@ def with_linear_hint(check, student_fn, **probe):
             hint = None
         if hint is None:
             raise
-        first, *rest = str(failure).split("\n")
+        first, *rest = failure.unhinted.split("\n")
         verdict, _, what = first.partition(": ")
         details = [("what", what)] + [tuple(part.strip() for part in line.split(":", 1)) for line in rest if ":" in line]
         raise CheckFailed(failure_message(verdict, hint, details), hint) from None
@@ -329,7 +329,7 @@ def check_rmsprop_step(rmsprop_step):
     try:
         _check_rmsprop(rmsprop_step)
     except CheckFailed as failure:
-        if failure.hint is not None:
+        if failure.hint is not None and not failure.by_mutant:
             raise
         try:
             hint = _implied_rms_rate_hint(rmsprop_step)
@@ -342,7 +342,7 @@ def check_rmsprop_step(rmsprop_step):
 
 def _reraise(failure, hint):
     """``failure`` again, with ``hint`` named in its first line (the layout of checks.failure_message)."""
-    first, *rest = str(failure).split("\n")
+    first, *rest = failure.unhinted.split("\n")
     verdict, _, what = first.partition(": ")
     details = [("what", what)] + [tuple(p.strip() for p in line.split(":", 1)) for line in rest if ":" in line]
     raise CheckFailed(failure_message(verdict, hint, details), hint) from None
@@ -549,7 +549,7 @@ def check_adam_step(adam_step):
     try:
         _check_adam(adam_step)
     except CheckFailed as failure:
-        if failure.hint is not None:
+        if failure.hint is not None and not failure.by_mutant:
             raise
         try:
             hint = _implied_alpha_hint(adam_step)
@@ -557,7 +557,7 @@ def check_adam_step(adam_step):
             hint = None
         if hint is None:
             raise
-        first, *rest = str(failure).split("\n")
+        first, *rest = failure.unhinted.split("\n")
         verdict, _, what = first.partition(": ")
         details = [("what", what)] + [tuple(p.strip() for p in line.split(":", 1)) for line in rest if ":" in line]
         raise CheckFailed(failure_message(verdict, hint, details), hint) from None
