@@ -8,7 +8,7 @@ from check_helpers import rejects
 
 from course_lib import practice
 from course_lib.checks import CheckFailed, NotAttempted
-from course_lib.checks import practice_of_training as pc
+from course_lib.checks import practice as pc
 
 
 # --------------------------------------------------------------------------- right answers
