@@ -612,19 +612,19 @@ def explore(learning_rate, batch_size, steps=300, seed=0, x=None, y=None):
     lam = np.linalg.eigvalsh(linear_hessian(x))
     left = abs(1.0 - lr * lam[0]) ** (steps // 2)   # how much of the start the slow direction still holds
     if lr * lam[-1] >= 2:
-        verdict = (f"lr {lr:g}, batch {b}: diverges: the rate is above the stability limit 2/λmax = "
+        verdict = (f"lr {lr:.3g}, batch {b}: diverges: the rate is above the stability limit 2/λmax = "
                    f"{2 / lam[-1]:.3f}, with or without noise.")
     elif not np.isfinite(floor):
-        verdict = (f"lr {lr:g}, batch {b}: unstable: the noise makes the run blow up, although the rate is "
+        verdict = (f"lr {lr:.3g}, batch {b}: unstable: the noise makes the run blow up, although the rate is "
                    f"below the noiseless limit 2/λmax = {2 / lam[-1]:.3f}; a larger batch tames it.")
     elif floor < 1e-12:
-        verdict = (f"lr {lr:g}, batch {b}: every batch is the whole data: no noise, no floor; "
+        verdict = (f"lr {lr:.3g}, batch {b}: every batch is the whole data: no noise, no floor; "
                    "the loss falls to its minimum.")
     elif left > 0.05:
-        verdict = (f"lr {lr:g}, batch {b}: still on its way down after {steps} steps (mean excess {measured:.2e} in "
+        verdict = (f"lr {lr:.3g}, batch {b}: still on its way down after {steps} steps (mean excess {measured:.2e} in "
                    f"the second half, floor {floor:.2e}): a small rate has a low floor but takes long to reach it.")
     else:
-        verdict = (f"lr {lr:g}, batch {b}: hovers {measured:.2e} above the minimum loss "
+        verdict = (f"lr {lr:.3g}, batch {b}: hovers {measured:.2e} above the minimum loss "
                    f"(derived floor {floor:.2e}, measured/derived {measured / floor:.2f}); "
                    "a smaller rate or a larger batch lowers it.")
     return NoiseView(runs.theta[:, 0], excess, float(floor), measured, theta_star, lr, b, verdict)
