@@ -41,6 +41,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from course_lib import TF_ENVIRONMENT
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 MARKDOWN = ROOT / "BENCHMARKS.md"
@@ -48,14 +50,13 @@ PARTS = ("notebooks", "tests", "browser", "explorers", "optimizers")
 
 # Targets (from the course's quality issue).
 LESSON_SECONDS, CAPSTONE_SECONDS, LESSON_MB = 15.0, 60.0, 700.0
-CAPSTONE_PREFIXES = ("07",)
 TEST_SECONDS = 240.0
 EXPLORER_MS = 30.0
 SLIDER_TO_PLOT_MS = 200.0  # browser test, median per lesson; the kernel-side time is a lower bound of it
 OPTIMIZER_RATIO = 1.5
 
 # The environment the test command gives its kernels (tests/conftest.py): quiet TensorFlow.
-KERNEL_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
+KERNEL_ENV = dict(TF_ENVIRONMENT)
 
 
 # =========================================================================== small pure pieces
@@ -110,8 +111,8 @@ def process_cpu_seconds(pid):
 
 
 def notebook_target(path):
-    """Run-All target in seconds: about a minute for the capstone, 15 s for a lesson."""
-    return CAPSTONE_SECONDS if Path(path).name.startswith(CAPSTONE_PREFIXES) else LESSON_SECONDS
+    """Run-All target in seconds: about a minute for the capstone (``NN_capstone``), 15 s for a lesson."""
+    return CAPSTONE_SECONDS if Path(path).stem.partition("_")[2] == "capstone" else LESSON_SECONDS
 
 
 def sweep_values(control, n=30):

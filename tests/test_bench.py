@@ -222,6 +222,6 @@ def test_browser_timings_are_read_only_when_fresh(tmp_path):
     assert not any(line.startswith("02_learning_rate") for line in run.misses(results))
     tests = {"command": ".venv/bin/python -m pytest", "seconds": 200.0, "exit_code": 0, "summary": "1 passed",
              "target_s": 240.0, "timed_out": False, "cpu_s": 300.0, "browser": lessons}
-    assert "02 90 ms, 06 230 ms" in run.tests_table(tests)
+    assert "02 90 ms, 08 230 ms" in run.tests_table(tests)
     reused = run.browser_part({"parts": {"tests": tests}}, timeout=1, tests_ran=True)
     assert reused["lessons"] == lessons and reused["exit_code"] == 0
