@@ -294,5 +294,5 @@ def check_twice_the_lowest(answer):
                      explanation="the first large steps push most ReLU units of the second layer below zero for "
                                  "every image; a dead unit passes no gradient, so the network outputs nearly the "
                                  "same logits for every image and its loss stays near the loss at chance, ln 10. "
-                                 "Nothing overflows: the weights stop moving.",
+                                 "Nothing overflows: the loss stays within a few hundredths of ln 10.",
                      evidence=run)
