@@ -24,7 +24,7 @@ from .initializers import get as get_initializer
 from .objectives import Objective, Quadratic
 from .stability import heavy_ball_tuning
 
-__all__ = ["Saddle", "rotated_quadratic", "newton_step", "newton_minimize", "hvp_finite_difference",
+__all__ = ["Saddle", "classify_stationary_point", "rotated_quadratic", "newton_step", "newton_minimize", "hvp_finite_difference",
            "hessian_from_hvp", "power_iteration", "lanczos_eigenvalues", "extreme_eigenvalues", "flatten", "unflatten",
            "preconditioned_descent", "measured_rate", "gd_rate", "momentum_rate", "LayerStatistics",
            "layer_statistics", "interpolate", "RotatedRace", "rotated_race"]
@@ -75,6 +75,32 @@ class Saddle(Objective):
         huu = np.full_like(u, self.curvature)
         hvv = self.depth * (3 * v * v - 1)
         return np.stack([np.stack([huu, zero], -1), np.stack([zero, hvv], -1)], -2)
+
+
+def classify_stationary_point(hessian, tolerance=1e-9):
+    """``"minimum"``, ``"maximum"``, ``"saddle"`` or ``"inconclusive"`` from a symmetric Hessian's eigenvalues.
+
+    All positive: a minimum; all negative: a maximum; both signs: a saddle.  An eigenvalue with
+    ``|λ| <= tolerance * max(1, max |λ|)`` counts as zero, and then second derivatives cannot decide.
+
+    Args:
+        hessian: a symmetric square matrix.
+        tolerance: relative size below which an eigenvalue is zero, >= 0.
+
+    Examples:
+        >>> classify_stationary_point([[1.0, 2.0], [2.0, 1.0]])
+        'saddle'
+        >>> classify_stationary_point(np.diag([-1.0, -3.0]))
+        'maximum'
+    """
+    tolerance = check_number("tolerance", tolerance, 0)
+    h = np.asarray(hessian, dtype=np.float64)
+    if h.ndim != 2 or h.shape[0] != h.shape[1] or not np.allclose(h, h.T):
+        raise ValueError(f"`hessian` must be a symmetric square matrix; got shape {h.shape}.")
+    e = np.linalg.eigvalsh(h)
+    if np.any(np.abs(e) <= tolerance * max(1.0, float(np.abs(e).max()))):
+        return "inconclusive"
+    return "minimum" if np.all(e > 0) else "maximum" if np.all(e < 0) else "saddle"
 
 
 def rotated_quadratic(angle, condition_number, largest_eigenvalue=1.0):

@@ -198,3 +198,15 @@ def test_rotated_race_loops_equal_course_lib_optimizers():
         assert np.allclose(r.paths[name], ref.params, rtol=1e-4, atol=1e-4), name
         assert np.allclose(r.losses[name], ref.loss, rtol=1e-3, atol=1e-9), name
         assert not np.allclose(r.paths[name][1:], start), name  # the runs move
+
+
+@pytest.mark.parametrize("h, label", [(np.diag([1.0, 2.0]), "minimum"), (np.diag([-1.0, -2.0]), "maximum"),
+                                      ([[1.0, 2.0], [2.0, 1.0]], "saddle"), ([[1.0, 1.0], [1.0, 1.0]], "inconclusive"),
+                                      (np.diag([2.0, 1.0, -1e-3]), "saddle")])
+def test_classify_stationary_point(h, label):
+    assert L.classify_stationary_point(h) == label
+
+
+def test_classify_rejects_a_non_symmetric_matrix():
+    with pytest.raises(ValueError, match="`hessian` must be a symmetric square matrix"):
+        L.classify_stationary_point([[1.0, 2.0], [0.0, 1.0]])

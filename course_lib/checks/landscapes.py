@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from ..descent import minimize
-from ..landscapes import Saddle, preconditioned_descent, rotated_quadratic
+from ..landscapes import Saddle, classify_stationary_point, preconditioned_descent, rotated_quadratic
 from ..optimizers import SGD
 from . import Mistake, check_function, check_prediction
 
@@ -30,7 +30,7 @@ def _label(eigenvalues):
 
 
 def _classify(hessian):
-    return _label(np.linalg.eigvalsh(np.asarray(hessian, dtype=np.float64)))
+    return classify_stationary_point(hessian, TOL)
 
 
 def _classify_by_determinant(hessian):
