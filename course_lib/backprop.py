@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .core import as_param_tree, check_int, check_number, check_same_structure, tree_leaves, tree_map, tree_unflatten
+from .initializers import glorot_uniform  # Keras's default kernel initializer, kept here for lesson 06
 
 __all__ = [
     "Value", "topological_order", "graph_layout", "GraphLayout",
@@ -385,12 +386,6 @@ LOSSES = {"softmax_cross_entropy": (softmax_cross_entropy, softmax_cross_entropy
 
 
 # =========================================================================== the network
-def glorot_uniform(fan_in, fan_out, rng, dtype=np.float64):
-    """Keras's default kernel initialiser: U(-limit, limit), ``limit = sqrt(6 / (fan_in + fan_out))``."""
-    limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, (fan_in, fan_out)).astype(dtype)
-
-
 def accuracy(labels, logits):
     """Fraction of examples whose largest output is the label."""
     return float(np.mean(np.argmax(logits, axis=-1) == np.asarray(labels)))

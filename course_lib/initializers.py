@@ -24,6 +24,7 @@ from .core import check_int, check_number
 
 __all__ = ["Initializer", "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal",
            "LecunNormal", "LecunUniform", "RandomNormal", "RandomUniform", "Zeros", "Ones", "compute_fans", "get",
+           "glorot_uniform",
            "TRUNCATED_NORMAL_STDDEV"]
 
 #: Standard deviation of a unit normal truncated to [-2, 2] (Keras divides by it).
@@ -152,6 +153,29 @@ class GlorotUniform(VarianceScaling):
 
     def __init__(self, seed=None):
         super().__init__(1.0, "fan_avg", "uniform", seed)
+
+
+def glorot_uniform(fan_in, fan_out, rng, dtype=np.float64):
+    """A ``(fan_in, fan_out)`` kernel from ``U(-limit, limit)``, ``limit = sqrt(6 / (fan_in + fan_out))``, drawn from ``rng``.
+
+    :class:`GlorotUniform` as a function of a generator the caller owns (``MLP.init`` draws all
+    its layers from one generator); ``GlorotUniform(seed=s)((i, o))`` equals
+    ``glorot_uniform(i, o, np.random.default_rng(s))``.
+
+    Args:
+        fan_in: inputs, >= 1.
+        fan_out: outputs, >= 1.
+        rng: a ``numpy.random.Generator``.
+        dtype: the kernel's dtype.
+
+    Examples:
+        >>> w = glorot_uniform(3, 5, np.random.default_rng(0))
+        >>> w.shape, bool(np.abs(w).max() <= math.sqrt(6 / 8))
+        ((3, 5), True)
+    """
+    fan_in, fan_out = check_int("fan_in", fan_in, 1), check_int("fan_out", fan_out, 1)
+    limit = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, (fan_in, fan_out)).astype(dtype)
 
 
 class GlorotNormal(VarianceScaling):
