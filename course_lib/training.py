@@ -26,6 +26,9 @@ TensorFlow at all.  Given the Keras model's starting weights it follows :func:`t
 float32 rounding (tested in ``tests/test_training_keras.py``).
 """
 
+import contextlib
+import ctypes
+import functools
 import gc
 import time
 from pathlib import Path
@@ -41,7 +44,7 @@ __all__ = ["DIGITS_FILE", "Digits", "load_digits", "build_mlp", "cross_entropy",
            "loss_and_grads", "train_step", "keras_train_step", "evaluate", "batches", "Run", "train",
            "steps_to_target", "results_table", "max_difference",
            "MLP_UNITS", "numpy_initial_weights", "flatten_weights", "unflatten_weights", "numpy_loss_and_grads",
-           "train_numpy", "SeedSpread", "seed_spread", "paired_difference", "study_table"]
+           "train_numpy", "one_blas_thread", "SeedSpread", "seed_spread", "paired_difference", "study_table"]
 
 
 # --------------------------------------------------------------------------- data
@@ -438,6 +441,55 @@ def numpy_loss_and_grads(weights, x, y):
     return loss, [g for layer in grads for g in (layer["kernel"], layer["bias"])]
 
 
+@functools.lru_cache(maxsize=1)
+def _openblas():
+    """``(get_num_threads, set_num_threads)`` of the OpenBLAS that numpy's wheel bundles, or None.
+
+    Found by name in the wheel's library folder (``numpy.libs`` on Linux and Windows, ``numpy/.dylibs``
+    on macOS); anything else (another BLAS, another build) gives None and nothing is changed.
+    """
+    here = Path(np.__file__).resolve().parent
+    for lib in sorted([*here.parent.glob("numpy.libs/*openblas*"), *here.glob(".dylibs/*openblas*")]):
+        try:
+            dll = ctypes.CDLL(str(lib))
+        except OSError:
+            continue
+        for suffix in ("64_", "_64_", ""):
+            get = getattr(dll, f"scipy_openblas_get_num_threads{suffix}", None)
+            put = getattr(dll, f"scipy_openblas_set_num_threads{suffix}", None)
+            if get is not None and put is not None:
+                get.restype, put.argtypes = ctypes.c_int, [ctypes.c_int]
+                return get, put
+    return None
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """numpy's matrix products in one thread, inside the ``with`` block.
+
+    The trainer multiplies matrices of 32 x 64 numbers thousands of times: OpenBLAS's threads cost
+    more to wake and wait for than they save (four times the CPU time of one thread, measured on
+    two cores), so :func:`train_numpy` runs in one.  The previous thread count is restored on exit.
+    Without numpy's bundled OpenBLAS this changes nothing.
+
+    Examples:
+        >>> with one_blas_thread():
+        ...     (np.ones((2, 2)) @ np.ones((2, 2))).tolist()
+        [[2.0, 2.0], [2.0, 2.0]]
+    """
+    found = _openblas()
+    if found is None:
+        yield
+        return
+    get, put = found
+    before = get()
+    put(1)
+    try:
+        yield
+    finally:
+        put(before)
+
+
 class _Stacked:
     """Forward and backward of several copies of one MLP at once, weights as one vector per copy.
 
@@ -570,17 +622,18 @@ def train_numpy(optimizer, data, steps=3000, batch_size=32, seeds=(0,), eval_eve
             curves[keys[1]].append(vl)
             curves[keys[2]].append(va)
 
-    measure(0)
     rates = np.empty(steps, np.float32)
-    for step in range(1, steps + 1):
-        idx = order[step - 1]
-        rates[step - 1] = optimizer.learning_rate_at(step - 1)
-        _, grads = net.loss_and_grads(w, data.x_train[idx], y_train[idx])
-        w, state = optimizer.step(w, grads, state)
-        if ema is not None:
-            ema_state = ema.apply(w, ema_state, num_updates=step)
-        if step % eval_every == 0 or step == steps:
-            measure(step)
+    with one_blas_thread():
+        measure(0)
+        for step in range(1, steps + 1):
+            idx = order[step - 1]
+            rates[step - 1] = optimizer.learning_rate_at(step - 1)
+            _, grads = net.loss_and_grads(w, data.x_train[idx], y_train[idx])
+            w, state = optimizer.step(w, grads, state)
+            if ema is not None:
+                ema_state = ema.apply(w, ema_state, num_updates=step)
+            if step % eval_every == 0 or step == steps:
+                measure(step)
     seconds = (time.perf_counter() - start) / len(seeds)
     arr = {k: np.asarray(v) for k, v in curves.items()}
     averaged = None if ema is None else ema.average(ema_state)

@@ -249,3 +249,17 @@ def test_study_table_gives_mean_and_standard_error_per_configuration():
         training.study_table({"one": runs["SGD"][:1]})
     with pytest.raises(ValueError, match="runs"):
         training.study_table({})
+
+
+def test_one_blas_thread_sets_one_thread_and_restores_the_count():
+    found = training._openblas()
+    if found is None:
+        pytest.skip("numpy does not bundle OpenBLAS here: one_blas_thread changes nothing")
+    get, put = found
+    before = get()
+    with training.one_blas_thread():
+        assert get() == 1
+    assert get() == before
+    with pytest.raises(ValueError, match="inside"), training.one_blas_thread():
+        raise ValueError("an error inside the block")
+    assert get() == before
