@@ -97,7 +97,7 @@ def _nesterov_no_momentum(w, v, g, learning_rate, momentum):
 
 
 @pytest.mark.parametrize("check, fn, words", [
-    (c01.check_minibatches, _mb_from_1, ["range(1, n, batch_size)", "range(0, n, batch_size)", "a constant"]),
+    (c01.check_minibatches, _mb_from_1, ["range(1, n, batch_size)", "range(0, n, batch_size)", "a constant changed"]),
     (c01.check_mse_grad, _mse_no_bias, ["`w * x - y`", "`w * x + b - y`", "a term dropped"]),
     (c02.check_stability_limit, lambda h: 2.0 * np.linalg.eigvalsh(h).max(),
      ["2.0 * np.linalg.eigvalsh(hessian).max()", "2.0 / np.linalg.eigvalsh(hessian).max()"]),
@@ -160,3 +160,12 @@ def test_mutants_never_change_the_callers_inputs():
         check_function(lambda w, g, lr: w * 7, lambda w, g, lr: w - lr * g, [(w, np.array([1.0, 1.0]), 0.1)],
                        name="a_step")
     assert w.tolist() == [1.0, 2.0]
+
+
+def test_a_mutant_hint_is_marked_and_the_message_without_it_kept():
+    reference = lambda w, g, lr: w - lr * g  # noqa: E731
+    with pytest.raises(CheckFailed) as info:
+        check_function(lambda w, g, lr: w + lr * g, reference, [(1.0, 2.0, 0.1), (3.0, -1.0, 0.5)], name="a_step")
+    failure = info.value
+    assert failure.by_mutant and "Likely mistake: your answer behaves like" in str(failure).splitlines()[0]
+    assert "Likely mistake" not in failure.unhinted and failure.unhinted.startswith("a_step is wrong: it returned 1.2")

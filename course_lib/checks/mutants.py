@@ -38,11 +38,10 @@ MUTANT_SECONDS = 0.25
 BUDGET_SECONDS = 1.2
 
 # Kinds in order of simplicity: when several mutants reproduce the answer, the first kind wins.
-_KINDS = ["a sign", "an operator", "a factor dropped", "a term dropped", "a constant", "counting from 0 or 1",
-          "a factor 2", "a reduction", "the axis", "keepdims", "a product", "a comparison", "brackets",
-          "brackets dropped",
-          "swapped arguments", "swapped values", "swapped names", "a name", "a call dropped", "a missing line",
-          "swapped operands"]
+_KINDS = ["a sign", "an operator", "a factor dropped", "a term dropped", "a constant changed",
+          "counting from 0 or 1", "a factor 2", "a reduction", "the axis", "keepdims", "a product", "a comparison",
+          "brackets", "brackets dropped", "swapped arguments", "swapped values", "swapped names",
+          "one name for another", "a call dropped", "a missing line", "swapped operands"]
 _RANK = {kind: i for i, kind in enumerate(_KINDS)}
 
 _OP_SWAPS = {ast.Add: [ast.Sub], ast.Sub: [ast.Add], ast.Mult: [ast.Div, ast.MatMult],
@@ -59,10 +58,17 @@ _INT_NAMES = {"t", "k", "i", "n", "step", "steps", "num_updates", "epoch", "epoc
 
 
 class _Mutant:
-    __slots__ = ("kind", "before", "after", "tree", "order")
+    """One single-point change: its kind, the expression before and after, and (built when run) its tree."""
+    __slots__ = ("kind", "before", "after", "order", "_source", "_index", "_new")
 
-    def __init__(self, kind, before, after, tree, order):
-        self.kind, self.before, self.after, self.tree, self.order = kind, before, after, tree, order
+    def __init__(self, kind, before, after, order, source, index, new):
+        self.kind, self.before, self.after, self.order = kind, before, after, order
+        self._source, self._index, self._new = source, index, new
+
+    @property
+    def tree(self):
+        tree = _replace(ast.parse(self._source), self._index, copy.deepcopy(self._new), copy_tree=False)
+        return ast.fix_missing_locations(tree)
 
     def sentence(self):
         return (f"your answer behaves like `{self.after}` where the solution has `{self.before}` "
@@ -164,8 +170,11 @@ def _changes(node, parents, local_names, body_owner):
         out.append(("a sign", node.operand))
     elif isinstance(node, ast.Constant) and type(node.value) in (int, float) and not isinstance(node.value, bool):
         v = node.value
+        owner = parents.get(node)
+        kind = {"axis": "the axis", "start": "counting from 0 or 1"}.get(
+            owner.arg if isinstance(owner, ast.keyword) else None, "a constant changed")
         for new in (v + 1, v - 1) + ((v / 2, v * 2) if v not in (0, 1) else ()):
-            out.append(("a constant", ast.Constant(type(v)(new) if float(new).is_integer() else new)))
+            out.append((kind, ast.Constant(type(v)(new) if float(new).is_integer() else new)))
     elif isinstance(node, ast.Compare) and len(node.ops) == 1:
         for new in _CMP_SWAPS.get(type(node.ops[0]), []):
             out.append(("a comparison", ast.Compare(node.left, [new()], node.comparators)))
@@ -187,13 +196,16 @@ def _changes(node, parents, local_names, body_owner):
         for i, kw in enumerate(node.keywords):
             rest = node.keywords[:i] + node.keywords[i + 1:]
             kind = {"axis": "the axis", "keepdims": "keepdims", "start": "counting from 0 or 1"}.get(
-                kw.arg, "a constant")
+                kw.arg, "a constant changed")
             out.append((kind, ast.Call(func, node.args, rest)))
             if kw.arg == "axis" and isinstance(kw.value, ast.Constant):
+                keeps = [] if any(k.arg == "keepdims" for k in rest) else [
+                    ast.keyword("keepdims", ast.Constant(True))]
                 for ax in (0, 1, -1, None):
                     if ax != kw.value.value:
-                        out.append(("the axis", ast.Call(func, node.args, rest[:i] + [
-                            ast.keyword("axis", ast.Constant(ax))] + rest[i:])))
+                        for extra in ([], keeps) if keeps else ([],):
+                            out.append(("the axis", ast.Call(func, node.args, rest[:i] + [
+                                ast.keyword("axis", ast.Constant(ax))] + rest[i:] + extra)))
         if fname == "enumerate" and not any(kw.arg == "start" for kw in node.keywords):
             out.append(("counting from 0 or 1", ast.Call(func, node.args, node.keywords + [
                 ast.keyword("start", ast.Constant(1))])))
@@ -209,7 +221,7 @@ def _changes(node, parents, local_names, body_owner):
                 out.append(("counting from 0 or 1", ast.BinOp(ast.Name(node.id, ast.Load()), op(), ast.Constant(1))))
         for other in local_names:
             if other != node.id:
-                out.append(("a name", ast.Name(other, ast.Load())))
+                out.append(("one name for another", ast.Name(other, ast.Load())))
     if isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del)):
         return out
     if isinstance(node, (ast.Name, ast.Call, ast.BinOp, ast.Attribute, ast.Subscript)) \
@@ -219,9 +231,10 @@ def _changes(node, parents, local_names, body_owner):
     return out
 
 
-def _replace(tree, index, new):
-    """A copy of ``tree`` with its ``index``-th node (in ast.walk order) replaced by ``new``."""
-    tree = copy.deepcopy(tree)
+def _replace(tree, index, new, copy_tree=True):
+    """``tree`` (a copy, unless ``copy_tree`` is False) with its ``index``-th node in ast.walk order replaced."""
+    if copy_tree:
+        tree = copy.deepcopy(tree)
     target = list(ast.walk(tree))[index]
     for parent in ast.walk(tree):
         for field, value in ast.iter_fields(parent):
@@ -244,47 +257,41 @@ def _mutants_of(fn):
     module = _function_tree(fn)
     if module is None:
         return ()
+    source = ast.unparse(module)
+    module = ast.parse(source)   # the tree each mutant is built from, so its node indices match
     fdef = module.body[0]
     local_names = _names(fdef)
     nodes = list(ast.walk(module))
+    position = {id(n): k for k, n in enumerate(nodes)}
     parents = _parents(module)
+    skip = {id(n) for d in fdef.args.defaults + [k for k in fdef.args.kw_defaults if k] for n in ast.walk(d)}
+    skip |= {id(fdef), id(fdef.args)}
     found, seen = [], set()
     order = itertools.count()
     for index, node in enumerate(nodes):
-        if node is fdef or node in (fdef.args, *fdef.args.defaults, *fdef.args.kw_defaults):
-            continue
-        if any(node is n for d in fdef.args.defaults + [k for k in fdef.args.kw_defaults if k] for n in ast.walk(d)):
+        if id(node) in skip:
             continue
         changes = _changes(node, parents, local_names, fdef)
-        if isinstance(node, ast.stmt) and node is not fdef and isinstance(parents.get(node), (ast.FunctionDef,
-                                                                                             ast.For, ast.If)):
+        if isinstance(node, ast.stmt) and isinstance(parents.get(node), (ast.FunctionDef, ast.For, ast.If)):
             owner_body = getattr(parents[node], "body", [])
             if node in owner_body and len(owner_body) > 1 and not isinstance(node, ast.Return):
                 changes.append(("a missing line", None))
+        whole = []
         if isinstance(node, (ast.Assign, ast.Return, ast.AugAssign)) and node.value is not None:
-            changes += _name_swaps(node, local_names) + _bracket_drops(node)
+            whole = _name_swaps(node, local_names) + _bracket_drops(node)
             if isinstance(node, ast.Return) and not isinstance(node.value, (ast.Tuple, ast.List, ast.Dict)):
-                changes += [("a constant", ast.BinOp(node.value, op(), ast.Constant(1))) for op in (ast.Add, ast.Sub)]
+                whole += [("a constant changed", ast.BinOp(node.value, op(), ast.Constant(1)))
+                          for op in (ast.Add, ast.Sub)]
+        for kind, new in whole:  # the statement's whole value changes: show that expression
+            key = (position[id(node.value)], ast.dump(new))
+            if key in seen:
+                continue
+            seen.add(key)
+            found.append(_Mutant(kind, _cap_code(_text(node.value)), _cap_code(_text(new)), next(order), source,
+                                 position[id(node.value)], new))
         for kind, new in changes:
-            if kind in ("swapped names", "brackets dropped") or (
-                    kind == "a constant" and isinstance(node, ast.Return)):  # show the statement's value
-                node_value = node.value
-                tree = _replace(module, _index_of(module, node_value), new)
-                if tree is None:
-                    continue
-                ast.fix_missing_locations(tree)
-                key = _text(tree)
-                if key in seen:
-                    continue
-                seen.add(key)
-                found.append(_Mutant(kind, _cap_code(_text(node_value)), _cap_code(_text(new)), tree, next(order)))
-                continue
-            tree = _replace(module, index, copy.deepcopy(new) if new is not None else None)
-            if tree is None:
-                continue
-            ast.fix_missing_locations(tree)
-            key = _text(tree)
-            if key in seen or key == _text(module):
+            key = (index, ast.dump(new) if new is not None else None)
+            if key in seen or (new is not None and key[1] == ast.dump(node)):
                 continue
             seen.add(key)
             shown = _shown(node, parents) if isinstance(node, ast.expr) else node
@@ -301,7 +308,7 @@ def _mutants_of(fn):
                 after = _text(_replace_in(shown, node, new))
             if after == before:
                 continue
-            found.append(_Mutant(kind, _cap_code(before), _cap_code(after), tree, next(order)))
+            found.append(_Mutant(kind, _cap_code(before), _cap_code(after), next(order), source, index, new))
     found.sort(key=lambda m: (_RANK[m.kind], m.order))
     return tuple(found[:MAX_MUTANTS])
 
@@ -389,11 +396,12 @@ class _TimeUp(BaseException):  # not caught by the quiet runner's `except Except
 
 
 def _compiled(mutant, fn):
-    fdef = mutant.tree.body[0]
+    tree = mutant.tree
+    fdef = tree.body[0]
     namespace = dict(fn.__globals__)
     if fn.__closure__:
         namespace.update({name: cell.cell_contents for name, cell in zip(fn.__code__.co_freevars, fn.__closure__)})
-    exec(compile(mutant.tree, f"<mutant of {fn.__name__}>", "exec"), namespace)
+    exec(compile(tree, f"<mutant of {fn.__name__}>", "exec"), namespace)
     new = namespace[fdef.name]
     if fn.__defaults__ and not fdef.args.defaults:  # a lambda's defaults
         new.__defaults__ = fn.__defaults__
