@@ -156,7 +156,7 @@ class GlorotUniform(VarianceScaling):
 
 
 def glorot_uniform(fan_in, fan_out, rng, dtype=np.float64):
-    """A ``(fan_in, fan_out)`` kernel from ``U(-limit, limit)``, ``limit = sqrt(6 / (fan_in + fan_out))``, drawn from ``rng``.
+    """A ``(fan_in, fan_out)`` kernel drawn from ``rng``: ``U(-a, a)``, ``a = sqrt(6 / (fan_in + fan_out))``.
 
     :class:`GlorotUniform` as a function of a generator the caller owns (``MLP.init`` draws all
     its layers from one generator); ``GlorotUniform(seed=s)((i, o))`` equals

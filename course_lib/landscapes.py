@@ -24,7 +24,8 @@ from .initializers import get as get_initializer
 from .objectives import Objective, Quadratic
 from .stability import heavy_ball_tuning
 
-__all__ = ["Saddle", "classify_stationary_point", "rotated_quadratic", "newton_step", "newton_minimize", "hvp_finite_difference",
+__all__ = ["Saddle", "classify_stationary_point", "rotated_quadratic", "newton_step", "newton_minimize",
+           "hvp_finite_difference",
            "hessian_from_hvp", "power_iteration", "lanczos_eigenvalues", "extreme_eigenvalues", "flatten", "unflatten",
            "preconditioned_descent", "measured_rate", "gd_rate", "momentum_rate", "LayerStatistics",
            "layer_statistics", "interpolate", "RotatedRace", "rotated_race"]

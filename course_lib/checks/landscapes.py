@@ -239,7 +239,7 @@ def check_convergence_factors(convergence_factors):
         Mistake(lambda k: (1 - 1 / k, 1 - 1 / sq(k)),
                 "1 - 1/κ = (κ-1)/κ is the factor at the rate 1/L; at the best rate 2/(L + μ) it is "
                 "(κ-1)/(κ+1): divide by κ + 1, not κ (and momentum's is (√κ-1)/(√κ+1))."),
-        Mistake(lambda k: ((k + 1) / (k - 1) if k != 1 else math.inf, (sq(k) + 1) / (sq(k) - 1) if k != 1 else math.inf),
+        Mistake(lambda k: (math.inf, math.inf) if k == 1 else ((k + 1) / (k - 1), (sq(k) + 1) / (sq(k) - 1)),
                 "upside down: the factor is below 1 (the error shrinks), (κ-1)/(κ+1)."),
         Mistake(lambda k: (2 / (k + 1), 2 / (sq(k) + 1)),
                 "that is 1 minus the factor, the share removed per step; the factor itself is (κ-1)/(κ+1)."),
