@@ -212,3 +212,56 @@ def test_predictions(check, right, wrong, shown, capsys):
         check(wrong)
     with pytest.raises(NotAttempted):
         check(...)
+
+
+# --------------------------------------------------------------------------- exercise 5 and its prediction
+def _se(fn, mean=np.mean):
+    return lambda values: (float(mean(np.asarray(values, float))), float(fn(np.asarray(values, float))))
+
+
+def test_mean_and_standard_error_passes_and_accepts_the_ddof0_form(capsys):
+    cc.check_mean_and_standard_error(lambda v: (np.mean(v), np.std(v, ddof=1) / np.sqrt(len(v))))
+    # std with ddof=0 over sqrt(n - 1) is the same number, written differently
+    cc.check_mean_and_standard_error(lambda v: (np.mean(v), np.std(v) / np.sqrt(len(v) - 1)))
+    assert capsys.readouterr().out.count("✓") == 2
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (_se(lambda v: v.std() / np.sqrt(v.size)), "ddof=0"),
+    (_se(lambda v: v.std(ddof=1)), "standard deviation of one seed"),
+    (_se(lambda v: v.std()), "not divided by sqrt(n)"),
+    (_se(lambda v: v.std(ddof=1) / v.size), "not by n"),
+    (_se(lambda v: v.std(ddof=1) / np.sqrt(v.size - 1)), "not sqrt(n - 1)"),
+    (_se(lambda v: v.var(ddof=1) / np.sqrt(v.size)), "variance divided by sqrt(n)"),
+    (_se(lambda v: v.var(ddof=1) / v.size), "square of the standard error"),
+    (_se(lambda v: v.var() / v.size), "with ddof=0 too"),
+    (_se(lambda v: np.ptp(v) / np.sqrt(v.size)), "range"),
+    (_se(lambda v: np.mean(np.abs(v - v.mean())) / np.sqrt(v.size)), "mean absolute deviation"),
+    (_se(lambda v: np.sqrt(np.sum(v * v) / (v.size - 1)) / np.sqrt(v.size)), "distances from the mean"),
+    (_se(lambda v: v.std(ddof=1) / np.sqrt(v.size), mean=np.sum), "sum of the values"),
+    (_se(lambda v: v.std(ddof=1) / np.sqrt(v.size), mean=np.median), "median"),
+])
+def test_mean_and_standard_error_mistakes(wrong, words):
+    rejects(cc.check_mean_and_standard_error, wrong, words)
+
+
+def test_mean_and_standard_error_swapped_and_unwritten():
+    from course_lib.checks import CheckFailed
+    with pytest.raises(CheckFailed, match="(?i)swap|order"):
+        cc.check_mean_and_standard_error(lambda v: (np.std(v, ddof=1) / np.sqrt(len(v)), np.mean(v)))
+
+    def unwritten(values):
+        raise NotImplementedError()
+    with pytest.raises(NotAttempted):
+        cc.check_mean_and_standard_error(unwritten)
+
+
+def test_more_seeds_prediction(capsys):
+    from course_lib.checks import CheckFailed
+    cc.check_more_seeds_prediction(0.5)
+    out = capsys.readouterr().out
+    assert out.startswith("✓") and "ratio 12 seeds / 3 seeds: 0.5" in out
+    with pytest.raises(CheckFailed):
+        cc.check_more_seeds_prediction(0.25)
+    with pytest.raises(NotAttempted):
+        cc.check_more_seeds_prediction(...)

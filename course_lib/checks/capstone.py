@@ -4,22 +4,34 @@ Each check trains fresh copies of the lesson's Keras MLP (``training.build_mlp``
 batches of the digits, once with the student's code and once with the matching
 ``tf.keras.optimizers`` optimizer (and ``tf.train.ExponentialMovingAverage``), and compares the
 weights.  When they differ, typical wrong versions are run the same way to name the mistake.
+Exercise 5 (the mean and standard error over seeds) is a plain numpy function, checked with
+:func:`course_lib.checks.check_function` and a catalogue of typical mistakes.
 """
 
+import functools
 import os
 
 import numpy as np
 
 from .. import training
 from ..moving_averages import ExponentialMovingAverage
-from .moving_average import NUM_UPDATES_FROM_0
 from ..optimizers import SGD, Adam, RMSprop
 from ..schedules import CosineDecay, ExponentialDecay
-from . import CheckFailed, NotAttempted, check_prediction, describe, exception_hint, failure_message
+from . import (
+    CheckFailed,
+    Mistake,
+    NotAttempted,
+    check_function,
+    check_prediction,
+    describe,
+    exception_hint,
+    failure_message,
+)
+from .moving_average import NUM_UPDATES_FROM_0
 
 __all__ = ["check_train_step", "check_optimizer_twin", "check_train_with_ema", "check_evaluate_with",
            "KERAS_SCHEDULE_ARGS", "KERAS_MOMENTUM", "NUM_UPDATES_FROM_0", "check_schedule_prediction",
-           "check_first_average_prediction"]
+           "check_first_average_prediction", "check_mean_and_standard_error", "check_more_seeds_prediction"]
 
 _HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # course_lib's folder
 TOL = 1e-5  # the student's gradients come from an eager tape, ours from a tf.function: rounding only
@@ -218,8 +230,8 @@ def check_train_step(train_step):
         if training.max_difference(got, start) == 0:
             _fail(f"with {label}, the model's weights did not change in {steps} steps.",
                   "write the new weights back: `variable.assign(value)` for every trainable variable.")
-        def variant(*args, **kwargs):
-            return lambda: _variant_run(make_opt, steps, seed, *args, **kwargs)
+        # variant(...) is the run _variant_run(make_opt, steps, seed, ...), made later by _judge
+        variant = functools.partial(functools.partial, _variant_run, make_opt, steps, seed)
         wrong = [(variant(_loss(), keep_state=False),
                   "the optimizer's state was not carried from step to step: pass the state returned by the "
                   "previous `optimizer.step` to the next one (momentum and Adam's averages live in it)."),
@@ -356,13 +368,14 @@ def check_train_with_ema(train_with_ema):
             _fail(f"with {label}: the averaged weights are the weights themselves.",
                   "keep one EMA state for the whole run: `ema.init` once before the loop, "
                   "`ema.apply` after every step.")
-        wrong = [(lambda: _ema_variant(make_opt, decay, steps, seed, num_updates=False),
+        wrong = [(functools.partial(_ema_variant, make_opt, decay, steps, seed, num_updates=False),
                   "pass the number of updates done so far: `ema.apply(params, ema_state, num_updates=step)`, "
                   "as `tf.train.ExponentialMovingAverage(decay, num_updates=global_step)` does."),
-                 (lambda: _ema_variant(make_opt, decay, steps, seed, count=lambda k: k - 1), NUM_UPDATES_FROM_0),
-                 (lambda: _ema_variant(make_opt, decay, steps, seed, count=lambda k: k + 1),
+                 (functools.partial(_ema_variant, make_opt, decay, steps, seed, count=lambda k: k - 1),
+                  NUM_UPDATES_FROM_0),
+                 (functools.partial(_ema_variant, make_opt, decay, steps, seed, count=lambda k: k + 1),
                   "num_updates is off by one: after the k-th update the step counter holds k, not k + 1."),
-                 (lambda: _ema_variant(make_opt, decay, steps, seed, before=True),
+                 (functools.partial(_ema_variant, make_opt, decay, steps, seed, before=True),
                   "the average is updated *before* the training step: call `ema.apply` after `train_step`, "
                   "with the new weights."),
                  (start, "the average never moved: call `ema.apply` after every update and keep its result.")]
@@ -462,3 +475,82 @@ def check_first_average_prediction(answer):
                     "moves 1 - 2/11 = 9/11, about 82%, of the way to the new weights, not 1%: the warm-up keeps "
                     "the early average close to the weights.",
         evidence=_first_average_run)
+
+
+# --------------------------------------------------------------------------- several seeds
+def _mean_and_standard_error(values):
+    values = np.asarray(values, dtype=float)
+    return float(values.mean()), float(values.std(ddof=1) / np.sqrt(values.size))
+
+
+def _se_mistake(fn, hint):
+    return Mistake(lambda values: (float(np.mean(np.asarray(values, float))), float(fn(np.asarray(values, float)))),
+                   hint)
+
+
+_SE_MISTAKES = [
+    _se_mistake(lambda v: v.std() / np.sqrt(v.size),
+                "np.std divides by n by default (ddof=0); the sample standard deviation over seeds divides by n - 1: "
+                "np.std(values, ddof=1)."),
+    _se_mistake(lambda v: v.std(ddof=1),
+                "that is the standard deviation of one seed's value; the standard error of the mean is it divided by "
+                "sqrt(n)."),
+    _se_mistake(lambda v: v.std(),
+                "that is the standard deviation with ddof=0, not divided by sqrt(n): use np.std(values, ddof=1) / "
+                "np.sqrt(len(values))."),
+    _se_mistake(lambda v: v.std(ddof=1) / v.size,
+                "divide the standard deviation by the square root of the number of seeds, sqrt(n), not by n."),
+    _se_mistake(lambda v: v.std(ddof=1) / np.sqrt(v.size - 1),
+                "the n - 1 belongs inside the standard deviation (ddof=1); the standard error then divides by sqrt(n), "
+                "not sqrt(n - 1)."),
+    _se_mistake(lambda v: v.var(ddof=1) / np.sqrt(v.size),
+                "that is the variance divided by sqrt(n); take the standard deviation (np.std, the square root of the "
+                "variance) instead."),
+    _se_mistake(lambda v: v.var(ddof=1) / v.size,
+                "that is the square of the standard error (variance / n); take its square root."),
+    _se_mistake(lambda v: v.var() / v.size,
+                "that is the square of a standard error, with ddof=0 too: use np.std(values, ddof=1) / "
+                "np.sqrt(len(values))."),
+    _se_mistake(lambda v: np.ptp(v) / np.sqrt(v.size),
+                "that is the range (largest minus smallest) divided by sqrt(n); the standard error uses the standard "
+                "deviation, np.std(values, ddof=1)."),
+    _se_mistake(lambda v: np.mean(np.abs(v - v.mean())) / np.sqrt(v.size),
+                "that is the mean absolute deviation divided by sqrt(n); use the standard deviation, "
+                "np.std(values, ddof=1)."),
+    _se_mistake(lambda v: np.sqrt(np.sum(v * v) / (v.size - 1)) / np.sqrt(v.size),
+                "the squares are of the values themselves; the standard deviation squares their distances from the "
+                "mean, values - mean (np.std(values, ddof=1) does it)."),
+    Mistake(lambda values: (float(np.sum(values)), _mean_and_standard_error(values)[1]),
+            "the first value is the sum of the values; the mean divides it by the number of seeds."),
+    Mistake(lambda values: (float(np.median(values)), _mean_and_standard_error(values)[1]),
+            "the first value is the median; the standard error is that of the mean: np.mean(values)."),
+]
+
+_SE_CASES = [([0.12, 0.09, 0.16],), ([1.0, 2.0, 4.0, 7.0],), (np.array([0.5, 0.25, 0.75, 1.0, 0.0, 0.3, 0.9]),),
+             ([-1.5, 2.5],)]
+
+
+def check_mean_and_standard_error(mean_and_standard_error):
+    """Exercise 5: ``(mean, standard_error)`` of one measure over seeds, ``std(ddof=1) / sqrt(n)``."""
+    check_function(mean_and_standard_error, _mean_and_standard_error, _SE_CASES, name="mean_and_standard_error",
+                   mistakes=_SE_MISTAKES, names=("mean", "standard_error"))
+
+
+def _more_seeds_run():
+    rng = np.random.default_rng(0)
+    draws = rng.normal(0.12, 0.04, size=(20000, 12))     # 20,000 studies; a validation loss with spread 0.04
+    spread_3, spread_12 = draws[:, :3].mean(axis=1).std(), draws.mean(axis=1).std()
+    return (f"20,000 simulated studies, each seed's value drawn with standard deviation 0.04:\n"
+            f"spread of the mean of 3 seeds {spread_3:.5f} (0.04 / sqrt(3) = {0.04 / np.sqrt(3):.5f}), "
+            f"of 12 seeds {spread_12:.5f} (0.04 / sqrt(12) = {0.04 / np.sqrt(12):.5f})\n"
+            f"ratio 12 seeds / 3 seeds: {spread_12 / spread_3:.3f}")
+
+
+def check_more_seeds_prediction(answer):
+    """Predict: with 12 seeds instead of 3, by what factor does the spread of the mean (its standard error) change?"""
+    check_prediction(
+        answer, name="factor_with_12_seeds", correct=0.5, tolerance=0.03,
+        explanation="the mean of n independent seeds has standard deviation sigma / sqrt(n), so going from 3 to 12 "
+                    "seeds multiplies it by sqrt(3 / 12) = 0.5: four times the runs for half the noise. (An estimate "
+                    "from 3 seeds is itself rough, so a measured ratio scatters around 0.5.)",
+        evidence=_more_seeds_run)
