@@ -169,3 +169,16 @@ def test_a_mutant_hint_is_marked_and_the_message_without_it_kept():
     failure = info.value
     assert failure.by_mutant and "Likely mistake: your answer behaves like" in str(failure).splitlines()[0]
     assert "Likely mistake" not in failure.unhinted and failure.unhinted.startswith("a_step is wrong: it returned 1.2")
+
+
+def test_a_guarded_division_is_named_where_the_mutant_is_defined():
+    # The student divides the other way round and catches step = 0 themselves.
+    def upside_down(step, initial_learning_rate, decay_steps, decay_rate, staircase=False):
+        p = decay_steps / step if step else 0
+        if staircase:
+            p = np.floor(p)
+        return initial_learning_rate * decay_rate ** p
+    hint = _hint(c03.check_exponential_decay, upside_down)
+    assert hint.startswith("your answer behaves like `decay_steps / step` where the solution has "
+                           "`step / decay_steps`")
+    assert "on every input where that formula is defined" in hint

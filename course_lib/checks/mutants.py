@@ -71,9 +71,9 @@ class _Mutant:
         tree = _replace(ast.parse(self._source), self._index, copy.deepcopy(self._new), copy_tree=False)
         return ast.fix_missing_locations(tree)
 
-    def sentence(self):
+    def sentence(self, where=""):
         return (f"your answer behaves like `{self.after}` where the solution has `{self.before}` "
-                f"({self.kind}).")
+                f"({self.kind}){where}.")
 
 
 # --------------------------------------------------------------------------- the source
@@ -409,6 +409,19 @@ def _compiled(mutant, fn):
     return new
 
 
+def _undefined(value):
+    """True for a division by zero: a ZeroDivisionError, or a number that is infinite or NaN."""
+    exc = getattr(value, "exc", None)
+    if isinstance(exc, BaseException):
+        return isinstance(exc, (ZeroDivisionError, FloatingPointError))
+    try:
+        with np.errstate(all="ignore"):
+            arr = np.asarray(value, dtype=float)
+        return bool(arr.size) and not np.all(np.isfinite(arr))
+    except (TypeError, ValueError):
+        return False
+
+
 def mutation_hint(solution, calls, answers, same, run):
     """The sentence naming the simplest mutant of ``solution`` that reproduces every answer, or None.
 
@@ -429,9 +442,10 @@ def mutation_hint(solution, calls, answers, same, run):
             raise _TimeUp()
         previous = signal.signal(signal.SIGPROF, _alarm)
     try:
+        guarded = None   # the simplest mutant that fits everywhere except where it divides by zero
         for mutant in found:
             if time.process_time() - start > BUDGET_SECONDS:
-                return None
+                break
             try:
                 fn = _compiled(mutant, solution)
             except Exception:
@@ -439,18 +453,27 @@ def mutation_hint(solution, calls, answers, same, run):
             try:
                 if use_timer:
                     signal.setitimer(signal.ITIMER_PROF, MUTANT_SECONDS)
-                ok = True
+                fits, undefined = 0, 0
                 for (args, kwargs), got in zip(calls, answers):
-                    if not same(got, run(fn, args, kwargs)):
-                        ok = False
+                    wrong = run(fn, args, kwargs)
+                    if same(got, wrong):
+                        fits += 1
+                    elif _undefined(wrong) and not _undefined(got):
+                        undefined += 1
+                    else:
                         break
             except (_TimeUp, Exception):  # a mutant too slow, or an answer that cannot be compared
-                ok = False
+                fits, undefined = 0, len(calls)
             finally:
                 if use_timer:
                     signal.setitimer(signal.ITIMER_PROF, 0)
-            if ok:
+            if fits == len(calls):
                 return mutant.sentence()
+            if guarded is None and undefined and fits >= 2 and fits + undefined == len(calls):
+                guarded = mutant
+        if guarded is not None:
+            return guarded.sentence(", on every input where that formula is defined (on the others it divides by "
+                                    "zero, and your answer is a number there)")
         return None
     finally:
         if use_timer:
