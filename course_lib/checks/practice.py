@@ -6,7 +6,7 @@ import numpy as np
 
 from ..backprop import MLP
 from ..optimizers import SGD
-from ..practice import train
+from ..practice import accumulate, train
 from ..training import load_digits
 from . import Mistake, check_function, check_prediction
 
@@ -283,7 +283,7 @@ def check_twice_the_lowest(answer):
         data = load_digits(seed=0)
         x, y = data.x_train.astype(np.float64), data.y_train
         net = MLP((64, 64, 32, 10), activation="relu")
-        out = train(net.loss_and_grad, net.init(0), x, y, SGD(1.478), steps=800, eval_every=200)
+        out = train(accumulate(net.loss_and_grad), net.init(0), x, y, SGD(1.478), steps=800, eval_every=200)
         dead = [np.mean(layer["out"].max(axis=0) == 0) for layer in net.forward(out.params, x)[1][:2]]
         return (f"  training loss at steps {out.eval_steps.tolist()}: {np.round(out.train_loss, 4).tolist()}\n"
                 f"  ln 10 = {math.log(10):.4f}; ReLU units 0 on every image: layer 1 {dead[0]:.0%}, "
