@@ -354,8 +354,8 @@ def test_adam_second_round():
 
 # --------------------------------------------------------------------------- predict, then run
 @pytest.mark.parametrize("check, right, wrong, shown", [
-    (checks.check_adam_first_step_prediction, 0.001, 1000.0, "gradient    1e+06: first step of Adam(learning_rate=0.001) "
-                                                              "moves w by 0.001000"),
+    (checks.check_adam_first_step_prediction, 0.001, 1000.0,
+     "gradient    1e+06: first step of Adam(learning_rate=0.001) moves w by 0.001000"),
     (checks.check_terminal_velocity_prediction, -1, -0.1, "step 100: velocity -0.999973"),
 ])
 def test_predictions(check, right, wrong, shown, capsys):

@@ -11,9 +11,18 @@ import numpy as np
 
 from ..backprop import MLP, dense_backward, sigmoid, sigmoid_backward, softmax, softmax_cross_entropy_backward
 from ..backprop import numerical_gradient as _central
+from . import (
+    CheckFailed,
+    Mistake,
+    NotAttempted,
+    _fmt_args,
+    check_function,
+    check_prediction,
+    describe,
+    exception_hint,
+    failure_message,
+)
 from .optimizers import with_linear_hint
-from . import (CheckFailed, Mistake, NotAttempted, _fmt_args, check_function, check_prediction, describe,
-               exception_hint, failure_message)
 
 __all__ = ["check_local_derivatives", "check_dense_backward", "check_sigmoid_backward",
            "check_softmax_cross_entropy_backward", "check_two_layer_backward", "check_numerical_gradient",
@@ -133,13 +142,16 @@ _BANK = [("0", lambda a, b: 0.0 * a), ("1", lambda a, b: 1.0 + 0 * a), ("a", lam
          ("-a/b", lambda a, b: -a / b), ("a/b**2", lambda a, b: a / b ** 2), ("-a/b**2", lambda a, b: -a / b ** 2),
          ("-1/b**2", lambda a, b: -1 / b ** 2), ("a**2", lambda a, b: a ** 2), ("3*a", lambda a, b: 3 * a),
          ("3*a**2", lambda a, b: 3 * a ** 2), ("a**3", lambda a, b: a ** 3), ("exp(a)", lambda a, b: np.exp(a)),
-         ("exp(-a)", lambda a, b: np.exp(-a)), ("-exp(-a)", lambda a, b: -np.exp(-a)), ("a*exp(a)", lambda a, b: a * np.exp(a)),
+         ("exp(-a)", lambda a, b: np.exp(-a)), ("-exp(-a)", lambda a, b: -np.exp(-a)),
+         ("a*exp(a)", lambda a, b: a * np.exp(a)),
          ("tanh(a)", lambda a, b: np.tanh(a)), ("1 - tanh(a)**2", lambda a, b: 1 - np.tanh(a) ** 2),
          ("1 + tanh(a)**2", lambda a, b: 1 + np.tanh(a) ** 2), ("tanh(a)**2 - 1", lambda a, b: np.tanh(a) ** 2 - 1),
          ("1 - a**2", lambda a, b: 1 - a ** 2), ("sigmoid(a)", lambda a, b: 1 / (1 + np.exp(-a))),
          ("sigmoid(a) * (1 - sigmoid(a))", lambda a, b: np.exp(-a) / (1 + np.exp(-a)) ** 2),
-         ("sigmoid(a)**2", lambda a, b: 1 / (1 + np.exp(-a)) ** 2), ("1 - sigmoid(a)", lambda a, b: 1 - 1 / (1 + np.exp(-a))),
-         ("a * (1 - a)", lambda a, b: a * (1 - a)), ("1 - 2*tanh(a) (`*` where `**` was meant)", lambda a, b: 1 - 2 * np.tanh(a)),
+         ("sigmoid(a)**2", lambda a, b: 1 / (1 + np.exp(-a)) ** 2),
+         ("1 - sigmoid(a)", lambda a, b: 1 - 1 / (1 + np.exp(-a))),
+         ("a * (1 - a)", lambda a, b: a * (1 - a)),
+         ("1 - 2*tanh(a) (`*` where `**` was meant)", lambda a, b: 1 - 2 * np.tanh(a)),
          ("1 - tanh(a)", lambda a, b: 1 - np.tanh(a))]
 _CORRECT = {"a*b": ("b", "a"), "a/b": ("1/b", "-a/b**2"), "a**3": "3*a**2", "exp(a)": "exp(a)",
             "tanh(a)": "1 - tanh(a)**2", "sigmoid(a)": "sigmoid(a) * (1 - sigmoid(a))"}
@@ -232,7 +244,8 @@ def check_dense_backward(student_dense_backward):
     cases = _rng_cases(5, shapes)           # (d_out, x, kernel)
     _check_parts(student_dense_backward, dense_backward, cases, DENSE_PARTS, name="dense_backward",
                  what="a tuple (d_x, d_kernel, d_bias)",
-                 factors={"the batch size": lambda d, x, k: len(x), "2": 2, "the number of outputs": lambda d, x, k: d.shape[1]},
+                 factors={"the batch size": lambda d, x, k: len(x), "2": 2,
+                          "the number of outputs": lambda d, x, k: d.shape[1]},
                  crash_hints={"could not be broadcast": ELEMENTWISE}, mistakes=[
         Mistake(lambda d, x, k: (d @ k.T, d.T @ x, d.sum(0)),
                 "d_kernel is transposed: it must have the kernel's shape (inputs, outputs), "
@@ -452,7 +465,8 @@ def check_two_layer_backward(two_layer_backward):
     parts = [((1, "kernel"), "layer 2 kernel"), ((1, "bias"), "layer 2 bias"),
              ((0, "kernel"), "layer 1 kernel"), ((0, "bias"), "layer 1 bias")]
     _check_parts(two_layer_backward, _two_layer_reference, cases, parts, name="two_layer_backward",
-                 factors={"the batch size": lambda p, x, y: len(x), "2": 2}, crash_hints={"could not be broadcast": ELEMENTWISE},
+                 factors={"the batch size": lambda p, x, y: len(x), "2": 2},
+                 crash_hints={"could not be broadcast": ELEMENTWISE},
                  what='a list of two dicts [{"kernel": ..., "bias": ...}, {"kernel": ..., "bias": ...}], '
                       "layer 1 first", mistakes=[
         Mistake(_two_layer_variant(transpose=True),
@@ -468,7 +482,8 @@ def check_two_layer_backward(two_layer_backward):
         Mistake(_two_layer_variant(skip_sigmoid=True),
                 "between the layers, multiply by the sigmoid's derivative: d_z1 = d_a1 * a1 * (1 - a1)."),
         Mistake(_two_layer_variant(tanh=True),
-                "1 - a1**2 is tanh's derivative; this network's hidden layer is a sigmoid: d_z1 = d_a1 * a1 * (1 - a1)."),
+                "1 - a1**2 is tanh's derivative; this network's hidden layer is a sigmoid: "
+                "d_z1 = d_a1 * a1 * (1 - a1)."),
         Mistake(_two_layer_variant(bias_mean=True),
                 "the bias gradient is the *sum* over the batch, d_z.sum(axis=0), not the mean: the 1/batch of the "
                 "mean loss is already inside d_logits."),
@@ -587,7 +602,8 @@ def check_numerical_gradient(numerical_gradient):
                 "w[i] was *set* to epsilon: the probes are w[i] + epsilon and w[i] - epsilon, around the current "
                 "value."),
         Mistake(lambda f, w, e: _probe(f, w, e, relative=True),
-                "probe with epsilon itself, w[i] +- epsilon; epsilon * |w[i]| is another step (and 0 where w[i] is 0)."),
+                "probe with epsilon itself, w[i] +- epsilon; epsilon * |w[i]| is another step "
+                "(and 0 where w[i] is 0)."),
         Mistake(lambda f, w, e: _central(f, w, 1e-5),
                 "use the `epsilon` argument, not a fixed number: the answer depends on it."),
         Mistake(lambda f, w, e: _central(f, w, 1e-6),
@@ -603,7 +619,8 @@ def _sigmoid_slope_run():
     z = np.linspace(-10.0, 10.0, 20001)
     out = sigmoid(z)
     slope = out * (1 - out)
-    lines = [f"out * (1 - out) at z = {v:5.1f} (out = {float(sigmoid(v)):.4f}): {float(sigmoid(v) * (1 - sigmoid(v))):.4f}"
+    lines = [f"out * (1 - out) at z = {v:5.1f} (out = {float(sigmoid(v)):.4f}): "
+             f"{float(sigmoid(v) * (1 - sigmoid(v))):.4f}"
              for v in (-4.0, -1.0, 0.0, 1.0, 4.0)]
     lines.append(f"largest over 20001 points from z = -10 to 10: {slope.max():.6f}, at z = {z[slope.argmax()]:.3f}")
     lines.append(f"through 5 sigmoid layers a gradient is multiplied by at most 0.25**5 = {0.25 ** 5:.6f}")

@@ -71,7 +71,8 @@ def _check_ema_step(student_ema_step, cases):
                 "no division here: one step is decay * shadow + (1 - decay) * value (dividing by 1 - decay**t is "
                 "the bias correction of exercise 3, for an average started at zero)."),
         Mistake(lambda s, v, d: s - (v - s) * d,
-                "the shadow moves *towards* the value by the fraction 1 - decay: shadow - (shadow - value) * (1 - decay); "
+                "the shadow moves *towards* the value by the fraction 1 - decay: "
+                "shadow - (shadow - value) * (1 - decay); "
                 "you moved it away, by decay."),
         Mistake(lambda s, v, d: np.trunc(d * s + (1 - d) * v),
                 "the result was cut to whole numbers (an integer dtype, e.g. `np.zeros_like` of an integer array "
@@ -158,7 +159,8 @@ _DIVISORS = [
     ("1 - decay**t", lambda t, d: 1 - d ** t), ("1 - decay**(t - 1)", lambda t, d: 1 - d ** (t - 1)),
     ("1 - decay**(t + 1)", lambda t, d: 1 - d ** (t + 1)), ("1 - (1 - decay)**t", lambda t, d: 1 - (1 - d) ** t),
     ("(1 - decay)**t", lambda t, d: (1 - d) ** t), ("1 - decay*t", lambda t, d: 1 - d * t),
-    ("1 - decay", lambda t, d: 1 - d + 0 * t), ("decay**t", lambda t, d: d ** t), ("1 - 2**-t", lambda t, d: 1 - 0.5 ** t),
+    ("1 - decay", lambda t, d: 1 - d + 0 * t), ("decay**t", lambda t, d: d ** t),
+    ("1 - 2**-t", lambda t, d: 1 - 0.5 ** t),
     ("1 - decay**(t - 1) (and by nothing at t = 1)",
      lambda t, d: np.where(t == 1, 1.0, 1 - d ** np.maximum(t - 1, 1))),
     ("1 - decay**2t", lambda t, d: 1 - d ** (2 * t)), ("sqrt(1 - decay**t)", lambda t, d: np.sqrt(1 - d ** t)),

@@ -1,4 +1,4 @@
-"""Checks for the exercises of lesson 06: momentum, Nesterov, RMSProp and Adam steps.
+"""Checks for the exercises of lesson 08: momentum, Nesterov, RMSProp and Adam steps.
 
 Every reference answer is one step of the course_lib optimizer (the Keras twin), started
 from the state the exercise describes, so a correct answer also agrees with Keras.
@@ -113,7 +113,7 @@ def linear_hint(student_fn, reference_fn, cases, *, linear, input_names, output_
         names = input_names
         mine, theirs, differ = [], [], []
         for j in range(len(linear) + 1):
-            pick = (lambda c: c[k][0]) if j == len(linear) else (lambda c, j=j: c[k][1][j])
+            pick = (lambda c, k=k: c[k][0]) if j == len(linear) else (lambda c, j=j, k=k: c[k][1][j])
             g_vals, e_vals = [pick(g) for g in got], [pick(e) for e in exp]
             g_sym, e_sym = _as_symbol(g_vals, calls, candidates), _as_symbol(e_vals, calls, candidates)
             if g_sym is None or e_sym is None:
@@ -149,7 +149,8 @@ def with_linear_hint(check, student_fn, **probe):
             raise
         first, *rest = failure.unhinted.split("\n")
         verdict, _, what = first.partition(": ")
-        details = [("what", what)] + [tuple(part.strip() for part in line.split(":", 1)) for line in rest if ":" in line]
+        details = [("what", what)] + [tuple(part.strip() for part in line.split(":", 1))
+                                      for line in rest if ":" in line]
         raise CheckFailed(failure_message(verdict, hint, details), hint) from None
 
 
@@ -510,13 +511,14 @@ def _implied_alpha_hint(adam_step):
         if not (np.allclose(new_m, exp_m, rtol=1e-5, atol=1e-12) and np.allclose(new_v, exp_v, rtol=1e-5, atol=1e-15)):
             return None
         with quietly():
-            for name, top in (("m", exp_m), ("g", np.asarray(g, dtype=float))):
+            for along, top in (("m", exp_m), ("g", np.asarray(g, dtype=float))):
                 implied = (w - new_w) / (top / (np.sqrt(exp_v) + eps))
                 if np.all(np.isfinite(implied)) and np.allclose(implied, implied.flat[0], rtol=1e-5):
+                    direction = along
                     break
             else:
                 return None
-        if name == "g":
+        if direction == "g":
             return ("the step is along the gradient g; Adam steps along its moving average: "
                     "w - alpha * m / (sqrt(v) + epsilon), with the new m.")
         alphas.append(implied.flat[0])
