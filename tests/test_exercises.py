@@ -91,6 +91,8 @@ def _is_exercise(cell):
 
 @pytest.mark.parametrize("path", EXERCISES, ids=[p.stem for p in EXERCISES])
 def test_unsolved_exercise_fails_only_with_not_implemented(path):
+    if re.search(r"import (tensorflow|keras)|tf_twins|training", path.read_text()):
+        pytest.importorskip("tensorflow")  # this exercise notebook runs TensorFlow
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(path.parent)}}).execute()

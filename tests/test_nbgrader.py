@@ -45,8 +45,12 @@ MISTAKES = {
     "05_moving_average": ("debiased_ema", "v / (1 - decay ** t)", "v / (1 - decay ** (t + 1))", "check_debiased_ema"),
     "06_backpropagation": ("numerical_gradient", "(plus - minus) / (2 * epsilon)", "(plus - minus) / epsilon",
                            "check_numerical_gradient"),
+    "07_landscapes": ("newton_step", "- np.linalg.solve(hessian, grad)", "+ np.linalg.solve(hessian, grad)",
+                      "check_newton_step"),
     "08_adaptive_optimizers": ("momentum_step", "v = momentum * v - learning_rate * g",
                                "v = momentum * v + learning_rate * g", "check_momentum_step"),
+    "09_practice_of_training": ("clip_by_global_norm", "norm = np.sqrt(sum(np.sum(np.square(g)) for g in grads))",
+                                "norm = sum(np.sum(np.square(g)) for g in grads)", "check_clip_by_global_norm"),
     "10_capstone": ("evaluate_with", "float(np.mean(predictions == y))", "float(np.sum(predictions == y))",
                     "check_evaluate_with"),
 }
