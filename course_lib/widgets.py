@@ -434,7 +434,7 @@ def race_verdict(result, lr_scale, tol=RACE_TOL):
             f"{counts}. {first}")
 
 
-def optimizer_race_explorer(problem="ill-conditioned quadratic", names=("SGD", "Nesterov", "RMSprop", "Adam"),
+def optimizer_race_explorer(problem="ill-conditioned quadratic", names=("SGD", "Nesterov", "Adam"),
                             steps=200):
     """Race optimizers on a 2-D function: paths on the contours and loss curves.
 
