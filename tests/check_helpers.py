@@ -2,7 +2,7 @@
 
 import pytest
 
-from course_lib.checks import CheckFailed
+from course_lib.checks import CheckFailed, NotAttempted
 
 
 def rejects(check, wrong, hint_words):
@@ -20,3 +20,16 @@ def sentence(check, wrong, words):
         check(wrong)
     assert words in str(info.value), str(info.value)
     assert "Traceback" not in str(info.value)
+
+
+def predicts(check, right, wrong, shown, capsys):
+    """A "predict, then run" check: the right answer gets a ✓ and the run that settles it (which
+    prints ``shown``); a wrong one fails and still shows the run; an unanswered ``...`` is not attempted."""
+    check(right)
+    out = capsys.readouterr().out
+    assert out.startswith("✓") and shown in out, out
+    with pytest.raises(CheckFailed):
+        check(wrong)
+    assert shown in capsys.readouterr().out
+    with pytest.raises(NotAttempted):
+        check(...)

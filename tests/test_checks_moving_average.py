@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from check_helpers import predicts
 
 from course_lib.checks import CheckFailed, NotAttempted
 from course_lib.checks import moving_average as checks
@@ -383,14 +384,7 @@ def test_sgd_with_ema_second_round(options, words):
     (checks.check_warmup_prediction, "about 9000", "about 100", "is 0.999 itself: 8990 (for 0.99: 890)"),
 ])
 def test_predictions(check, right, wrong, shown, capsys):
-    check(right)
-    out = capsys.readouterr().out
-    assert out.startswith("✓") and shown in out
-    with pytest.raises(CheckFailed):
-        check(wrong)
-    assert shown in capsys.readouterr().out          # the run is shown after a wrong prediction too
-    with pytest.raises(NotAttempted):
-        check(...)
+    predicts(check, right, wrong, shown, capsys)
 
 
 # --------------------------------------------------------------------------- mistakes no catalogue entry names
