@@ -611,7 +611,8 @@ EXPLAIN = {
              "idle 2-core machine the total time is at least half of it. "
              f"Target: at most {TEST_SECONDS / 60:.0f} minutes on 2 cores.",
     "browser": "The browser test (`tests/test_browser.py`) opens every lesson that has an explorer in JupyterLab "
-               "in headless Chromium, runs all its cells, focuses the explorer's first slider and presses "
+               "in headless Chromium, runs the cells its explorer needs (its imports and the explorer; nbval "
+               "runs every cell), focuses the explorer's first slider and presses "
                "ArrowRight five times; each time it measures from the key press until the page shows a new plot "
                "image (kernel round trip, redraw, PNG transfer and decoding included). Figures from the test "
                "command's run when that part ran, else from the browser test run alone. Target: median at most "
