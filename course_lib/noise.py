@@ -29,10 +29,12 @@ from typing import NamedTuple
 import numpy as np
 
 from .core import check_int, check_number
+from .descent import linear_mse
 
 __all__ = [
     # per-example gradients and the variance of their mini-batch means
     "linear_features", "linear_loss", "linear_per_example_grads", "linear_minimum", "linear_hessian",
+    "mean_square_limit",
     "softmax_per_example_grads",
     "minibatch_variance", "sample_minibatch_variance",
     # the noise floor: derived and measured
@@ -69,7 +71,15 @@ def _theta(theta):
 
 
 def linear_features(x):
-    """``phi_i = [x_i, 1]``, shape ``(N, 2)``: the model ``w x + b`` is ``phi @ [w, b]``."""
+    """``phi_i = [x_i, 1]``, shape ``(N, 2)``: the model ``w x + b`` is ``phi @ [w, b]``.
+
+    Args:
+        x: the inputs, any shape holding ``N`` numbers.
+
+    Examples:
+        >>> linear_features([2.0, -1.0]).tolist()
+        [[2.0, 1.0], [-1.0, 1.0]]
+    """
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     return np.stack([x, np.ones_like(x)], axis=1)
 
@@ -77,15 +87,33 @@ def linear_features(x):
 def linear_loss(theta, x, y):
     """Mean squared error of ``w x + b`` over all examples; ``theta`` may hold many rows ``[w, b]``.
 
-    Many rows are evaluated from the data's moments (``mean x²``, ``mean xy``, ...), in time and
-    memory independent of the number of examples.
+    For one point ``[w, b]`` this *is* :func:`course_lib.descent.linear_mse` (lesson 01's loss, a
+    Keras ``Dense(1)`` with ``loss="mse"``), called with ``kernel = [[w]]`` and ``bias = [b]``.
+    Many points (``theta`` of shape ``(..., 2)``) are the batched twin: evaluated from the data's
+    moments (``mean x²``, ``mean xy``, ...), in time and memory independent of the number of
+    examples, so that thousands of SGD chains cost no pass over the data; the tests check that
+    both forms agree to rounding.
+
+    Args:
+        theta: one point ``[w, b]``, or an array of points of shape ``(..., 2)``.
+        x, y: the data, ``N`` inputs and ``N`` targets (any shapes holding ``N`` numbers).
+
+    Returns:
+        The loss: a float64 number for one point, an array of shape ``theta.shape[:-1]`` for many.
+
+    Examples:
+        >>> x, y = [0.0, 1.0, 2.0], [1.0, 3.0, 5.0]           # y = 2x + 1 exactly
+        >>> float(linear_loss([2.0, 1.0], x, y)), float(linear_loss([0.0, 0.0], x, y))
+        (0.0, 11.666666666666666)
+        >>> linear_loss([[2.0, 1.0], [0.0, 0.0]], x, y).round(6).tolist()
+        [0.0, 11.666667]
     """
     x, y = _xy(x, y)
     theta = _theta(theta)
     if theta.ndim > 1:   # many points: from the data's moments, without an (points, N) array
         return _loss_from_moments(theta, x, y)
-    residual = theta[..., :1] * x + theta[..., 1:] - y
-    return np.mean(residual * residual, axis=-1)
+    loss, _ = linear_mse({"kernel": theta[:1].reshape(1, 1), "bias": theta[1:]}, x[:, None], y[:, None])
+    return loss
 
 
 def linear_per_example_grads(theta, x, y):
@@ -93,6 +121,14 @@ def linear_per_example_grads(theta, x, y):
 
     Their mean is the full-batch gradient of :func:`linear_loss`, and the mean over a batch is
     the gradient Keras computes for that batch.  Shape ``(N, 2)``.
+
+    Args:
+        theta: one point ``[w, b]``.
+        x, y: the data (``N`` inputs, ``N`` targets).
+
+    Examples:
+        >>> linear_per_example_grads([1.0, 0.0], [1.0, 2.0], [0.0, 2.0]).tolist()   # residuals 1 and 0
+        [[2.0, 2.0], [0.0, 0.0]]
     """
     x, y = _xy(x, y)
     theta = _theta(theta)
@@ -103,13 +139,30 @@ def linear_per_example_grads(theta, x, y):
 
 
 def linear_hessian(x):
-    """The (constant) Hessian of :func:`linear_loss`: ``2 mean_i phi_i phi_iᵀ``, shape ``(2, 2)``."""
+    """The (constant) Hessian of :func:`linear_loss`: ``2 mean_i phi_i phi_iᵀ``, shape ``(2, 2)``.
+
+    Args:
+        x: the inputs (``N`` numbers).
+
+    Examples:
+        >>> linear_hessian([1.0, 3.0]).tolist()        # 2 [[mean x², mean x], [mean x, 1]]
+        [[10.0, 4.0], [4.0, 2.0]]
+    """
     phi = linear_features(_xy(x, x)[0])
     return 2.0 * phi.T @ phi / len(phi)
 
 
 def linear_minimum(x, y):
-    """The least-squares ``[w*, b*]`` and the smallest loss ``loss*`` (``(theta, loss)``)."""
+    """The least-squares ``[w*, b*]`` and the smallest loss ``loss*`` (``(theta, loss)``).
+
+    Args:
+        x, y: the data (``N`` inputs, ``N`` targets).
+
+    Examples:
+        >>> theta, loss = linear_minimum([0.0, 1.0, 2.0], [1.0, 2.0, 4.0])
+        >>> theta.round(4).tolist(), round(loss, 4)
+        ([1.5, 0.8333], 0.0556)
+    """
     x, y = _xy(x, y)
     theta, *_ = np.linalg.lstsq(linear_features(x), y, rcond=None)
     return theta, float(linear_loss(theta, x, y))
@@ -120,6 +173,15 @@ def softmax_per_example_grads(weights, bias, x, labels):
 
     The model is ``logits = x @ weights + bias`` (``weights`` ``(D, K)``); example ``i``'s gradient
     is ``(p_i - onehot_i)`` outer ``[x_i, 1]``, with ``p_i`` its softmax probabilities.
+
+    Args:
+        weights: ``(D, K)`` array; bias: ``(K,)`` array.
+        x: ``(N, D)`` inputs; labels: ``N`` integer classes in ``[0, K - 1]``.
+
+    Examples:
+        >>> g = softmax_per_example_grads([[0.0, 0.0]], [0.0, 0.0], [[3.0]], [1])   # p = [½, ½], class 1
+        >>> g.tolist()                                                               # rows: x, then 1
+        [[1.5, -1.5, 0.5, -0.5]]
     """
     weights = np.asarray(weights, dtype=np.float64)
     bias = np.asarray(bias, dtype=np.float64)
@@ -158,6 +220,16 @@ def minibatch_variance(per_example, batch_size, replace=False):
 
     ``sigma² / B`` with replacement; times ``(N - B) / (N - 1)`` without (a batch of all ``N``
     examples then has no noise at all).
+
+    Args:
+        per_example: ``(N, P)`` array, one gradient per row (``N >= 2``).
+        batch_size: ``B``, in ``[1, N]`` without replacement, ``>= 1`` with.
+        replace: draw the batch with replacement.
+
+    Examples:
+        >>> g = [[1.0], [-1.0], [3.0], [-3.0]]                        # sigma² = 5
+        >>> minibatch_variance(g, 2, replace=True), minibatch_variance(g, 2), minibatch_variance(g, 4)
+        (2.5, 1.6666666666666667, 0.0)
     """
     g = _per_example(per_example)
     n = len(g)
@@ -167,7 +239,22 @@ def minibatch_variance(per_example, batch_size, replace=False):
 
 
 def sample_minibatch_variance(per_example, batch_size, samples=2000, replace=False, seed=0):
-    """The same quantity measured: the mean of ``||g_B - g||²`` over ``samples`` random batches."""
+    """The same quantity measured: the mean of ``||g_B - g||²`` over ``samples`` random batches.
+
+    Works through the batches a few MB at a time, so that memory stays small for any ``samples``.
+
+    Args:
+        per_example: ``(N, P)`` array, one gradient per row.
+        batch_size: ``B`` (at most ``N`` without replacement).
+        samples: the number of random batches, >= 2.
+        replace: draw each batch with replacement.
+        seed: the batches' seed, >= 0.
+
+    Examples:
+        >>> g = [[1.0], [-1.0], [3.0], [-3.0]]
+        >>> round(sample_minibatch_variance(g, 2, samples=20000) / minibatch_variance(g, 2), 1)
+        1.0
+    """
     g = _per_example(per_example)
     n = len(g)
     b = check_int("batch_size", batch_size, 1, None if replace else n)
@@ -188,7 +275,18 @@ def sample_minibatch_variance(per_example, batch_size, samples=2000, replace=Fal
 
 # --------------------------------------------------------------------------- the noise floor
 def noise_covariance(per_example, batch_size=1, replace=False):
-    """The covariance ``C / B`` of a mini-batch gradient (finite-population corrected without replacement)."""
+    """The covariance ``C / B`` of a mini-batch gradient (finite-population corrected without replacement).
+
+    ``C = mean_i (g_i - g)(g_i - g)ᵀ``; its trace is ``sigma²``.
+
+    Args:
+        per_example: ``(N, P)`` array, one gradient per row.
+        batch_size: ``B``; replace: as in :func:`minibatch_variance`.
+
+    Examples:
+        >>> noise_covariance([[1.0, 0.0], [-1.0, 0.0]], 1).tolist()
+        [[1.0, 0.0], [0.0, 0.0]]
+    """
     g = _per_example(per_example)
     n = len(g)
     b = check_int("batch_size", batch_size, 1, None if replace else n)
@@ -204,6 +302,17 @@ def noise_floor(hessian, covariance, learning_rate):
     ``covariance`` is the covariance of one step's gradient (already divided by the batch size:
     see :func:`noise_covariance`).  Returns ``inf`` when ``learning_rate >= 2 / λ_max``, where
     plain gradient descent itself diverges.
+
+    Args:
+        hessian: symmetric positive-definite ``(D, D)`` matrix.
+        covariance: ``(D, D)`` covariance of one step's gradient noise.
+        learning_rate: > 0.
+
+    Examples:
+        >>> noise_floor([[1.0]], [[1.0]], 0.5)        # 1-D: lr σ² / (2 (2 - lr λ)) = 0.5 / 3
+        0.16666666666666666
+        >>> noise_floor([[1.0]], [[1.0]], 2.0)
+        inf
     """
     h = np.atleast_2d(np.asarray(hessian, dtype=np.float64))
     c = np.atleast_2d(np.asarray(covariance, dtype=np.float64))
@@ -240,28 +349,84 @@ def linear_noise_floor(x, y, learning_rate, batch_size, replace=False):
         E_B[H_B X H_B] = H X H + f (mean_i A_i X A_i - H X H),  A_i = 2 phi_i phi_iᵀ
 
     with ``f = 1/B`` (with replacement) or ``(N - B) / (B (N - 1))`` (without).  Returns
-    ``½ trace(H P)``, or ``inf`` when that equation has no stationary solution (the iteration
-    is not stable in mean square).
+    ``½ trace(H P)``, or ``inf`` when that equation has no stationary solution: when the linear
+    map ``P -> E_B[(I - lr H_B) P (I - lr H_B)ᵀ]`` has spectral radius >= 1, the iteration is
+    not stable in mean square (see :func:`mean_square_limit`).
+
+    Args:
+        x, y: the data (``N`` inputs, ``N`` targets).
+        learning_rate: the constant rate, > 0.
+        batch_size: ``B``, in ``[1, N]`` without replacement, ``>= 1`` with.
+        replace: draw every batch with replacement.
+
+    Examples:
+        >>> from course_lib.data import linear_regression
+        >>> x, y = linear_regression()
+        >>> f"{linear_noise_floor(x, y, 0.3, 1):.3e}", f"{linear_noise_floor(x, y, 0.3, 10):.3e}"
+        ('6.868e-03', '5.711e-04')
+        >>> linear_noise_floor(x, y, 0.7, 1)                  # beyond the mean-square limit of B = 1
+        inf
     """
     x, y = _xy(x, y)
     n = len(x)
     b = check_int("batch_size", batch_size, 1, None if replace else n)
     lr = check_number("learning_rate", learning_rate, 0, None, low_open=True)
-    phi = linear_features(x)
+    h, operator = _second_moment_operator(x, lr, b, replace)
+    if np.max(np.abs(np.linalg.eigvals(operator))) >= 1:
+        return float("inf")
     theta_star, _ = linear_minimum(x, y)
+    g_star = linear_per_example_grads(theta_star, x, y)
+    cov = noise_covariance(g_star, b, replace)
+    vec_p = np.linalg.solve(np.eye(4) - operator, lr * lr * cov.reshape(-1))
+    return 0.5 * float(np.trace(h @ vec_p.reshape(2, 2)))
+
+
+def _second_moment_operator(x, lr, b, replace):
+    """``(H, M)``: the Hessian and the 4x4 matrix of ``vec P -> vec E_B[(I - lr H_B) P (I - lr H_B)ᵀ]``."""
+    n = len(x)
+    phi = linear_features(x)
     a_i = 2.0 * phi[:, :, None] * phi[:, None, :]                    # (N, 2, 2)
     h = a_i.mean(axis=0)
     f = _sample_factor(n, b, replace)
     kron_a = np.einsum("nij,nkl->ikjl", a_i, a_i).reshape(4, 4) / n  # mean_i A_i (x) A_i
     kron_h = np.kron(h, h)
     step = np.eye(2) - lr * h
-    operator = np.kron(step, step) + lr * lr * f * (kron_a - kron_h)
-    if np.max(np.abs(np.linalg.eigvals(operator))) >= 1:
-        return float("inf")
-    g_star = linear_per_example_grads(theta_star, x, y)
-    cov = noise_covariance(g_star, b, replace)
-    vec_p = np.linalg.solve(np.eye(4) - operator, lr * lr * cov.reshape(-1))
-    return 0.5 * float(np.trace(h @ vec_p.reshape(2, 2)))
+    return h, np.kron(step, step) + lr * lr * f * (kron_a - kron_h)
+
+
+def mean_square_limit(x, batch_size, replace=False, tol=1e-9):
+    """The largest learning rate at which mini-batch SGD on the linear model is stable in mean square.
+
+    The error ``e = theta - theta*`` of a run obeys ``e <- (I - lr H_B) e - lr g_B*``; its second
+    moment ``P = E[e eᵀ]`` is multiplied at each step by the linear map
+    ``P -> E_B[(I - lr H_B) P (I - lr H_B)ᵀ]`` (see :func:`linear_noise_floor`).  The expected
+    squared error stays finite while that map's spectral radius is below 1; this returns the rate
+    at which it reaches 1, by bisection between 0 (stable) and ``2 / λ_max`` (where the mean
+    error alone already diverges).
+    It lies below plain gradient descent's ``2 / λ_max``, and approaches it as the batch grows.
+
+    Args:
+        x: the inputs (``N`` numbers); the targets do not enter.
+        batch_size: ``B``, in ``[1, N]`` without replacement, ``>= 1`` with.
+        replace: draw every batch with replacement.
+        tol: the bisection's absolute tolerance on the rate, > 0.
+
+    Examples:
+        >>> from course_lib.data import linear_regression
+        >>> x, _ = linear_regression()
+        >>> [round(mean_square_limit(x, b), 3) for b in (1, 4, 100)]     # 2/λmax = 0.756
+        [0.675, 0.741, 0.756]
+    """
+    x = _xy(x, x)[0]
+    b = check_int("batch_size", batch_size, 1, None if replace else len(x))
+    tol = check_number("tol", tol, 0, None, low_open=True)
+    h = _second_moment_operator(x, 0.0, b, replace)[0]
+    low, high = 0.0, 2.0 / np.linalg.eigvalsh(h)[-1]           # stable at 0; never stable beyond GD's limit
+    while high - low > tol:
+        mid = 0.5 * (low + high)
+        radius = np.max(np.abs(np.linalg.eigvals(_second_moment_operator(x, mid, b, replace)[1])))
+        low, high = (mid, high) if radius < 1 else (low, mid)
+    return float(low)
 
 
 class SGDRuns(NamedTuple):
@@ -273,12 +438,53 @@ class SGDRuns(NamedTuple):
 def minibatch_sgd(x, y, theta0, learning_rate, batch_size, steps, chains=1, seed=0, replace=False):
     """Mini-batch SGD on the linear model, many independent chains at once.
 
-    Every step of every chain draws a fresh batch of ``batch_size`` examples (without replacement
-    within the batch unless ``replace``) and takes ``theta <- theta - lr_t * mean batch gradient``.
-    ``learning_rate`` is a number, one number per chain (an array of shape ``(chains,)``), or a
-    callable ``f(step) -> rate`` of the 0-based step (a schedule).  ``theta0`` is one ``[w, b]`` or
-    one per chain.  A run that overflows carries on as inf/nan; its loss is ``inf``.
+    Every step of every chain draws a fresh batch of ``batch_size`` examples, independently of the
+    other steps (without replacement within the batch unless ``replace``), and takes
+    ``theta <- theta - lr_t * mean batch gradient``.  (Keras instead cuts each reshuffled epoch
+    into batches, so the batches of one epoch never share an example.)  A run that overflows
+    carries on as inf/nan; its loss is ``inf``.
+
+    Args:
+        x, y: the data (``N`` inputs, ``N`` targets).
+        theta0: one start ``[w, b]``, or one per chain (shape ``(chains, 2)``).
+        learning_rate: a number, one number per chain (shape ``(chains,)``), or a callable
+            ``f(step) -> rate`` of the 0-based step (a schedule); rates >= 0.
+        batch_size: ``B``, in ``[1, N]`` without replacement, ``>= 1`` with.
+        steps: the number of steps, >= 0.
+        chains: the number of independent chains, >= 1.
+        seed: the batches' seed, >= 0.
+        replace: draw each batch with replacement.
+
+    Returns:
+        :class:`SGDRuns`: ``theta`` (steps + 1, chains, 2), ``loss`` (steps + 1, chains) and
+        ``learning_rates`` (steps, chains).
+
+    Examples:
+        >>> from course_lib.data import linear_regression
+        >>> x, y = linear_regression()
+        >>> runs = minibatch_sgd(x, y, [0.0, 0.0], [0.1, 0.3], 10, 500, chains=2)
+        >>> runs.theta.shape, runs.loss.shape
+        ((501, 2, 2), (501, 2))
+        >>> bool(runs.loss[-1, 0] < 0.02 and runs.loss[-1, 1] < 0.02)          # near loss* = 0.0094
+        True
     """
+    x, y, theta, rates, b, steps, chains, rng, replace = _sgd_setup(x, y, theta0, learning_rate, batch_size, steps,
+                                                                    chains, seed, replace)
+    thetas = np.empty((steps + 1, chains, 2))
+    thetas[0] = theta
+    for start, chunk in _sgd_chunks(x, y, theta, rates, b, steps, rng, replace):
+        thetas[start + 1:start + 1 + len(chunk)] = chunk
+    per_chunk = _per_chunk(len(x), b, chains, replace)
+    loss = np.empty((steps + 1, chains))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, steps + 1, per_chunk):   # in chunks: the moments' temporaries stay small
+            loss[start:start + per_chunk] = _loss_from_moments(thetas[start:start + per_chunk], x, y)
+    loss[~np.isfinite(loss)] = np.inf
+    return SGDRuns(thetas, loss, rates)
+
+
+def _sgd_setup(x, y, theta0, learning_rate, batch_size, steps, chains, seed, replace):
+    """Check :func:`minibatch_sgd`'s arguments; return them as arrays (the rates as ``(steps, chains)``)."""
     x, y = _xy(x, y)
     n = len(x)
     b = check_int("batch_size", batch_size, 1, None if replace else n)
@@ -297,9 +503,18 @@ def minibatch_sgd(x, y, theta0, learning_rate, batch_size, steps, chains=1, seed
             raise ValueError("`learning_rate` must hold finite rates in [0, inf).")
         rates = np.broadcast_to(lr, (steps, chains))
     theta = np.broadcast_to(_theta(theta0), (chains, 2)).astype(np.float64)
-    thetas = np.empty((steps + 1, chains, 2))
-    thetas[0] = theta
-    per_chunk = max(1, 250_000 // (chains * (n if not replace and 1 < b < n else b)))
+    return x, y, theta, rates, b, steps, chains, rng, bool(replace)
+
+
+def _per_chunk(n, b, chains, replace):
+    """Steps drawn at once: the batch indices of a chunk stay near 250,000 numbers."""
+    return max(1, 250_000 // (chains * (n if not replace and 1 < b < n else b)))
+
+
+def _sgd_chunks(x, y, theta, rates, b, steps, rng, replace):
+    """The SGD loop: yields ``(start, thetas)`` with the parameters after steps ``start + 1 ...``."""
+    n, chains = len(x), len(theta)
+    per_chunk = _per_chunk(n, b, chains, replace)
     with np.errstate(over="ignore", invalid="ignore"):
         for start in range(0, steps, per_chunk):
             k = min(per_chunk, steps - start)
@@ -311,6 +526,7 @@ def minibatch_sgd(x, y, theta0, learning_rate, batch_size, steps, chains=1, seed
                 idx = np.argsort(rng.random((k, chains, n)), axis=2)[:, :, :b]
             xs, ys = x[idx], y[idx]
             scale = 2.0 / b * rates[start:start + k]          # lr * 2/B: the mean's 1/B and the square's 2
+            out = np.empty((k, chains, 2))
             for t in range(k):
                 xb = xs[t]
                 r = theta[:, :1] * xb + theta[:, 1:] - ys[t]
@@ -318,12 +534,31 @@ def minibatch_sgd(x, y, theta0, learning_rate, batch_size, steps, chains=1, seed
                 np.einsum("cb,cb->c", r, xb, out=grad[:, 0])
                 r.sum(axis=1, out=grad[:, 1])
                 theta = theta - scale[t][:, None] * grad
-                thetas[start + t + 1] = theta
-        loss = np.empty((steps + 1, chains))
-        for start in range(0, steps + 1, per_chunk):   # in chunks: the moments' temporaries stay small
-            loss[start:start + per_chunk] = _loss_from_moments(thetas[start:start + per_chunk], x, y)
-    loss[~np.isfinite(loss)] = np.inf
-    return SGDRuns(thetas, loss, rates)
+                out[t] = theta
+            yield start, out
+
+
+def _mean_loss_curves(x, y, learning_rates, batch_size, steps, chains, seed):
+    """Mean loss over ``chains`` chains per rate, step by step: shape ``(steps + 1, rates)``.
+
+    The same numbers as averaging :func:`minibatch_sgd`'s ``loss`` (from ``[0, 0]``, with
+    replacement), without keeping every chain's path: memory ``(steps + 1) x rates``.
+    """
+    rates = np.repeat(learning_rates, chains)
+    x, y, theta, rates, b, steps, total, rng, _ = _sgd_setup(x, y, [0.0, 0.0], rates, batch_size, steps,
+                                                            len(rates), seed, True)
+    mean = np.empty((steps + 1, len(learning_rates)))
+
+    def put(start, thetas):
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss = _loss_from_moments(thetas, x, y)
+        loss[~np.isfinite(loss)] = np.inf
+        mean[start:start + len(thetas)] = loss.reshape(len(thetas), len(learning_rates), chains).mean(axis=2)
+
+    put(0, theta[None])
+    for start, chunk in _sgd_chunks(x, y, theta, rates, b, steps, rng, True):
+        put(start + 1, chunk)
+    return mean
 
 
 def _loss_from_moments(theta, x, y):
@@ -340,6 +575,20 @@ def measured_noise_floor(runs, min_loss, burn_in):
     ``runs`` comes from :func:`minibatch_sgd` with a constant rate.  Returns ``(mean, standard
     error)``; the standard error treats the chains as independent and each chain's time average
     as one sample.
+
+    Args:
+        runs: an :class:`SGDRuns`.
+        min_loss: ``loss*``, the smallest loss.
+        burn_in: steps left out at the start, in ``[0, steps - 1]``.
+
+    Examples:
+        >>> from course_lib.data import linear_regression
+        >>> x, y = linear_regression()
+        >>> theta_star, loss_star = linear_minimum(x, y)
+        >>> runs = minibatch_sgd(x, y, theta_star, 0.3, 10, 2000, chains=20)
+        >>> mean, se = measured_noise_floor(runs, loss_star, burn_in=200)
+        >>> bool(abs(mean / linear_noise_floor(x, y, 0.3, 10) - 1) < 4 * se / mean + 0.02)
+        True
     """
     burn_in = check_int("burn_in", burn_in, 0, len(runs.loss) - 2)
     excess = runs.loss[burn_in + 1:] - float(min_loss)
@@ -356,6 +605,16 @@ def power_decay(initial_learning_rate, decay_steps, power):
     ``power = 0.5`` decays as ``1/sqrt(t)``.  The rates sum to infinity for ``power <= 1`` and
     their squares to a finite number for ``power > 0.5``: Robbins and Monro's two conditions hold
     together for ``0.5 < power <= 1``.
+
+    Args:
+        initial_learning_rate: ``lr_0`` > 0.
+        decay_steps: ``T`` > 0, the step at which the rate has fallen by ``2 ** power``.
+        power: ``p`` >= 0.
+
+    Examples:
+        >>> schedule = power_decay(0.3, 100, 1.0)
+        >>> float(schedule(0)), float(schedule(100)), schedule([0, 300]).tolist()
+        (0.3, 0.15, [0.3, 0.075])
     """
     lr0 = check_number("initial_learning_rate", initial_learning_rate, 0, None, low_open=True)
     steps = check_number("decay_steps", decay_steps, 0, None, low_open=True)
@@ -371,6 +630,14 @@ def iterate_average(thetas, start=0):
     """Running (Polyak-Ruppert) average of the iterates from step ``start`` on, along axis 0.
 
     Entry ``k`` of the result is the mean of ``thetas[start : start + k + 1]``.
+
+    Args:
+        thetas: iterates along axis 0 (any further axes: chains, parameters).
+        start: the first iterate averaged, in ``[0, len(thetas) - 1]``.
+
+    Examples:
+        >>> iterate_average([[0.0], [2.0], [4.0], [6.0]], start=1).tolist()
+        [[2.0], [3.0], [4.0]]
     """
     thetas = np.asarray(thetas, dtype=np.float64)
     start = check_int("start", start, 0, len(thetas) - 1)
@@ -384,6 +651,14 @@ def steps_to_stay_below(loss, target):
 
     ``loss`` has one row per step (index 0 is the start); extra axes are chains, each judged alone
     (the result is then an array with ``-1`` for "never").
+
+    Args:
+        loss: losses, one row per step.
+        target: the level to stay at or below (a finite number).
+
+    Examples:
+        >>> steps_to_stay_below([5.0, 1.0, 3.0, 0.5, 0.4], 2.0), steps_to_stay_below([5.0, 3.0], 2.0)
+        (3, None)
     """
     loss = np.asarray(loss, dtype=np.float64)
     target = check_number("target", target)
@@ -478,9 +753,7 @@ def steps_to_target(x, y, batch_sizes, learning_rates, target, chains=6, max_exa
     best, best_lr = [], []
     for k, b in enumerate(batch_sizes):
         b = check_int("batch_sizes", b, 1)
-        runs = minibatch_sgd(x, y, [0.0, 0.0], np.repeat(lrs, chains), b, 200 + max_examples // b,
-                             chains=len(lrs) * chains, seed=seed + k, replace=True)
-        mean = runs.loss.reshape(len(runs.loss), len(lrs), chains).mean(axis=2)
+        mean = _mean_loss_curves(x, y, lrs, b, 200 + max_examples // b, chains, seed + k)
         steps = steps_to_stay_below(mean, target).astype(np.float64)
         steps[steps < 0] = np.inf
         i = int(np.argmin(steps))
@@ -495,7 +768,19 @@ def scaled_learning_rate(base_learning_rate, base_batch_size, batch_size, warmup
     The rate grows with the batch: ``lr = base_learning_rate * batch_size / base_batch_size``.
     During warmup it climbs linearly from ``lr / warmup_steps`` to ``lr``, over as many steps as
     it takes to see ``warmup_examples`` examples (``ceil(warmup_examples / batch_size)`` steps),
-    so a larger batch warms up in fewer steps over the same data.
+    so a larger batch warms up in fewer steps over the same data.  The schedule carries its
+    ``peak`` rate and ``warmup_steps`` as attributes.
+
+    Args:
+        base_learning_rate: the rate tuned at ``base_batch_size``, > 0.
+        base_batch_size: >= 1.
+        batch_size: the new batch size, >= 1.
+        warmup_examples: examples over which the rate climbs, >= 0 (0: no warmup).
+
+    Examples:
+        >>> schedule = scaled_learning_rate(0.05, 4, 64, warmup_examples=400)
+        >>> schedule.peak, schedule.warmup_steps, round(float(schedule(0)), 4), float(schedule(6))
+        (0.8, 7, 0.1143, 0.8)
     """
     base = check_number("base_learning_rate", base_learning_rate, 0, None, low_open=True)
     b0 = check_int("base_batch_size", base_batch_size, 1)
@@ -521,6 +806,14 @@ def shard(x, y, replicas):
     ``tf.distribute.MirroredStrategy`` splits a global batch the same way.  The batch size must be
     a multiple of ``replicas``: with unequal shards the mean of the replicas' mean gradients is no
     longer the mean over the whole batch.
+
+    Args:
+        x, y: one global batch (equal lengths).
+        replicas: the number of shards, >= 1, dividing the batch size.
+
+    Examples:
+        >>> [xs.tolist() for xs, _ in shard([1, 2, 3, 4], [0, 0, 0, 0], 2)]
+        [[1, 2], [3, 4]]
     """
     replicas = check_int("replicas", replicas, 1)
     x, y = np.asarray(x), np.asarray(y)
@@ -537,8 +830,16 @@ def all_reduce_mean(per_replica):
     """The all-reduce of data-parallel SGD: every replica ends with the mean of all replicas' values.
 
     ``per_replica`` is a list with one gradient per replica (arrays, or dicts/lists of arrays of
-    identical structure).  Returns one copy of the mean per replica, as MirroredStrategy's
-    ``reduce`` with ``MEAN`` leaves every replica the same value.
+    identical structure).  Returns a list with the mean once per replica, as MirroredStrategy's
+    ``reduce`` with ``MEAN`` leaves every replica the same value (here the same array object:
+    the caller must not change it in place).
+
+    Args:
+        per_replica: a non-empty list (or tuple) of gradients, one per replica.
+
+    Examples:
+        >>> [r.tolist() for r in all_reduce_mean([np.array([1.0, 2.0]), np.array([3.0, 6.0])])]
+        [[2.0, 4.0], [2.0, 4.0]]
     """
     if not isinstance(per_replica, (list, tuple)) or not per_replica:
         raise TypeError("`per_replica` must be a non-empty list with one gradient per replica.")

@@ -284,3 +284,47 @@ def test_bad_input_names_the_argument(call, match):
 def test_wrong_types_name_the_argument(call, match):
     with pytest.raises(TypeError, match=match):
         call()
+
+
+def test_linear_loss_is_lesson_01s_linear_mse_and_its_batched_twin_agrees():
+    from course_lib.descent import linear_mse
+    rng = np.random.default_rng(8)
+    points = np.concatenate([rng.normal([3.0, 2.0], 2.0, size=(40, 2)), [THETA_STAR, [0.0, 0.0]]])
+    one_by_one = []
+    for w, b in points:
+        keras_form, _ = linear_mse({"kernel": np.array([[w]]), "bias": np.array([b])}, X, Y)
+        assert noise.linear_loss([w, b], X, Y) == keras_form            # the single-point path is linear_mse
+        one_by_one.append(keras_form)
+    np.testing.assert_allclose(noise.linear_loss(points, X, Y), one_by_one, rtol=1e-11, atol=1e-14)
+    np.testing.assert_allclose(noise.linear_loss(points.reshape(6, 7, 2), X, Y), np.reshape(one_by_one, (6, 7)),
+                               rtol=1e-11, atol=1e-14)
+
+
+def test_mean_square_limit_is_where_the_noise_floor_becomes_infinite():
+    gd_limit = 2 / np.linalg.eigvalsh(H)[-1]
+    limits = [noise.mean_square_limit(X, b) for b in (1, 4, 16, 100)]
+    assert limits == sorted(limits) and limits[-1] == pytest.approx(gd_limit, rel=1e-6)   # B = N: plain GD
+    assert limits[0] < 0.9 * gd_limit
+    for b, limit in zip((1, 4, 16), limits):
+        assert np.isfinite(noise.linear_noise_floor(X, Y, limit - 1e-4, b))
+        assert noise.linear_noise_floor(X, Y, limit + 1e-4, b) == np.inf
+    # with replacement a batch of 100 is still noisy, so it stays below plain GD's limit
+    assert noise.mean_square_limit(X, 100, replace=True) < gd_limit - 1e-4
+    with pytest.raises(ValueError, match="batch_size"):
+        noise.mean_square_limit(X, 0)
+
+
+def test_mean_square_limit_matches_runs():
+    # just below the limit the runs' mean stays bounded; well above it most runs blow up
+    limit = noise.mean_square_limit(X, 1)
+    below = noise.minibatch_sgd(X, Y, THETA_STAR, 0.6, 1, 1500, chains=100, seed=2)
+    above = noise.minibatch_sgd(X, Y, THETA_STAR, limit + 0.06, 1, 1500, chains=100, seed=2)
+    assert np.mean(below.loss[-1] > 1) < 0.1 and np.mean(above.loss[-1] > 1) > 0.5
+
+
+def test_steps_to_target_keeps_only_the_mean_curves():
+    # the per-rate mean curves equal minibatch_sgd's losses averaged over the chains, bit for bit
+    lrs = np.array([0.1, 0.4])
+    curves = noise._mean_loss_curves(X, Y, lrs, 8, 60, 3, 5)
+    runs = noise.minibatch_sgd(X, Y, [0.0, 0.0], np.repeat(lrs, 3), 8, 60, chains=6, seed=5, replace=True)
+    np.testing.assert_array_equal(curves, runs.loss.reshape(61, 2, 3).mean(axis=2))
