@@ -238,7 +238,7 @@ def minibatch_variance(per_example, batch_size, replace=False):
     return sigma2 / b if replace else sigma2 / b * (n - b) / (n - 1)
 
 
-def sample_minibatch_variance(per_example, batch_size, samples=2000, replace=False, seed=0):
+def sample_minibatch_variance(per_example, batch_size, samples=2000, replace=False, seed=0, standard_error=False):
     """The same quantity measured: the mean of ``||g_B - g||²`` over ``samples`` random batches.
 
     Works through the batches a few MB at a time, so that memory stays small for any ``samples``.
@@ -249,11 +249,17 @@ def sample_minibatch_variance(per_example, batch_size, samples=2000, replace=Fal
         samples: the number of random batches, >= 2.
         replace: draw each batch with replacement.
         seed: the batches' seed, >= 0.
+        standard_error: also return the standard error of the mean (the spread of
+            ``||g_B - g||²`` over the batches divided by ``sqrt(samples)``).
+
+    Returns:
+        The mean, or ``(mean, standard error)``.
 
     Examples:
         >>> g = [[1.0], [-1.0], [3.0], [-3.0]]
-        >>> round(sample_minibatch_variance(g, 2, samples=20000) / minibatch_variance(g, 2), 1)
-        1.0
+        >>> mean, se = sample_minibatch_variance(g, 2, samples=20000, standard_error=True)
+        >>> round(mean / minibatch_variance(g, 2), 1), bool(0 < se < 0.02 * mean)
+        (1.0, True)
     """
     g = _per_example(per_example)
     n = len(g)
@@ -261,16 +267,23 @@ def sample_minibatch_variance(per_example, batch_size, samples=2000, replace=Fal
     samples = check_int("samples", samples, 2)
     rng = np.random.default_rng(check_int("seed", seed, 0))
     full = g.mean(axis=0)
-    total, chunk = 0.0, max(1, min(1_000_000 // (b * g.shape[1]), 250_000 // n))   # a few MB at a time
+    total, squares = 0.0, 0.0
+    chunk = max(1, min(1_000_000 // (b * g.shape[1]), 250_000 // n))   # a few MB at a time
     for start in range(0, samples, chunk):
         m = min(chunk, samples - start)
         if replace:
             idx = rng.integers(0, n, (m, b))
-        else:
-            idx = np.argsort(rng.random((m, n)), axis=1)[:, :b]
-        means = g[idx].mean(axis=1)
-        total += float(np.sum((means - full) ** 2))
-    return total / samples
+        elif b == n:
+            idx = np.broadcast_to(np.arange(n), (m, n))
+        else:   # the b smallest of n random keys: a uniformly random subset of b examples
+            idx = np.argpartition(rng.random((m, n)), b - 1, axis=1)[:, :b]
+        each = np.sum((g[idx].mean(axis=1) - full) ** 2, axis=1)
+        total += float(np.sum(each))
+        squares += float(np.sum(each * each))
+    mean = total / samples
+    if not standard_error:
+        return mean
+    return mean, float(np.sqrt(max(squares / samples - mean * mean, 0.0) / (samples - 1)))
 
 
 # --------------------------------------------------------------------------- the noise floor
