@@ -30,6 +30,7 @@ from .core import as_param_tree, check_int, check_number, check_same_structure, 
 from .data import batch_indices
 from .landscapes import flatten, hvp_finite_difference, unflatten
 from .optimizers import SGD
+from .training import batches, fit
 
 __all__ = ["chance_loss", "log_uniform", "log_grid", "best_so_far", "SearchResult", "random_search", "grid_search",
            "RangeTest", "lr_range_test", "update_ratios", "global_norm", "clip_by_global_norm", "l2_penalty",
@@ -459,6 +460,7 @@ class TrainingRun(NamedTuple):
     train_loss: np.ndarray    # loss on the whole training set
     val_loss: np.ndarray      # loss on the validation set (empty without validation data)
     ratios: np.ndarray        # (len(eval_steps) - 1, parameters): |Δw|/|w| of the update before each measure
+    grad_norms: np.ndarray    # the global norm of every update's batch gradient (before l2 and clipping)
     params: Any               # the final parameters (the last finite ones if it diverged)
     diverged_at: Optional[int]  # the update whose loss overflowed, or None
 
@@ -467,10 +469,15 @@ def train(loss_and_grad, params, x, y, optimizer, steps, batch_size=32, l2=0.0, 
           eval_every=10, seed=0):
     """Mini-batch training with ``optimizer``, measured every ``eval_every`` updates.
 
-    ``l2 > 0`` adds Keras's L2 penalty to every parameter (:func:`l2_gradients`; the recorded
-    losses stay the data loss).  After each measured update the update-to-weight ratio of
-    every parameter is recorded (:func:`update_ratios`, zero-norm parameters given NaN).  A run
-    whose loss overflows stops there, with ``diverged_at`` set.
+    The loop is the course's one, :func:`course_lib.training.fit` (the capstone's
+    :func:`~course_lib.training.train_numpy` runs it too), with the batches of
+    :func:`course_lib.training.batches` (seeded epochs, remainders dropped) and every
+    measurement lesson 09 reads: the loss on the whole training set (and on ``x_val, y_val``),
+    the update-to-weight ratio of every parameter for each measured update
+    (:func:`update_ratios`, zero-norm parameters given NaN), the global norm of every batch
+    gradient, and a stop at the first update whose weights or loss overflow (``diverged_at``).
+    ``l2 > 0`` adds Keras's L2 penalty to every parameter, biases included
+    (:func:`l2_gradients`; the recorded losses stay the data loss).
 
     Examples:
         >>> from course_lib.descent import linear_mse
@@ -482,37 +489,13 @@ def train(loss_and_grad, params, x, y, optimizer, steps, batch_size=32, l2=0.0, 
     """
     params = as_param_tree("params", params)
     steps = check_int("steps", steps, 1)
-    eval_every = check_int("eval_every", eval_every, 1)
-    l2 = check_number("l2", l2, 0)
-    n = len(x)
-    batch_size = check_int("batch_size", batch_size, 1, n)
-    order = batch_indices(n, batch_size, -(-steps // (n // batch_size)), seed=seed, drop_remainder=True)
-    batches = [idx for epoch in order for idx in epoch][:steps]
-    state = optimizer.init(params)
-    curves = {"step": [0], "train": [float(loss_and_grad(params, x, y)[0])], "val": [], "ratio": []}
-    if x_val is not None:
-        curves["val"].append(float(loss_and_grad(params, x_val, y_val)[0]))
-    diverged = None
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for k, idx in enumerate(batches, start=1):
-            _, grads = loss_and_grad(params, x[idx], y[idx])
-            if l2:
-                grads = l2_gradients(grads, params, l2)
-            new, state = optimizer.step(params, grads, state)
-            if not all(np.isfinite(w).all() for w in tree_leaves(new)):
-                diverged = k
-                break
-            if k % eval_every == 0 or k == steps:
-                loss = float(loss_and_grad(new, x, y)[0])
-                if not np.isfinite(loss):
-                    diverged = k
-                    break
-                curves["step"].append(k)
-                curves["train"].append(loss)
-                if x_val is not None:
-                    curves["val"].append(float(loss_and_grad(new, x_val, y_val)[0]))
-                curves["ratio"].append([float(np.linalg.norm(a - b)) / n_b if (n_b := float(np.linalg.norm(b))) else
-                                        np.nan for b, a in zip(tree_leaves(params), tree_leaves(new))])
-            params = new
-    return TrainingRun(np.asarray(curves["step"]), np.asarray(curves["train"]), np.asarray(curves["val"]),
-                       np.asarray(curves["ratio"]).reshape(len(curves["ratio"]), -1), params, diverged)
+    with_val = x_val is not None
+
+    def evaluate(p):
+        train_loss = float(loss_and_grad(p, x, y)[0])
+        return (train_loss, float(loss_and_grad(p, x_val, y_val)[0])) if with_val else (train_loss,)
+
+    out = fit(loss_and_grad, params, x, y, optimizer, batches(len(x), batch_size, steps, seed), evaluate,
+              eval_every, l2=l2, ratios=True, grad_norms=True, stop_on_overflow=True)
+    return TrainingRun(out.eval_steps, out.curves[0], out.curves[1] if with_val else np.asarray([]), out.ratios,
+                       out.grad_norms, out.params, out.diverged_at)

@@ -24,27 +24,35 @@ fast.  The numerical helpers (:func:`steps_to_target`,
 the gradients computed in numpy, several seeds trained at once as one stacked array, no
 TensorFlow at all.  Given the Keras model's starting weights it follows :func:`train` to
 float32 rounding (tested in ``tests/test_training_keras.py``).
+
+:func:`fit` is the course's one mini-batch loop in numpy (batch order, the optimizer's rate,
+the step, the weight EMA, a measure every ``eval_every`` updates): :func:`train_numpy` runs
+it on its stacked networks, and lesson 09's :func:`course_lib.practice.train` on any model of
+lesson 06's form, with the lesson's measurements (L2, update ratios, gradient norms, overflow)
+switched on.
 """
 
 import contextlib
 import ctypes
 import functools
 import gc
+import math
 import time
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
 from .backprop import MLP, accuracy, dense, relu, softmax, softmax_cross_entropy
-from .core import check_int, check_number
+from .core import check_int, check_number, tree_leaves, tree_map
 from .data import batch_indices
 
 __all__ = ["DIGITS_FILE", "Digits", "load_digits", "build_mlp", "cross_entropy", "get_weights", "set_weights",
            "loss_and_grads", "train_step", "keras_train_step", "evaluate", "batches", "Run", "train",
            "steps_to_target", "results_table", "max_difference",
            "MLP_UNITS", "numpy_initial_weights", "flatten_weights", "unflatten_weights", "numpy_loss_and_grads",
-           "train_numpy", "one_blas_thread", "SeedSpread", "seed_spread", "paired_difference", "study_table"]
+           "Fit", "fit", "train_numpy", "one_blas_thread",
+           "SeedSpread", "seed_spread", "paired_difference", "study_table"]
 
 
 # --------------------------------------------------------------------------- data
@@ -549,6 +557,117 @@ class _Stacked:
         return np.asarray(losses), np.asarray(accuracies)
 
 
+class Fit(NamedTuple):
+    """What :func:`fit` measured."""
+
+    eval_steps: np.ndarray      # the updates after which ``evaluate`` ran (0 = the start)
+    curves: tuple               # one array per value ``evaluate`` returns, stacked along ``eval_steps``
+    ema_curves: Any             # the same for the EMA of the weights; None without ``ema``
+    ratios: Any                 # (len(eval_steps) - 1, arrays): |Δw| / |w| of each measured update; None if not asked
+    grad_norms: Any             # the global norm of every update's batch gradient; None if not asked
+    learning_rates: np.ndarray  # the rate of every update made (float32)
+    params: Any                 # the final weights (with stop_on_overflow, the last finite ones)
+    averaged: Any               # the final EMA of the weights; None without ``ema``
+    diverged_at: Optional[int]  # the update whose weights or measures overflowed (stop_on_overflow), or None
+
+
+def _finite(values):
+    return all(np.isfinite(v).all() for v in values)
+
+
+def fit(loss_and_grad, params, x, y, optimizer, batches, evaluate, eval_every=10, ema=None, l2=0.0, ratios=False,
+        grad_norms=False, stop_on_overflow=False):
+    """The course's one mini-batch training loop: every update, then a measure every ``eval_every`` updates.
+
+    Update ``k`` (1, 2, ...) takes the gradient ``loss_and_grad(params, x[i], y[i])`` on the
+    indices ``i = batches[k - 1]``, adds ``2 * l2 * w`` when ``l2 > 0`` (Keras's L2 penalty on
+    every array, biases included), and lets ``optimizer`` step with its learning rate at
+    ``k - 1``.  An optional :class:`~course_lib.moving_averages.ExponentialMovingAverage` is
+    applied after every update with ``num_updates = k``.  At the start, after every
+    ``eval_every``-th update and after the last, ``evaluate(params)`` returns a tuple of
+    measures (losses, accuracies: numbers or arrays), recorded in :attr:`Fit.curves`, and
+    for the average in :attr:`Fit.ema_curves`.  Optional measurements: ``ratios`` (the
+    update-to-weight ratio ``|Δw| / |w|`` of every array for each measured update, NaN for an
+    all-zero array), ``grad_norms`` (every batch gradient's global norm, before ``l2`` and
+    before any clipping inside the optimizer), ``stop_on_overflow`` (stop at the first update
+    whose weights or measures are not finite, and set ``diverged_at``).
+
+    :func:`train_numpy` (several digits networks stacked as one weight vector) and
+    :func:`course_lib.practice.train` (any model of lesson 06's form) are this loop with their
+    own ``loss_and_grad``, ``batches`` and ``evaluate``.
+
+    Args:
+        loss_and_grad: ``(params, x_batch, y_batch) -> (loss, grads)``, grads shaped like params.
+        params: the starting weights (an array or a tree of arrays; not modified).
+        x, y: the training data, indexed by each entry of ``batches``.
+        optimizer: a course_lib optimizer (its state is made here).
+        batches: one index array per update (e.g. from :func:`batches`); their number is the number of updates.
+        evaluate: ``params -> tuple`` of measures.
+        eval_every: measure every this many updates (and at 0 and the last), >= 1.
+        ema, l2, ratios, grad_norms, stop_on_overflow: as above (``l2 >= 0``).
+
+    Examples:
+        >>> from course_lib.descent import linear_mse
+        >>> from course_lib.optimizers import SGD
+        >>> x = np.linspace(0, 1, 64)[:, None]; y = 3 * x + 2
+        >>> p = {"kernel": np.ones((1, 1)), "bias": np.ones(1)}
+        >>> out = fit(linear_mse, p, x, y, SGD(0.5), batches(64, 16, 100), lambda q: (linear_mse(q, x, y)[0],),
+        ...           eval_every=50)
+        >>> out.eval_steps.tolist(), bool(out.curves[0][-1] < 1e-3)
+        ([0, 50, 100], True)
+    """
+    steps = check_int("steps (the number of batches)", len(batches), 1)
+    eval_every = check_int("eval_every", eval_every, 1)
+    l2 = check_number("l2", l2, 0)
+    state = optimizer.init(params)
+    ema_state = None if ema is None else ema.init(params)
+    rows, ema_rows, ratio_rows, norms, eval_steps = [], [], [], [], [0]
+    rates = np.empty(steps, np.float32)
+    diverged = None
+    with contextlib.ExitStack() as stack:
+        if stop_on_overflow:
+            stack.enter_context(np.errstate(over="ignore", invalid="ignore", divide="ignore"))
+        rows.append(tuple(evaluate(params)))
+        if ema is not None:
+            ema_rows.append(tuple(evaluate(ema.average(ema_state))))
+        for step in range(1, steps + 1):
+            idx = batches[step - 1]
+            rates[step - 1] = optimizer.learning_rate_at(step - 1)
+            _, grads = loss_and_grad(params, x[idx], y[idx])
+            if grad_norms:
+                norms.append(float(np.sqrt(sum(np.sum(np.square(g)) for g in tree_leaves(grads)))))
+            if l2:
+                grads = tree_map(lambda g, w: g + (2 * l2) * w, grads, params)
+            new, state = optimizer.step(params, grads, state)
+            if stop_on_overflow and not _finite(tree_leaves(new)):
+                diverged = step
+                break
+            if ema is not None:
+                ema_state = ema.apply(new, ema_state, num_updates=step)
+            if step % eval_every == 0 or step == steps:
+                row = tuple(evaluate(new))
+                if stop_on_overflow and not _finite(row):
+                    diverged = step
+                    break
+                eval_steps.append(step)
+                rows.append(row)
+                if ema is not None:
+                    ema_rows.append(tuple(evaluate(ema.average(ema_state))))
+                if ratios:
+                    ratio_rows.append([float(np.linalg.norm(a - b)) / nb if (nb := float(np.linalg.norm(b))) else
+                                       math.nan for b, a in zip(tree_leaves(params), tree_leaves(new))])
+            params = new
+
+    def stacked(table):
+        return tuple(np.asarray([row[j] for row in table]) for j in range(len(table[0])))
+
+    made = steps if diverged is None else diverged
+    return Fit(np.asarray(eval_steps), stacked(rows), stacked(ema_rows) if ema is not None else None,
+               np.asarray(ratio_rows).reshape(len(ratio_rows), -1) if ratios else None,
+               np.asarray(norms) if grad_norms else None, rates[:made], params,
+               None if ema is None else ema.average(ema_state), diverged)
+
+
 def train_numpy(optimizer, data, steps=3000, batch_size=32, seeds=(0,), eval_every=100, ema=None,
                 initial_weights=None, hidden=(64, 32), label=""):
     """Train the digits MLP with a course_lib ``optimizer`` in numpy, one run per seed; a list of :class:`Run`.
@@ -609,41 +728,23 @@ def train_numpy(optimizer, data, steps=3000, batch_size=32, seeds=(0,), eval_eve
     order = np.stack([np.stack(batches(len(data.x_train), batch_size, steps, s)) for s in seeds], axis=1)
     y_train = data.y_train.astype(np.int64)
     y_val = data.y_val.astype(np.int64)
-    state = optimizer.init(w)
-    ema_state = None if ema is None else ema.init(w)
-    curves = {k: [] for k in ("step", "tl", "vl", "va", "etl", "evl", "eva")}
 
-    def measure(step):
-        curves["step"].append(step)
-        for vec, keys in ((w, ("tl", "vl", "va")),) + (((ema.average(ema_state), ("etl", "evl", "eva")),)
-                                                         if ema is not None else ()):
-            curves[keys[0]].append(net.evaluate(vec, data.x_train, y_train)[0])
-            vl, va = net.evaluate(vec, data.x_val, y_val)
-            curves[keys[1]].append(vl)
-            curves[keys[2]].append(va)
+    def evaluate(vector):
+        tl = net.evaluate(vector, data.x_train, y_train)[0]
+        vl, va = net.evaluate(vector, data.x_val, y_val)
+        return tl, vl, va
 
-    rates = np.empty(steps, np.float32)
     with one_blas_thread():
-        measure(0)
-        for step in range(1, steps + 1):
-            idx = order[step - 1]
-            rates[step - 1] = optimizer.learning_rate_at(step - 1)
-            _, grads = net.loss_and_grads(w, data.x_train[idx], y_train[idx])
-            w, state = optimizer.step(w, grads, state)
-            if ema is not None:
-                ema_state = ema.apply(w, ema_state, num_updates=step)
-            if step % eval_every == 0 or step == steps:
-                measure(step)
+        out = fit(net.loss_and_grads, w, data.x_train, y_train, optimizer, order, evaluate, eval_every, ema=ema)
     seconds = (time.perf_counter() - start) / len(seeds)
-    arr = {k: np.asarray(v) for k, v in curves.items()}
-    averaged = None if ema is None else ema.average(ema_state)
     runs = []
     for i in range(len(seeds)):
-        tl, vl, va, etl, evl, eva = (arr[k][:, i] if len(arr[k]) else None
-                                     for k in ("tl", "vl", "va", "etl", "evl", "eva"))
-        runs.append(Run(label, arr["step"], tl, vl, va, etl, evl, eva,
-                        rates.astype(np.float64), [a.copy() for a in unflatten_weights(w[i], hidden)],
-                        None if averaged is None else [a.copy() for a in unflatten_weights(averaged[i], hidden)],
+        tl, vl, va = (c[:, i] for c in out.curves)
+        etl, evl, eva = (None, None, None) if ema is None else (c[:, i] for c in out.ema_curves)
+        runs.append(Run(label, out.eval_steps, tl, vl, va, etl, evl, eva,
+                        out.learning_rates.astype(np.float64),
+                        [a.copy() for a in unflatten_weights(out.params[i], hidden)],
+                        None if ema is None else [a.copy() for a in unflatten_weights(out.averaged[i], hidden)],
                         seconds))
     return runs
 

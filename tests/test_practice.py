@@ -263,6 +263,7 @@ def test_train_measures_the_curves_and_the_ratios_of_the_measured_updates():
     np.testing.assert_array_equal(run.eval_steps, [0, 5, 10, 15, 20])
     np.testing.assert_allclose(run.train_loss, run.val_loss)     # the same data for both
     assert run.ratios.shape == (4, 2) and np.all(run.ratios > 0)
+    assert run.grad_norms.shape == (20,) and np.all(run.grad_norms > 0)
     assert run.diverged_at is None and np.all(np.diff(run.train_loss) < 0)
     blown = practice.train(linear_mse, p, X, Y, SGD(50.0), steps=200, batch_size=8)
     assert blown.diverged_at is not None and all(np.isfinite(v).all() for v in blown.params.values())

@@ -195,6 +195,50 @@ def test_train_numpy_ema_is_the_course_ema_of_the_weights(digits):
     assert run.ema_train_loss[0] == run.train_loss[0]                            # the average starts as the weights
 
 
+def test_fit_is_the_loop_of_train_numpy_and_of_practice_train(digits):
+    """One loop: lesson 09's trainer on the digits network in Keras's layout follows train_numpy's stacked run."""
+    from course_lib import practice
+
+    stacked = training.train_numpy(optimizers.SGD(0.1, momentum=0.9), digits, steps=30, seeds=(3,), eval_every=10)[0]
+    plain = practice.train(training.numpy_loss_and_grads, training.numpy_initial_weights(seed=3), digits.x_train,
+                           digits.y_train, optimizers.SGD(0.1, momentum=0.9), steps=30, eval_every=10, seed=3)
+    assert plain.eval_steps.tolist() == stacked.eval_steps.tolist() == [0, 10, 20, 30]
+    assert training.max_difference(plain.params, stacked.weights) <= 1e-6
+    np.testing.assert_allclose(plain.train_loss, stacked.train_loss, rtol=1e-5)
+    assert stacked.train_loss[-1] < 0.5 * stacked.train_loss[0]
+
+
+def test_fit_measures_what_it_is_asked_and_stops_on_overflow():
+    x = np.linspace(0, 1, 32)[:, None]
+    y = 3 * x + 2
+
+    def mse(p, xb, yb):
+        r = xb @ p["kernel"] + p["bias"] - yb
+        return float(np.mean(r ** 2)), {"kernel": 2 * xb.T @ r / len(xb), "bias": 2 * r.mean(axis=0)}
+
+    p = {"kernel": np.ones((1, 1)), "bias": np.ones(1)}
+    order = training.batches(32, 8, 12, seed=1)
+    out = training.fit(mse, p, x, y, optimizers.SGD(0.2), order, lambda q: (mse(q, x, y)[0], 7.0), eval_every=5,
+                       l2=0.1, ratios=True, grad_norms=True, ema=ExponentialMovingAverage(0.5))
+    assert out.eval_steps.tolist() == [0, 5, 10, 12] and out.curves[1].tolist() == [7.0] * 4
+    assert out.ratios.shape == (3, 2) and out.grad_norms.shape == (12,) and out.learning_rates.shape == (12,)
+    manual = p                                    # the same run by hand: L2 gradient 2 * l2 * w, then SGD
+    for k, idx in enumerate(order):
+        _, g = mse(manual, x[idx], y[idx])
+        assert out.grad_norms[k] == pytest.approx(np.sqrt(sum(float(np.sum(v ** 2)) for v in g.values())))
+        manual = {n: manual[n] - 0.2 * (g[n] + 0.2 * manual[n]) for n in manual}
+    assert all(np.allclose(out.params[n], manual[n], rtol=1e-12) for n in p)
+    assert out.curves[0][-1] == pytest.approx(mse(manual, x, y)[0]) and out.averaged is not None
+    blown = training.fit(mse, p, x, y, optimizers.SGD(500.0), training.batches(32, 8, 400),
+                         lambda q: (mse(q, x, y)[0],), stop_on_overflow=True)
+    assert blown.diverged_at is not None and len(blown.learning_rates) == blown.diverged_at
+    assert all(np.isfinite(v).all() for v in blown.params.values())
+    with pytest.raises(ValueError, match="l2"):
+        training.fit(mse, p, x, y, optimizers.SGD(0.1), order, lambda q: (0.0,), l2=-1.0)
+    with pytest.raises(ValueError, match="eval_every"):
+        training.fit(mse, p, x, y, optimizers.SGD(0.1), order, lambda q: (0.0,), eval_every=0)
+
+
 def test_train_numpy_refuses_what_it_cannot_do(digits):
     with pytest.raises(ValueError, match="clipnorm"):
         training.train_numpy(optimizers.SGD(0.1, clipnorm=1.0), digits, steps=1)
