@@ -596,9 +596,9 @@ def noise_explorer(learning_rate=0.3, batch_size=10, steps=300, seed=0):
         ax1.plot(*theta_star, "k*", markersize=9)
         ax1.set(xlim=(-0.5, 4.5), ylim=(-0.5, 4.0), xlabel="w", ylabel="b")
         ax1.set_title("the path in (w, b) from (0, 0); ★ the minimum", fontsize=9)
-        ax2.set(xscale="log", yscale="log", xlim=(1, steps), ylim=(1e-6, 1e2), xlabel="step",
-                ylabel="loss - loss*")
-        ax2.plot([], [], color=sgd["color"], linewidth=1, label="this run")
+        ax2.set(yscale="log", xlim=(0, steps), ylim=(1e-6, 1e2), xlabel="step", ylabel="loss - loss*")
+        ax2.plot([], [], color=sgd["color"], linewidth=0.6, alpha=0.6, label="this run")
+        ax2.plot([], [], color="k", linewidth=1.6, label="mean of the second half")
         ax2.plot([], [], color="0.4", linestyle="--", linewidth=1.4, label="derived noise floor")
         legend(ax2, where="below")
         fig.subplots_adjust(left=0.07, right=0.98, bottom=0.25, top=0.9, wspace=0.28)
@@ -610,7 +610,12 @@ def noise_explorer(learning_rate=0.3, batch_size=10, steps=300, seed=0):
         artists = ax1.plot(path[:, 0], path[:, 1], color=sgd["color"], linewidth=0.7, alpha=0.8)
         artists += ax1.plot(*path[-1], "o", color=sgd["color"], markerfacecolor="white", markersize=5)
         steps_axis = np.arange(1, len(r.excess))
-        artists += ax2.plot(steps_axis, np.clip(r.excess[1:], LOSS_FLOOR, 1e6), color=sgd["color"], linewidth=0.8)
+        excess = np.clip(r.excess[1:], LOSS_FLOOR, 1e6)
+        artists += ax2.plot(steps_axis, excess, color=sgd["color"], linewidth=0.6, alpha=0.6)
+        # a single run is skewed (mostly below its mean, with spikes above): its mean, not its typical value,
+        # is what the floor (itself a mean) should be compared with
+        if np.isfinite(r.measured):
+            artists += ax2.plot([steps // 2, steps], [r.measured, r.measured], color="k", linewidth=1.6)
         if np.isfinite(r.floor) and r.floor > 0:
             artists += ax2.plot([1, steps], [r.floor, r.floor], color="0.4", linestyle="--", linewidth=1.4)
         artists.append(ax2.set_title(f"loss above the minimum; floor {r.floor:.2e}", fontsize=9))
