@@ -388,10 +388,14 @@ class PowerIteration(NamedTuple):
     history: np.ndarray      # the estimate after each iteration
 
 
-def top_hessian_eigenvalue(grad_fn, params, iterations=30, tolerance=1e-3, epsilon=1e-4, seed=0):
+def top_hessian_eigenvalue(grad_fn, params, iterations=30, tolerance=1e-3, epsilon=1e-4, seed=0, start=None):
     """The Hessian's eigenvalue of largest size, by power iteration on Hessian-vector products.
 
-    Start from a seeded random vector; repeat ``v <- Hv / |Hv|``; the estimate is ``vᵀ H v``.
+    Start from a seeded random vector (or from ``start``, e.g. the vector of an earlier call at
+    nearby weights, which then converges in a few iterations); repeat ``v <- Hv / |Hv|``; the
+    estimate is ``vᵀ H v``.  Each repetition multiplies the share of the eigenvector of largest
+    ``|λ|`` by ``|λ1 / λ2|`` against the next one, so the result is the eigenvalue of largest
+    *size*: where the curvature is negative enough, a negative number.
     It stops when two estimates differ by less than ``tolerance`` (relative) or after
     ``iterations`` (lesson 07's :func:`course_lib.landscapes.power_iteration` always spends
     its ``iterations``; on a network each costs two backward passes, so stopping early matters).
@@ -408,7 +412,11 @@ def top_hessian_eigenvalue(grad_fn, params, iterations=30, tolerance=1e-3, epsil
     tolerance = check_number("tolerance", tolerance, 0)
     rng = _rng(seed)
     leaves = tree_leaves(params)
-    v = tree_unflatten(params, [rng.standard_normal(np.shape(w)) for w in leaves])
+    if start is None:
+        v = tree_unflatten(params, [rng.standard_normal(np.shape(w)) for w in leaves])
+    else:
+        v = as_param_tree("start", start)
+        check_same_structure("start", v, params)
     history = []
     for _ in range(iterations):
         norm = float(global_norm(v))
@@ -460,6 +468,7 @@ class TrainingRun(NamedTuple):
     train_loss: np.ndarray    # loss on the whole training set
     val_loss: np.ndarray      # loss on the validation set (empty without validation data)
     ratios: np.ndarray        # (len(eval_steps) - 1, parameters): |Δw|/|w| of the update before each measure
+    batch_losses: np.ndarray  # the loss of every update's batch, computed before its step
     grad_norms: np.ndarray    # the global norm of every update's batch gradient (before l2 and clipping)
     params: Any               # the final parameters (the last finite ones if it diverged)
     diverged_at: Optional[int]  # the update whose loss overflowed, or None
@@ -474,8 +483,8 @@ def train(loss_and_grad, params, x, y, optimizer, steps, batch_size=32, l2=0.0, 
     :func:`course_lib.training.batches` (seeded epochs, remainders dropped) and every
     measurement lesson 09 reads: the loss on the whole training set (and on ``x_val, y_val``),
     the update-to-weight ratio of every parameter for each measured update
-    (:func:`update_ratios`, zero-norm parameters given NaN), the global norm of every batch
-    gradient, and a stop at the first update whose weights or loss overflow (``diverged_at``).
+    (:func:`update_ratios`, zero-norm parameters given NaN), the loss and the global norm of
+    every batch gradient, and a stop at the first update whose weights or loss overflow (``diverged_at``).
     ``l2 > 0`` adds Keras's L2 penalty to every parameter, biases included
     (:func:`l2_gradients`; the recorded losses stay the data loss).
 
@@ -496,6 +505,6 @@ def train(loss_and_grad, params, x, y, optimizer, steps, batch_size=32, l2=0.0, 
         return (train_loss, float(loss_and_grad(p, x_val, y_val)[0])) if with_val else (train_loss,)
 
     out = fit(loss_and_grad, params, x, y, optimizer, batches(len(x), batch_size, steps, seed), evaluate,
-              eval_every, l2=l2, ratios=True, grad_norms=True, stop_on_overflow=True)
+              eval_every, l2=l2, ratios=True, batch_losses=True, grad_norms=True, stop_on_overflow=True)
     return TrainingRun(out.eval_steps, out.curves[0], out.curves[1] if with_val else np.asarray([]), out.ratios,
-                       out.grad_norms, out.params, out.diverged_at)
+                       out.batch_losses, out.grad_norms, out.params, out.diverged_at)

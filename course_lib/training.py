@@ -564,6 +564,7 @@ class Fit(NamedTuple):
     curves: tuple               # one array per value ``evaluate`` returns, stacked along ``eval_steps``
     ema_curves: Any             # the same for the EMA of the weights; None without ``ema``
     ratios: Any                 # (len(eval_steps) - 1, arrays): |Δw| / |w| of each measured update; None if not asked
+    batch_losses: Any           # the batch loss of every update (before its step); None if not asked
     grad_norms: Any             # the global norm of every update's batch gradient; None if not asked
     learning_rates: np.ndarray  # the rate of every update made (float32)
     params: Any                 # the final weights (with stop_on_overflow, the last finite ones)
@@ -576,7 +577,7 @@ def _finite(values):
 
 
 def fit(loss_and_grad, params, x, y, optimizer, batches, evaluate, eval_every=10, ema=None, l2=0.0, ratios=False,
-        grad_norms=False, stop_on_overflow=False):
+        batch_losses=False, grad_norms=False, stop_on_overflow=False):
     """The course's one mini-batch training loop: every update, then a measure every ``eval_every`` updates.
 
     Update ``k`` (1, 2, ...) takes the gradient ``loss_and_grad(params, x[i], y[i])`` on the
@@ -588,7 +589,8 @@ def fit(loss_and_grad, params, x, y, optimizer, batches, evaluate, eval_every=10
     measures (losses, accuracies: numbers or arrays), recorded in :attr:`Fit.curves`, and
     for the average in :attr:`Fit.ema_curves`.  Optional measurements: ``ratios`` (the
     update-to-weight ratio ``|Δw| / |w|`` of every array for each measured update, NaN for an
-    all-zero array), ``grad_norms`` (every batch gradient's global norm, before ``l2`` and
+    all-zero array), ``batch_losses`` (the loss of every update's batch, computed before its
+    step: free, since the gradient needs it), ``grad_norms`` (every batch gradient's global norm, before ``l2`` and
     before any clipping inside the optimizer), ``stop_on_overflow`` (stop at the first update
     whose weights or measures are not finite, and set ``diverged_at``).
 
@@ -604,7 +606,7 @@ def fit(loss_and_grad, params, x, y, optimizer, batches, evaluate, eval_every=10
         batches: one index array per update (e.g. from :func:`batches`); their number is the number of updates.
         evaluate: ``params -> tuple`` of measures.
         eval_every: measure every this many updates (and at 0 and the last), >= 1.
-        ema, l2, ratios, grad_norms, stop_on_overflow: as above (``l2 >= 0``).
+        ema, l2, ratios, batch_losses, grad_norms, stop_on_overflow: as above (``l2 >= 0``).
 
     Examples:
         >>> from course_lib.descent import linear_mse
@@ -621,7 +623,7 @@ def fit(loss_and_grad, params, x, y, optimizer, batches, evaluate, eval_every=10
     l2 = check_number("l2", l2, 0)
     state = optimizer.init(params)
     ema_state = None if ema is None else ema.init(params)
-    rows, ema_rows, ratio_rows, norms, eval_steps = [], [], [], [], [0]
+    rows, ema_rows, ratio_rows, losses, norms, eval_steps = [], [], [], [], [], [0]
     rates = np.empty(steps, np.float32)
     diverged = None
     with contextlib.ExitStack() as stack:
@@ -633,7 +635,9 @@ def fit(loss_and_grad, params, x, y, optimizer, batches, evaluate, eval_every=10
         for step in range(1, steps + 1):
             idx = batches[step - 1]
             rates[step - 1] = optimizer.learning_rate_at(step - 1)
-            _, grads = loss_and_grad(params, x[idx], y[idx])
+            loss, grads = loss_and_grad(params, x[idx], y[idx])
+            if batch_losses:
+                losses.append(float(loss))
             if grad_norms:
                 norms.append(float(np.sqrt(sum(np.sum(np.square(g)) for g in tree_leaves(grads)))))
             if l2:
@@ -664,7 +668,8 @@ def fit(loss_and_grad, params, x, y, optimizer, batches, evaluate, eval_every=10
     made = steps if diverged is None else diverged
     return Fit(np.asarray(eval_steps), stacked(rows), stacked(ema_rows) if ema is not None else None,
                np.asarray(ratio_rows).reshape(len(ratio_rows), -1) if ratios else None,
-               np.asarray(norms) if grad_norms else None, rates[:made], params,
+               np.asarray(losses) if batch_losses else None, np.asarray(norms) if grad_norms else None,
+               rates[:made], params,
                None if ema is None else ema.average(ema_state), diverged)
 
 

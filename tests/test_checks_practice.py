@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from check_helpers import rejects
+from check_helpers import predicts, rejects
 
 from course_lib import practice
 from course_lib.checks import CheckFailed, NotAttempted
@@ -12,11 +12,11 @@ from course_lib.checks import practice as pc
 
 
 # --------------------------------------------------------------------------- right answers
-def smooth(losses, beta, correct=True, swap=False):
-    out, avg = [], 0.0
-    for k, loss in enumerate(losses, start=1):
+def smooth(losses, beta, correct=True, swap=False, k_from_0=False, start_at_first=False):
+    out, avg = [], losses[0] if start_at_first else 0.0
+    for k, loss in enumerate(losses, start=0 if k_from_0 else 1):
         avg = (1 - beta) * avg + beta * loss if swap else beta * avg + (1 - beta) * loss
-        out.append(avg / (1 - beta ** k) if correct else avg)
+        out.append(np.float64(avg) / (1 - beta ** k) if correct else avg)
     return np.array(out)
 
 
@@ -100,7 +100,23 @@ def test_pick_rate_mistakes():
     rejects(check, lambda r, ls, beta=0.9: at(r, np.argmin(smooth(ls, beta)), 100), "not a hundredth")
     rejects(check, lambda r, ls, beta=0.9: at(r, np.argmin(np.gradient(smooth(ls, beta)))), "steepest")
     rejects(check, lambda r, ls, beta=0.9: r[0] / 10, "first rate")
+    rejects(check, lambda r, ls, beta=0.9: np.argmin(smooth(ls, beta)) / 10, "*index*")
     rejects(check, lambda r, ls, beta=0.9: at(r, np.argmin(smooth(ls, 0.9))), "the `beta` you are given")
+
+
+def test_pick_rate_catches_the_bias_correction_slips_that_agree_on_smooth_curves():
+    """The off-by-one correction (1 - beta**k, k from 0) and an average started at the first loss pick the same
+    rate as the right answer on a long test; the cases whose minimum comes in the first updates separate them."""
+    check = pc.check_pick_rate
+    with np.errstate(divide="ignore"):
+        rejects(check, lambda r, ls, beta=0.9: r[np.argmin(smooth(ls, beta, k_from_0=True))] / 10, "one update off")
+    rejects(check, lambda r, ls, beta=0.9: r[np.argmin(smooth(ls, beta, start_at_first=True))] / 10,
+            "starts at 0, not at the first loss")
+    rejects(check, lambda r, ls, beta=0.9: r[np.argmin(smooth(ls, beta, correct=False, start_at_first=True))] / 10,
+            "start the average at 0")
+    rates, losses = pc._range_cases()[0][0]             # a long test: these slips agree with the right pick
+    with np.errstate(divide="ignore"):
+        assert rates[np.argmin(smooth(losses, 0.9, k_from_0=True))] == rates[np.argmin(smooth(losses, 0.9))]
 
 
 def test_clip_by_global_norm_mistakes():
@@ -159,6 +175,21 @@ def test_adamw_update_mistakes():
     rejects(check, step(decay=False), "weight decay is missing")
     rejects(check, step(t_shift=0), "counts updates from 1")
     rejects(check, step(t_shift=2), "one update too many")
+
+    def keras_form(eps_inside=False, v_from_g=False, no_root=False):
+        def f(w, g, m, v, s, learning_rate, weight_decay, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+            w = w - w * weight_decay * learning_rate
+            m = beta_1 * m + (1 - beta_1) * g
+            v = beta_2 * v + (1 - beta_2) * (g if v_from_g else g * g)
+            c = 1 - beta_2 ** (s + 1)
+            alpha = learning_rate * (c if no_root else np.sqrt(c)) / (1 - beta_1 ** (s + 1))
+            return w - alpha * m / (np.sqrt(v + epsilon) if eps_inside else np.sqrt(v) + epsilon), m, v
+        return f
+
+    rejects(check, keras_form(eps_inside=True), "epsilon went inside the square root")
+    with np.errstate(invalid="ignore"):
+        rejects(check, keras_form(v_from_g=True), "*squared* gradient")
+    rejects(check, keras_form(no_root=True), "square root of v's correction")
     msg = rejects(check, lambda *a, **k: tuple(reversed(adamw(*a, **k))), "")
     assert "order" in msg or "swapped" in msg or "reversed" in msg, msg
 
@@ -175,25 +206,30 @@ def test_sample_log_uniform_mistakes():
     rejects(check, lambda lo, hi, n, rng: 10 ** rng.uniform(lo, hi, n), "np.log10(low)")
     rejects(check, lambda lo, hi, n, rng: log_uniform(lo, hi, n - 1, rng), "one draw too few")
     rejects(check, lambda lo, hi, n, rng: log_uniform(lo, hi, n + 1, rng), "one draw too many")
+    rejects(check, lambda lo, hi, n, rng: 10 ** rng.uniform(np.log(lo), np.log(hi), n), "outside [low, high]")
+    rejects(check, lambda lo, hi, n, rng: np.exp(rng.uniform(np.log10(lo), np.log10(hi), n)), "outside [low, high]")
+
+
+def test_sample_log_uniform_first_hint_does_not_hand_out_the_answer():
+    msg = rejects(pc.check_sample_log_uniform, lambda lo, hi, n, rng: rng.uniform(lo, hi, n), "top decade")
+    assert "np.exp(" not in msg and "np.log(" not in msg, msg
 
 
 # --------------------------------------------------------------------------- predictions
-def test_predictions(capsys):
-    pc.check_l2_as_weight_decay(0.01)
+def test_l2_with_momentum_prediction(capsys):
+    predicts(pc.check_l2_with_momentum, "different runs", "the same run", "momentum 0.9: SGD + L2(0.005)", capsys)
+    pc.check_l2_with_momentum("Different runs ")
     out = capsys.readouterr().out
-    assert "✓" in out
-    gaps = [float(line.rsplit(" ", 1)[1]) for line in out.splitlines() if "weight_decay=" in line]
-    assert gaps[2] < 1e-8 < gaps[0] and gaps[1] > 1e-8      # the run settles it: only 0.01 coincides
-    with pytest.raises(CheckFailed):
-        pc.check_l2_as_weight_decay(0.005)
-    with pytest.raises(NotAttempted):
-        pc.check_twice_the_lowest(...)
+    gaps = [float(line.rsplit(" ", 1)[1]) for line in out.splitlines() if "largest weight difference" in line]
+    assert gaps[0] < 1e-8 < 1e-2 < min(gaps[1:]), gaps    # the same without momentum only
     with pytest.raises(CheckFailed, match="one of"):
-        pc.check_twice_the_lowest("diverges")
+        pc.check_l2_with_momentum(0.01)
 
 
-def test_twice_the_lowest_run_shows_the_dead_network(capsys):
-    pc.check_twice_the_lowest("stuck near ln 10")
+def test_warmup_prediction_shows_the_stalled_run(capsys):
+    predicts(pc.check_warmup_instead_of_clipping, "stuck near ln 10", "trains well", "ReLU units 0", capsys)
+    pc.check_warmup_instead_of_clipping("stuck near ln 10")
     out = capsys.readouterr().out
     last = float(out.split("training loss at steps")[1].split("]")[1].split(",")[-1])
     assert abs(last - math.log(10)) < 0.05
+    assert pc.TWICE_THE_LOWEST == pytest.approx(1.478, abs=5e-4)

@@ -214,6 +214,12 @@ def test_hessian_vector_products_and_the_top_eigenvalue_of_a_quadratic():
     np.testing.assert_allclose(np.abs(top.vector), np.abs(q[:, -1]), atol=1e-6)
     with pytest.raises(ValueError, match="vector"):
         practice.hessian_vector_product(lambda w: w, np.ones(2), np.zeros(2))
+    warm = practice.top_hessian_eigenvalue(lambda w: a @ w, np.zeros(6), tolerance=1e-9, start=top.vector)
+    assert len(warm.history) <= 2 and warm.eigenvalue == pytest.approx(9.0, rel=1e-8)   # started at the answer
+    flipped = practice.top_hessian_eigenvalue(lambda w: -a @ w, np.zeros(6), iterations=200, tolerance=1e-12)
+    assert flipped.eigenvalue == pytest.approx(-9.0, rel=1e-8)          # the largest *size*: a negative one
+    with pytest.raises(ValueError, match="start"):
+        practice.top_hessian_eigenvalue(lambda w: a @ w, np.zeros(6), start=np.ones(5))
 
 
 def test_top_eigenvalue_of_a_network_matches_the_full_hessian():

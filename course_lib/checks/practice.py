@@ -11,15 +11,19 @@ from ..training import load_digits
 from . import Mistake, check_function, check_prediction
 
 __all__ = ["check_pick_rate", "check_clip_by_global_norm", "check_adamw_update", "check_sample_log_uniform",
-           "check_l2_as_weight_decay", "check_twice_the_lowest"]
+           "check_l2_with_momentum", "check_warmup_instead_of_clipping"]
 
 
 # --------------------------------------------------------------------------- exercise 1: read a range test
-def _smooth(losses, beta, correct=True, swap=False):
-    out, average = [], 0.0
-    for k, loss in enumerate(np.asarray(losses, dtype=np.float64), start=1):
-        average = (1 - beta) * average + beta * loss if swap else beta * average + (1 - beta) * loss
-        out.append(average / (1 - beta ** k) if correct else average)
+def _smooth(losses, beta, correct=True, swap=False, shift=0, start_at_first=False):
+    """The exercise's smoothing; ``shift=-1`` divides by 1 - beta**k with k from 0 (an off-by-one),
+    ``start_at_first`` starts the average at the first loss instead of 0."""
+    losses = np.asarray(losses, dtype=np.float64)
+    out, average = [], losses[0] if start_at_first else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k, loss in enumerate(losses, start=1):
+            average = (1 - beta) * average + beta * loss if swap else beta * average + (1 - beta) * loss
+            out.append(average / np.float64(1 - beta ** (k + shift)) if correct else average)
     return np.asarray(out)
 
 
@@ -38,6 +42,11 @@ def _range_cases():
         curve = 2.3 - 2.0 * np.clip(t / bottom, 0, 1) ** 2 + 30 * np.clip(t - bottom, 0, None) ** 2
         losses = curve + 0.25 * rng.standard_normal(steps) * (0.3 + t)
         cases.append(((rates, losses), {"beta": beta}))
+    # the smoothed minimum in the first few updates, where the bias correction decides it: losses that
+    # rise from the first update, and losses lowest at update 2
+    rates = np.geomspace(0.1, 10.0, 30)
+    cases.append(((rates, 1.0 + 3 * np.linspace(0, 1, 30) ** 2), {"beta": 0.9}))
+    cases.append(((rates[:12], np.array([2.0, 1.2, 0.7, 0.9, 1.4, 2.0, 2.8, 3.6, 4.6, 5.8, 7.0, 8.5])), {"beta": 0.8}))
     return cases
 
 
@@ -55,9 +64,22 @@ def check_pick_rate(pick_rate):
                 "that is a tenth of the rate at the lowest *raw* batch loss; smooth the losses first (the moving "
                 "average with bias correction), or one lucky batch decides the pick."),
         Mistake(lambda r, ls, beta=0.9: at(r, np.argmin(_smooth(ls, beta, correct=False))),
-                "the moving average starts at 0 and needs lesson 05's bias correction: divide step k's average by "
-                "1 - beta**k (k counted from 1), else the first averages are far too small and look like the "
-                "lowest loss."),
+                "the moving average starts at 0 and needs lesson 05's bias correction: divide the average after "
+                "update k (k = 0, 1, ...) by 1 - beta**(k + 1), else the first averages are far too small and look "
+                "like the lowest loss."),
+        Mistake(lambda r, ls, beta=0.9: at(r, np.nanargmin(np.where(np.isfinite(s := _smooth(ls, beta, shift=-1)), s,
+                                                                    np.nan))),
+                "the bias correction is one update off: after update k (k = 0, 1, ...) the average holds k + 1 "
+                "losses, so divide by 1 - beta**(k + 1); 1 - beta**k is 0 at the first update (a division by "
+                "zero) and too small after it."),
+        Mistake(lambda r, ls, beta=0.9: at(r, np.argmin(_smooth(ls, beta, start_at_first=True))),
+                "the average starts at 0, not at the first loss: with average = 0 at the start, the bias correction "
+                "1 - beta**(k + 1) is exactly what undoes the start; started at losses[0], the first smoothed "
+                "values are far too high."),
+        Mistake(lambda r, ls, beta=0.9: at(r, np.argmin(_smooth(ls, beta, correct=False, start_at_first=True))),
+                "start the average at 0 and divide by 1 - beta**(k + 1), as the exercise says; an average started "
+                "at the first loss without correction gives other values in the first updates, where the pick "
+                "can fall."),
         Mistake(lambda r, ls, beta=0.9: at(r, np.argmin(_smooth(ls, beta, swap=True))),
                 "beta and 1 - beta are swapped: the average keeps beta of its old value, "
                 "average = beta * average + (1 - beta) * loss."),
@@ -75,6 +97,9 @@ def check_pick_rate(pick_rate):
         Mistake(lambda r, ls, beta=0.9: at(r, np.argmin(np.gradient(_smooth(ls, beta)))),
                 "that is a tenth of the steepest point; the exercise asks for a tenth of the rate at the lowest "
                 "smoothed loss."),
+        Mistake(lambda r, ls, beta=0.9: float(np.argmin(_smooth(ls, beta)) / 10),
+                "that is the *index* of the lowest smoothed loss divided by 10; return a tenth of the rate at that "
+                "index: rates[index] / 10."),
         Mistake(lambda r, ls, beta=0.9: float(np.asarray(r)[0] / 10),
                 "that is a tenth of the first rate of the test; find the rate where the smoothed loss is lowest."),
         Mistake(lambda r, ls, beta=0.9: at(r, np.argmin(_smooth(ls, 0.9))),
@@ -144,13 +169,16 @@ def check_clip_by_global_norm(clip_by_global_norm):
 
 
 # --------------------------------------------------------------------------- exercise 3: AdamW, not Adam + L2
-def _adam(w, g, m, v, step, lr, beta_1, beta_2, epsilon, bias_step=None):
+def _adam(w, g, m, v, step, lr, beta_1, beta_2, epsilon, bias_step=None, eps_inside=False, v_from_g=False,
+          no_root=False):
     t = step + 1 if bias_step is None else bias_step
     m = beta_1 * m + (1 - beta_1) * g
-    v = beta_2 * v + (1 - beta_2) * g * g
+    v = beta_2 * v + (1 - beta_2) * (g if v_from_g else g * g)
     with np.errstate(all="ignore"):   # t = 0 (a mistake's count) gives 0/0, as the student's numpy would
-        alpha = lr * np.sqrt(np.float64(1 - beta_2 ** t)) / np.float64(1 - beta_1 ** t)
-    return w - alpha * m / (np.sqrt(v) + epsilon), m, v
+        correction = np.float64(1 - beta_2 ** t)
+        alpha = lr * (correction if no_root else np.sqrt(correction)) / np.float64(1 - beta_1 ** t)
+        root = np.sqrt(v + epsilon) if eps_inside else np.sqrt(v) + epsilon
+        return w - alpha * m / root, m, v
 
 
 def _adamw(w, g, m, v, step, learning_rate, weight_decay, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
@@ -208,9 +236,17 @@ def check_adamw_update(adamw_update):
         Mistake(lambda *a, **k: (lambda w, g, m, v, s, lr, wd, b1, b2, e: _adam(w - w * wd * lr, g, m, v, s, lr, b1,
                                                                                 b2, e, bias_step=s + 2))(*f(*a, **k)),
                 "one update too many in the bias correction: t = step + 1."),
-        Mistake(lambda *a, **k: (lambda w, g, m, v, s, lr, wd, b1, b2, e: _adam(w - w * wd, g, m, v, s, lr, b1, b2,
-                                                                                e))(*f(*a, **k)),
-                "the decay is scaled by the learning rate: w - w * weight_decay * learning_rate."),
+        Mistake(lambda *a, **k: (lambda w, g, m, v, s, lr, wd, b1, b2, e: _adam(w - w * wd * lr, g, m, v, s, lr, b1,
+                                                                                b2, e, eps_inside=True))(*f(*a, **k)),
+                "epsilon went inside the square root: Keras adds it outside, sqrt(v) + epsilon (lesson 08's table "
+                "of where each framework puts epsilon); sqrt(v + epsilon) differs where v is small."),
+        Mistake(lambda *a, **k: (lambda w, g, m, v, s, lr, wd, b1, b2, e: _adam(w - w * wd * lr, g, m, v, s, lr, b1,
+                                                                                b2, e, v_from_g=True))(*f(*a, **k)),
+                "v averages the *squared* gradient: v = beta_2 * v + (1 - beta_2) * g * g, not g."),
+        Mistake(lambda *a, **k: (lambda w, g, m, v, s, lr, wd, b1, b2, e: _adam(w - w * wd * lr, g, m, v, s, lr, b1,
+                                                                                b2, e, no_root=True))(*f(*a, **k)),
+                "alpha takes the square root of v's correction: learning_rate * sqrt(1 - beta_2**t) / "
+                "(1 - beta_1**t), because v is a square."),
     ])
 
 
@@ -229,14 +265,16 @@ def check_sample_log_uniform(sample_log_uniform):
     check_function(sample_log_uniform, _log_uniform, _log_cases(), name="sample_log_uniform", mistakes=[
         Mistake(lambda lo, hi, n, rng: rng.uniform(lo, hi, n),
                 "that is uniform in the values themselves: almost every draw lands in the top decade. Draw the "
-                "*logarithm* uniformly, then exponentiate: np.exp(rng.uniform(np.log(low), np.log(high), size))."),
+                "*logarithm* of each number uniformly (between the logarithms of low and high), then come back from "
+                "the logarithm to the number."),
         Mistake(lambda lo, hi, n, rng: rng.uniform(np.log(lo), np.log(hi), n),
                 "these are the logarithms of the draws: apply np.exp to come back to the rates."),
         Mistake(lambda lo, hi, n, rng: np.exp(rng.uniform(lo, hi, n)),
                 "draw between np.log(low) and np.log(high), then exponentiate; np.exp of a draw between low and "
                 "high is not in the range."),
         Mistake(lambda lo, hi, n, rng: np.log(rng.uniform(lo, hi, n)),
-                "np.log and np.exp are the wrong way round: np.exp(rng.uniform(np.log(low), np.log(high), size))."),
+                "np.log and np.exp are the wrong way round: draw in the logarithms, then go back with the inverse "
+                "of the logarithm."),
         Mistake(lambda lo, hi, n, rng: np.exp(rng.uniform(np.log(hi), np.log(lo), n)),
                 "low and high are swapped: rng.uniform(np.log(low), np.log(high), size)."),
         Mistake(lambda lo, hi, n, rng: np.geomspace(lo, hi, n),
@@ -246,6 +284,14 @@ def check_sample_log_uniform(sample_log_uniform):
         Mistake(lambda lo, hi, n, rng: 10 ** rng.uniform(lo, hi, n),
                 "draw the exponent between np.log10(low) and np.log10(high) if you use 10 **, not between low "
                 "and high."),
+        Mistake(lambda lo, hi, n, rng: 10 ** rng.uniform(np.log(lo), np.log(hi), n),
+                "two bases mixed: the exponent was drawn between natural logarithms (np.log) but raised as a power "
+                "of 10, so the draws fall outside [low, high]. Go back with the inverse of the logarithm you drew "
+                "in: np.exp after np.log, 10 ** after np.log10."),
+        Mistake(lambda lo, hi, n, rng: np.exp(rng.uniform(np.log10(lo), np.log10(hi), n)),
+                "two bases mixed: the exponent was drawn between base-10 logarithms (np.log10) but undone with "
+                "np.exp, so for some ranges the draws fall outside [low, high], and the decades get unequal shares. "
+                "Go back with the inverse of the logarithm you drew in: np.exp after np.log, 10 ** after np.log10."),
         Mistake(lambda lo, hi, n, rng: np.exp(rng.uniform(np.log(lo), np.log(hi), n - 1)),
                 "one draw too few: return `size` draws."),
         Mistake(lambda lo, hi, n, rng: np.exp(rng.uniform(np.log(lo), np.log(hi), n + 1)),
@@ -254,45 +300,66 @@ def check_sample_log_uniform(sample_log_uniform):
 
 
 # --------------------------------------------------------------------------- predictions
-def check_l2_as_weight_decay(answer):
-    """Prediction 1: the weight_decay that makes SGD with weight decay equal SGD + L2(0.005)."""
+#: Twice the lowest-loss rate of the lesson's range test (2 x 0.7391), the rate of its run that stalls.
+TWICE_THE_LOWEST = 2 * 0.7390722033525783
+
+
+def _weight_gap(a, b):
+    return max(float(np.max(np.abs(u - v))) for la, lb in zip(a.params, b.params) for u, v in zip(la.values(),
+                                                                                               lb.values()))
+
+
+def check_l2_with_momentum(answer):
+    """Prediction 1: with momentum 0.9, is SGD + L2(0.005) the same run as SGD with weight_decay=0.01?"""
     def run():
         data = load_digits(seed=0)
         x, y = data.x_train[:256].astype(np.float64), data.y_train[:256]
         net = MLP((64, 16, 10), activation="relu")
-        l2_run = train(net.loss_and_grad, net.init(0), x, y, SGD(0.1), steps=200, l2=0.005)
         lines = []
-        for wd in (0.0025, 0.005, 0.01):
-            other = train(net.loss_and_grad, net.init(0), x, y, SGD(0.1, weight_decay=wd), steps=200)
-            gap = max(float(np.max(np.abs(a - b))) for la, lb in zip(l2_run.params, other.params)
-                      for a, b in zip(la.values(), lb.values()))
-            lines.append(f"  weight_decay={wd}: largest weight difference from SGD + L2(0.005) after 200 steps "
-                         f"{gap:.1e}")
+        for momentum in (0.0, 0.9):
+            l2_run = train(net.loss_and_grad, net.init(0), x, y, SGD(0.1, momentum=momentum), steps=200, l2=0.005)
+            for wd in (0.01, 0.1) if momentum else (0.01,):
+                other = train(net.loss_and_grad, net.init(0), x, y, SGD(0.1, momentum=momentum, weight_decay=wd),
+                              steps=200)
+                lines.append(f"  momentum {momentum}: SGD + L2(0.005) against weight_decay={wd}: largest weight "
+                             f"difference after 200 steps {_weight_gap(l2_run, other):.1e}")
         return "\n".join(lines)
 
-    check_prediction(answer, name="l2_as_weight_decay", correct=0.01, tolerance=1e-9,
-                     explanation="L2(l2) adds l2 * sum(w**2) to the loss, whose gradient is 2 * l2 * w; SGD then "
-                                 "steps w - lr * (g + 2 * l2 * w) = w - w * (2 * l2) * lr - lr * g, which is Keras's "
-                                 "weight decay w - w * weight_decay * lr with weight_decay = 2 * l2 = 0.01.",
+    check_prediction(answer, name="l2_with_momentum", choices=("the same run", "different runs"),
+                     correct="different runs",
+                     explanation="with momentum the L2 gradient 2 * l2 * w goes into the velocity, v = m * v - lr * "
+                                 "(g + 2 * l2 * w), so each step's pull towards 0 is carried into the next steps "
+                                 "and grows to about 1 / (1 - m) = 10 times its size; Keras's weight_decay shrinks "
+                                 "w directly, w - w * weight_decay * lr, once per step and outside the velocity. "
+                                 "Only without momentum are the two the same (weight_decay = 2 * l2); with it they "
+                                 "are different methods: neither 0.01 nor 0.1 gives the same run (below).",
                      evidence=run)
 
 
-def check_twice_the_lowest(answer):
-    """Prediction 2: SGD at twice the range test's lowest-loss rate on the digits network, 800 steps."""
+def check_warmup_instead_of_clipping(answer):
+    """Prediction 2: the lesson's stalling rate with a 100-update linear warm-up instead of clipping."""
     def run():
         data = load_digits(seed=0)
         x, y = data.x_train.astype(np.float64), data.y_train
         net = MLP((64, 64, 32, 10), activation="relu")
-        out = train(accumulate(net.loss_and_grad), net.init(0), x, y, SGD(1.478), steps=800, eval_every=200)
+        rate = TWICE_THE_LOWEST
+        out = train(accumulate(net.loss_and_grad), net.init(0), x, y,
+                    SGD(lambda k: rate * min(1.0, (k + 1) / 100)), steps=800, eval_every=200)
         dead = [np.mean(layer["out"].max(axis=0) == 0) for layer in net.forward(out.params, x)[1][:2]]
+        spike = int(np.argmax(out.batch_losses))
         return (f"  training loss at steps {out.eval_steps.tolist()}: {np.round(out.train_loss, 4).tolist()}\n"
+                f"  highest batch loss {out.batch_losses[spike]:.1f} at update {spike}, when the rate was "
+                f"{rate * min(1.0, (spike + 1) / 100):.3f}\n"
                 f"  ln 10 = {math.log(10):.4f}; ReLU units 0 on every image: layer 1 {dead[0]:.0%}, "
                 f"layer 2 {dead[1]:.0%}")
 
-    check_prediction(answer, name="twice_the_lowest", choices=("trains well", "overflows to NaN", "stuck near ln 10"),
-                     correct="stuck near ln 10",
-                     explanation="the first large steps push most ReLU units of the second layer below zero for "
-                                 "every image; a dead unit passes no gradient, so the network outputs nearly the "
-                                 "same logits for every image and its loss stays near the loss at chance, ln 10. "
-                                 "Nothing overflows: the loss stays within a few hundredths of ln 10.",
+    check_prediction(answer, name="warmup_instead_of_clipping",
+                     choices=("trains well", "stuck near ln 10", "overflows to NaN"), correct="stuck near ln 10",
+                     explanation="the warm-up reaches the full rate at update 100 whatever the gradients are; the "
+                                 "clipped run was still clipping most of its steps then (its gradients were still "
+                                 "above 0.5), and it keeps clipping the rare large gradients later on. Without the "
+                                 "clip, the first large gradient at the full rate throws the weights into a spike "
+                                 "that leaves the second layer's ReLU units at 0 for every image, as in the lesson's "
+                                 "unclipped run, and the loss stays at about ln 10. A fixed schedule cannot react "
+                                 "to the gradient; the clip does.",
                      evidence=run)
