@@ -789,13 +789,18 @@ def paired_difference(a, b):
     """``a - b`` seed by seed, as a :class:`SeedSpread`.
 
     Runs with the same seed share their starting weights and their batches, so much of what
-    makes two seeds differ cancels in the difference: its standard error is usually smaller
-    than that of ``a`` or ``b`` alone.
+    makes two seeds differ can cancel in the difference: its standard error is then smaller than
+    the unpaired ``sqrt(se_a**2 + se_b**2)``.  Not always: when the seeds that do better with ``a``
+    do worse with ``b`` (a negative correlation), the paired standard error is the larger one.
 
     Examples:
         >>> d = paired_difference([1.0, 2.0, 3.0], [0.9, 1.9, 2.8])
         >>> round(d.mean, 4), d.within_noise()
         (0.1333, False)
+        >>> a, b = [1.0, 2.0, 3.0], [3.0, 2.0, 1.0]          # opposite orders: pairing does not help
+        >>> unpaired = np.hypot(seed_spread(a).standard_error, seed_spread(b).standard_error)
+        >>> bool(paired_difference(a, b).standard_error > unpaired)
+        True
     """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
