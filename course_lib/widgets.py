@@ -532,13 +532,14 @@ def rotated_bowl_explorer(angle_degrees=45.0, condition_number=20.0, steps=100):
         ax1.set_xlim(-5, 5), ax1.set_ylim(-5, 5), ax1.set_aspect("equal")
         ax1.plot(0, 0, marker="*", color="k", markersize=10)
         ax1.set_xlabel("$x_1$"), ax1.set_ylabel("$x_2$")
-        ax1.set_title("paths on the level sets (grey)", fontsize=10)
+        ax1.set_title("paths on the level sets (grey); colours as in the legend", fontsize=9)
         for i, label in enumerate(names):
             ax2.plot([], [], label=label, linewidth=1.3, **line_style(label, i))
         ax2.legend(loc="upper left", bbox_to_anchor=(1.03, 1.0), borderaxespad=0.0, fontsize=8, frameon=False)
         ax2.set_yscale("log")
         ax2.set_xlim(0, steps), ax2.set_ylim(LOSS_FLOOR, 1e2)
         ax2.set_xlabel("step"), ax2.set_ylabel("loss")
+        ax2.set_title(f"loss (below {LOSS_FLOOR:.0e}: drawn on the bottom edge)", fontsize=9)
         fig.subplots_adjust(left=0.07, right=0.85, bottom=0.13, top=0.9, wspace=0.3)
         return ax1, ax2
 
