@@ -44,18 +44,21 @@ TIMINGS = ARTIFACTS / "browser_timings.json"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                "--disable-sync", "--no-first-run"]
-PRESSES = 5  # key presses per lesson: the median of their key-press-to-new-image times is reported
+PRESSES = 3  # key presses per lesson: the median of their key-press-to-new-image times is reported
 
 
-def lessons_with_explorers(folder=ROOT / "notebooks"):
-    """The lesson notebooks with a code cell that builds an explorer: calls one of the
-    ``*_explorer`` functions of ``course_lib.widgets`` (not, say, ``schedules.decay_explorer``,
-    which computes without drawing)."""
+def _explorer_call():
+    """A regular expression for a call of one of ``course_lib.widgets``'s ``*_explorer`` functions (not,
+    say, ``schedules.decay_explorer``, which computes without drawing)."""
     from course_lib import widgets
 
     names = sorted(n for n in vars(widgets) if n.endswith("_explorer") and callable(getattr(widgets, n)))
-    call = re.compile(r"(?<![\w.])(?:widgets\.)?(?:" + "|".join(names) + r")\(")
-    found = []
+    return re.compile(r"(?<![\w.])(?:widgets\.)?(?:" + "|".join(names) + r")\(")
+
+
+def lessons_with_explorers(folder=ROOT / "notebooks"):
+    """The lesson notebooks with a code cell that builds an explorer."""
+    call, found = _explorer_call(), []
     for path in sorted(Path(folder).glob("[0-9][0-9]_*.ipynb")):
         cells = json.loads(path.read_text())["cells"]
         code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
@@ -65,20 +68,37 @@ def lessons_with_explorers(folder=ROOT / "notebooks"):
 
 
 LESSONS = lessons_with_explorers()
+TENSORFLOW = re.compile(r"\btf\b|tensorflow|tf_twins")
+
+
+def without_tensorflow(source):
+    """``source`` without its top-level statements that import or use TensorFlow: the explorers are
+    numpy and matplotlib only, and importing TensorFlow would cost every lesson's kernel seconds."""
+    import ast
+
+    lines = source.splitlines()
+    kept = [(node.lineno, node.end_lineno) for node in ast.parse(source).body
+            if not TENSORFLOW.search("\n".join(lines[node.lineno - 1:node.end_lineno]))]
+    return "\n".join("\n".join(lines[a - 1:b]) for a, b in kept)
 
 
 def explorer_copy(path):
     """The lesson as the browser test opens it: every cell kept in place (so cell indices and the
     stored pictures stay where they are), but the code cells that the explorers do not need are
-    reduced to ``pass``.  The explorers need only the lesson's first code cell (its imports) and their own
-    cells; every code cell of every lesson is run, and its outputs compared, by nbval."""
-    nb = json.loads(Path(path).read_text())
+    reduced to ``pass``.  The explorers need only the lesson's first code cell (its imports, less
+    TensorFlow) and the cells that build them; every code cell of every lesson is run, and its
+    outputs compared, by nbval."""
+    nb, call = json.loads(Path(path).read_text()), _explorer_call()
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    keep = {id(code[0])} | {id(c) for c in code if re.search(r"_explorer\(", "".join(c["source"]))}
-    for cell in code:
-        if id(cell) not in keep:
-            cell["source"], cell["outputs"], cell["execution_count"] = ["pass"], [], None
+    for i, cell in enumerate(code):
+        source = "".join(cell["source"])
+        if i == 0:
+            cell["source"] = without_tensorflow(source)
+        elif not call.search(source):
+            cell["source"], cell["outputs"], cell["execution_count"] = "pass", [], None
     return nb
+
+
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
@@ -213,7 +233,7 @@ def _run_all(page, name):
     assert not unrun, f"{name}: code cells {unrun} did not run; error output: {texts}"
 
 
-def _wait_plot_settled(page, quiet_s=0.6, timeout_s=60):
+def _wait_plot_settled(page, quiet_s=0.4, timeout_s=60):
     """Wait until the explorer's image is loaded and has not been replaced for ``quiet_s`` seconds
     (one key press can queue more than one redraw)."""
     last, since, deadline = None, time.monotonic(), time.monotonic() + timeout_s
