@@ -48,14 +48,39 @@ def test_reference_answers_pass(capsys):
     assert capsys.readouterr().out.count("✓") == 5
 
 
-def test_float64_answers_pass_too():
+def test_float64_answers_pass_exercises_1_to_4():
+    lrd.check_exponential_decay(lambda s, lr, ds, dr, staircase=False: np.float64(exponential(s, lr, ds, dr,
+                                                                                              staircase)))
+    lrd.check_inverse_time_decay(lambda s, lr, ds, dr: np.float64(inverse_time(s, lr, ds, dr)))
+    lrd.check_warmup_cosine(lambda *a, **k: np.float64(warmup_cosine(*a, **k)))
+    lrd.check_rates_for_updates(lambda sch, e, b: np.asarray(rates_for_updates(sch, e, b), dtype=np.float64))
+
+
+def test_descend_with_schedule_requires_float32(capsys):
+    """Exercise 5 says "in float32": float64 weights have the right values (within 1e-5) but fail, naming the type."""
     def descend64(schedule, w0, steps):
         w, out = float(w0), [float(w0)]
         for k in range(steps):
             w = w - float(schedule(k)) * 2 * (w + 1)
             out.append(w)
         return out
-    lrd.check_descend_with_schedule(descend64)
+    message = rejects(lrd.check_descend_with_schedule, descend64, "not float32: entry 0 is float64 (Python float)")
+    assert "np.float32(w0)" in message
+    # the values themselves pass: only the type is wrong
+    lrd.check_descend_with_schedule(lambda sch, w0, s: np.asarray(descend64(sch, w0, s), dtype=np.float32))
+    assert "float32 weights" in capsys.readouterr().out
+
+    def start_uncast(schedule, w0, steps):  # float32 updates, but the list starts with w0 as given
+        return [w0] + descend(schedule, w0, steps)[1:]
+    rejects(lrd.check_descend_with_schedule, start_uncast, "entry 0 is float64")
+
+    def rate_in_float64(schedule, w0, steps):  # np.float64 rate: every weight after w0 becomes float64
+        w, out = np.float32(w0), [np.float32(w0)]
+        for k in range(steps):
+            w = w - np.float64(schedule(k)) * 2 * (w + 1)
+            out.append(w)
+        return out
+    rejects(lrd.check_descend_with_schedule, rate_in_float64, "entry 1 is float64")
 
 
 # --------------------------------------------------------------------------- typical mistakes
@@ -374,3 +399,39 @@ def test_catalogue_entries_added_after_a_fifth_set_of_mistakes():
         return schedule_loop(schedule, w0, steps + 1)
     rejects(lrd.check_descend_with_schedule, one_more, "one update too many")
     rejects(lrd.check_descend_with_schedule, lambda sch, w0, s: schedule_loop(sch, w0, s - 1), "one update too few")
+
+
+def test_catalogue_entries_added_after_a_newcomer_review():
+    """Issue 14: the reader's wrong answers that got only numbers now get a named mistake."""
+    def precedence(s, lr, ds, dr, staircase=False):  # staircase right, the smooth form without brackets
+        if staircase:
+            return lr * dr ** (s // ds)
+        return lr * dr ** s / ds
+    rejects(lrd.check_exponential_decay, precedence, "** binds tighter than /")
+
+    def cosine(t, peak, d, alpha):
+        return peak * ((1 - alpha) * 0.5 * (1 + math.cos(math.pi * t / d)) + alpha)
+
+    def warmup_not_subtracted(step, peak, warmup_steps, decay_steps, alpha=0.0):
+        if step < warmup_steps:
+            return peak * step / warmup_steps
+        return cosine(min(step, decay_steps), peak, decay_steps, alpha)
+    # named by the mutation fallback (tests/test_checks_mutants.py keeps this mistake out of the catalogue)
+    rejects(lrd.check_warmup_cosine, warmup_not_subtracted, "`step` where the solution has `step - warmup_steps`")
+
+    def total_includes_warmup(step, peak, warmup_steps, decay_steps, alpha=0.0):
+        if step < warmup_steps:
+            return peak * step / warmup_steps
+        cosine_steps = decay_steps - warmup_steps
+        return cosine(min(step - warmup_steps, cosine_steps), peak, cosine_steps, alpha)
+    rejects(lrd.check_warmup_cosine, total_includes_warmup, "decay_steps counts the cosine's steps only")
+
+    message = rejects(lrd.check_rates_for_updates, lambda sch, e, b: [sch(k) for k in range(e * b + 1)],
+                      "one rate too many")
+    assert "shifted by one position" not in message
+
+
+def test_rate_at_update_10_explains_the_printed_rate(capsys):
+    with pytest.raises(Exception, match="the answer is 0.05"):
+        lrd.check_rate_at_update_10(0.025)
+    assert "schedule(k + 1), the next update's rate" in capsys.readouterr().out

@@ -1,7 +1,8 @@
 """Checks for the exercises of lesson 04, learning-rate decay schedules.
 
-The references are :mod:`course_lib.schedules` (float32, like Keras); answers in float64 pass,
-since the comparison allows a relative error of 1e-5.
+The references are :mod:`course_lib.schedules` (float32, like Keras); answers in float64 pass
+Exercises 1 to 4, since the comparison allows a relative error of 1e-5.  Exercise 5 asks for float32
+weights, and its check requires them.
 """
 
 
@@ -11,7 +12,7 @@ from ..descent import minimize
 from ..objectives import SEED_LOSS
 from ..optimizers import SGD
 from ..schedules import CosineDecay, ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay
-from . import Mistake, check_function, check_prediction
+from . import CheckFailed, Mistake, check_function, check_prediction, failure_message
 
 __all__ = ["check_exponential_decay", "check_inverse_time_decay", "check_warmup_cosine", "check_rates_for_updates",
            "check_descend_with_schedule", "check_lower_loss", "check_rate_at_update_10"]
@@ -19,6 +20,11 @@ __all__ = ["check_exponential_decay", "check_inverse_time_decay", "check_warmup_
 
 def _exponential(step, initial_learning_rate, decay_steps, decay_rate, staircase=False):
     return ExponentialDecay(initial_learning_rate, decay_steps, decay_rate, staircase)(step)
+
+
+_POWER_THEN_DIVIDE = ("brackets: `decay_rate ** step / decay_steps` raises decay_rate to the power step, then "
+                      "divides the rate by decay_steps (** binds tighter than /); write "
+                      "decay_rate ** (step / decay_steps).")
 
 
 def check_exponential_decay(exponential_decay):
@@ -55,8 +61,9 @@ def check_exponential_decay(exponential_decay):
         Mistake(lambda s, lr, ds, dr, staircase=False: lr * dr ** (ds / s),
                 "the exponent is step / decay_steps, not decay_steps / step."),
         Mistake(lambda s, lr, ds, dr, staircase=False: lr * dr ** (np.floor(s / ds) if staircase else s) / ds,
-                "brackets: `decay_rate ** step / decay_steps` raises to the power step, then divides; write "
-                "decay_rate ** (step / decay_steps)."),
+                _POWER_THEN_DIVIDE),
+        Mistake(lambda s, lr, ds, dr, staircase=False: lr * dr ** np.floor(s / ds) if staircase
+                else lr * dr ** s / ds, _POWER_THEN_DIVIDE),
         Mistake(lambda s, lr, ds, dr, staircase=False: lr * dr ** (s // ds),
                 "`//` floors step / decay_steps always; only staircase=True floors it, the smooth decay "
                 "uses step / decay_steps."),
@@ -218,6 +225,11 @@ def check_warmup_cosine(warmup_cosine):
         Mistake(lambda s, peak, w, d, alpha=0.0: peak * (s // w) if s < w else cosine(min(s - w, d), peak, d, alpha),
                 "`//` is floor division: step // warmup_steps is 0 during the whole warmup; use `/`."),
         Mistake(lambda s, peak, w, d, alpha=0.0: peak * s / w if s < w else
+                cosine(min(s - w, d - w), peak, d - w, alpha),
+                "decay_steps counts the cosine's steps only, not the warmup's (as in Keras's CosineDecay): the "
+                "cosine lasts decay_steps steps, from step warmup_steps to step warmup_steps + decay_steps; you "
+                "made it decay_steps - warmup_steps steps long."),
+        Mistake(lambda s, peak, w, d, alpha=0.0: peak * s / w if s < w else
                 cosine(min(s - w, d), peak, d + w, alpha),
                 "the cosine runs over decay_steps steps, not decay_steps + warmup_steps: divide t by decay_steps."),
     ])
@@ -243,6 +255,9 @@ def check_rates_for_updates(rates_for_updates):
                 "the step restarts at 0 every epoch: it must keep counting across epochs."),
         Mistake(lambda sch, e, b: [sch(epoch + 1) for epoch in range(e) for _ in range(b)],
                 "the decay is applied per epoch and one epoch late: count updates from 0, across epochs."),
+        Mistake(lambda sch, e, b: [sch(k) for k in range(e * b + 1)],
+                "one rate too many: a run of epochs * batches_per_epoch updates uses steps 0 to "
+                "epochs * batches_per_epoch - 1, so `range(epochs * batches_per_epoch)`, with no + 1."),
         Mistake(lambda sch, e, b: [sch(k) for k in range(e * b - 1)],
                 "one rate per update: epochs * batches_per_epoch rates, `range(epochs * batches_per_epoch)`."),
         Mistake(lambda sch, e, b: [sch(epoch * e + batch) for epoch in range(e) for batch in range(b)],
@@ -339,7 +354,37 @@ def check_descend_with_schedule(descend_with_schedule):
                 "the gradient was computed once at w0 and reused: compute 2 * (w + 1) at the current w every step."),
         Mistake(lambda sch, w0, s: _schedule_variant(sch, w0, s, update=lambda w, lr, g: w - g),
                 "the learning rate is missing from the update: w = w - schedule(k) * grad."),
-    ])
+    ], quiet=True)
+    _require_float32(descend_with_schedule, cases)
+    print(f"✓ descend_with_schedule is correct on {len(cases)} inputs (float32 weights).")
+
+
+def _kind_of(value):
+    """``float32``, ``float64 (a Python float)``, ... : how a weight is stored."""
+    if isinstance(value, float):
+        return "float64 (Python float)"
+    try:
+        return str(np.asarray(value).dtype)
+    except Exception:  # noqa: BLE001  (an object numpy cannot read: name its type)
+        return type(value).__name__
+
+
+def _require_float32(descend_with_schedule, cases):
+    """The values are right; the exercise also asks for float32 weights (float64 ones pass the values' tolerance)."""
+    for schedule, w0, steps in cases:
+        got = descend_with_schedule(schedule, w0, steps)
+        items = list(got) if isinstance(got, (list, tuple)) else list(np.atleast_1d(np.asarray(got)))
+        kinds = [_kind_of(item) for item in items]
+        if all(kind == "float32" for kind in kinds):
+            continue
+        first = next(i for i, kind in enumerate(kinds) if kind != "float32")
+        hint = (f"the values are right, but the weights are not float32: entry {first} is {kinds[first]}. The "
+                "exercise asks for float32: start from w = np.float32(w0) and keep the update in float32 "
+                "(float(...) and np.float64 values make float64).")
+        details = [("called as", f"descend_with_schedule(schedule, {w0!r}, {steps!r})"), ("schedule", repr(schedule)),
+                   ("returned", f"{len(items)} weights, of type {', '.join(sorted(set(kinds)))}"),
+                   ("expected", f"{steps + 1} weights, each float32 (the first np.float32({w0!r}))")]
+        raise CheckFailed(failure_message("descend_with_schedule is wrong", hint, details), hint) from None
 
 
 # --------------------------------------------------------------------------- predict, then run
@@ -372,5 +417,7 @@ def check_rate_at_update_10(answer):
 
     check_prediction(answer, name="rate_at_update_10", correct=0.05, tolerance=1e-9,
                      explanation="counting from 0, update 10 is the eleventh: floor(10 / 10) = 1 full period has "
-                                 "passed, so the rate is 0.1 * 0.5**1 = 0.05. Updates 0 to 9 use 0.1.",
+                                 "passed, so the rate is 0.1 * 0.5**1 = 0.05. Updates 0 to 9 use 0.1. (In the "
+                                 "lesson's section 3, row k of seed 001's table prints schedule(k + 1), the next "
+                                 "update's rate; update k itself uses schedule(k).)",
                      evidence=run)
