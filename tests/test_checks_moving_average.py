@@ -1,5 +1,7 @@
 """The lesson 05 checks accept right answers and name the typical wrong ones."""
 
+import inspect
+
 import numpy as np
 import pytest
 from check_helpers import predicts
@@ -92,10 +94,10 @@ def test_decay_with_num_updates_accepts_reference(capsys):
 
 
 def test_decay_with_num_updates_names_typical_mistakes():
-    err = rejects(checks.check_decay_with_num_updates, lambda d, n: d, "warm-up is missing")
-    assert err.hint.startswith(checks.NO_WARMUP)
+    err = rejects(checks.check_decay_with_num_updates, lambda d, n: d, "ramp is missing")
+    assert err.hint == checks.ALWAYS_DECAY
     rejects(checks.check_decay_with_num_updates, lambda d, n: d if n is None else min(d, 1 + n / 10 + n),
-            "warm-up is missing", "brackets")
+            "without brackets, 1 + n/10 + n")
     rejects(checks.check_decay_with_num_updates, lambda d, n: d if n is None else (1 + n) / (10 + n), "cap")
     rejects(checks.check_decay_with_num_updates, lambda d, n: d if n is None else max(d, (1 + n) / (10 + n)),
             "min, not max")
@@ -132,7 +134,20 @@ def test_decay_with_num_updates_names_more_mistakes(form, words):
 
 def test_decay_with_num_updates_broken_answers_get_a_sentence():
     rejects(checks.check_decay_with_num_updates, lambda d, n: None, "returned None")
-    rejects(checks.check_decay_with_num_updates, lambda d, n: min(d, (1 + n) / (10 + n)), "raised TypeError")
+    err = rejects(checks.check_decay_with_num_updates, lambda d, n: min(d, (1 + n) / (10 + n)), "raised TypeError")
+    assert err.hint == checks.NONE_NOT_HANDLED and "tape" not in str(err)
+    assert "called as: decay_with_num_updates(0.99, None)" in str(err)
+    err = rejects(checks.check_decay_with_num_updates, lambda d, n: min(d, (n + 1) / (n + 10)), "is not handled")
+    assert "'NoneType' and 'int'" in str(err)
+
+
+def test_a_none_error_elsewhere_is_not_blamed_on_the_none_case():
+    """Only a function that fails on num_updates=None alone is told to handle None."""
+    def none_everywhere(d, n):
+        return min(d, (1 + n) / (10 + n)) if n is not None else d + None
+    err = rejects(checks.check_decay_with_num_updates, lambda d, n: d + None, "raised TypeError")
+    assert err.hint != checks.NONE_NOT_HANDLED
+    err = rejects(checks.check_decay_with_num_updates, none_everywhere, "is not handled")
     rejects(checks.check_decay_with_num_updates, lambda d, n: [d, d], "shape")
 
     def todo(d, n):
@@ -254,13 +269,13 @@ def test_debiased_ema_broken_answers_get_a_sentence():
 
 # --------------------------------------------------------------------------- exercise 4
 def _sgd_with_ema(w0, noise, lr, decay, shadow0=None, count=lambda k: k, swapped=False, before=False,
-                  warmup=True, gradient=lambda w, n: 2 * (w - 3) + n, rate=None, order="ws", aliased=False,
+                  ramp=True, gradient=lambda w, n: 2 * (w - 3) + n, rate=None, order="ws", aliased=False,
                   skip_start=False):
     w = np.array(w0, dtype=float)
     shadow = w.copy() if shadow0 is None else np.zeros_like(w)
     weights, shadows = ([], []) if skip_start else ([w], [shadow])
     for k, n in enumerate(noise, start=1):
-        d = min(decay, (1 + count(k)) / (10 + count(k))) if warmup else decay
+        d = min(decay, (1 + count(k)) / (10 + count(k))) if ramp else decay
         if before:
             shadow = d * shadow + (1 - d) * w
         if aliased:
@@ -284,8 +299,8 @@ def test_sgd_with_ema_accepts_reference(capsys):
 def test_sgd_with_ema_names_typical_mistakes():
     err = rejects(checks.check_sgd_with_ema, lambda *a: _sgd_with_ema(*a, shadow0=0.0), "starts at zero")
     assert err.hint == checks.ZERO_SHADOW
-    err = rejects(checks.check_sgd_with_ema, lambda *a: _sgd_with_ema(*a, warmup=False), "warm-up is missing")
-    assert err.hint.startswith(checks.NO_WARMUP)
+    err = rejects(checks.check_sgd_with_ema, lambda *a: _sgd_with_ema(*a, ramp=False), "ramp is missing")
+    assert err.hint.startswith(checks.NO_RAMP)
     err = rejects(checks.check_sgd_with_ema, lambda *a: _sgd_with_ema(*a, swapped=True), "swapped")
     assert err.hint == checks.SWAPPED
     err = rejects(checks.check_sgd_with_ema, lambda *a: _sgd_with_ema(*a, count=lambda k: k - 1), "counted from 0")
@@ -330,7 +345,7 @@ def test_decay_with_num_updates_product_and_upside_down():
     rejects(checks.check_decay_with_num_updates,
             lambda d, n: d if n is None else d * ((1 + n) / (10 + n)), "not their product")
     rejects(checks.check_decay_with_num_updates,
-            lambda d, n: d if n is None else min(d, (10 + n) / (1 + n)), "which is above 1")
+            lambda d, n: d if n is None else min(d, (10 + n) / (1 + n)), "written upside down, (10 + n) / (1 + n)")
 
 
 def _debiased_second(series, decay, slip):
@@ -381,7 +396,7 @@ def test_sgd_with_ema_second_round(options, words):
 # --------------------------------------------------------------------------- predict, then run
 @pytest.mark.parametrize("check, right, wrong, shown", [
     (checks.check_zero_start_prediction, "below", "above", "after 100 updates: 0.6340"),
-    (checks.check_warmup_prediction, "about 9000", "about 100", "is 0.999 itself: 8990 (for 0.99: 890)"),
+    (checks.check_ramp_prediction, "about 9000", "about 100", "is 0.999 itself: 8990 (for 0.99: 890)"),
 ])
 def test_predictions(check, right, wrong, shown, capsys):
     predicts(check, right, wrong, shown, capsys)
@@ -450,3 +465,106 @@ def test_tensorflow_start_without_correction_is_named():
             out.append(v)
         return np.array(out)
     rejects(checks.check_debiased_ema, tf_shadow, "TensorFlow's shadow")
+
+
+# --------------------------------------------------------------------------- the newcomer's slips (issue 13)
+def test_the_ramp_has_one_name():
+    """The lesson calls min(decay, (1 + n) / (10 + n)) the num_updates ramp (not lesson 04's warm-up)."""
+    source = inspect.getsource(checks).lower()
+    assert "warm-up" not in source and "warmup" not in source
+    assert "ramp" in checks.NO_RAMP
+
+
+def test_debiased_ema_cumulative_mean_is_named():
+    def cumulative_mean(series, decay):
+        return np.cumsum(np.asarray(series, float)) / np.arange(1, len(series) + 1)
+    err = rejects(checks.check_debiased_ema, cumulative_mean, "plain mean of the values so far")
+    assert "plain mean" in err.hint
+
+
+def _noise_by_column(w0, noise, lr, decay):
+    w = np.asarray(w0, dtype=float)
+    noise = np.asarray(noise)
+    shadow = w.copy()
+    weights, shadows = [w], [shadow]
+    for k in range(1, len(noise) + 1):
+        n = noise[k - 1] if noise.ndim == 1 else noise[:, k - 1]
+        w = w - lr * (2 * (w - 3) + n)
+        d = min(decay, (1 + k) / (10 + k))
+        shadow = d * shadow + (1 - d) * w
+        weights.append(w)
+        shadows.append(shadow)
+    return np.array(weights), np.array(shadows)
+
+
+def test_sgd_with_ema_wrong_axis_is_named():
+    err = rejects(checks.check_sgd_with_ema, _noise_by_column, "raised ValueError")
+    assert err.hint == checks.WRONG_AXIS and "keepdims" not in str(err)
+    assert "called as: sgd_with_ema([ 5., -1.]" in str(err)
+
+
+def test_sgd_with_ema_other_broadcast_errors_keep_their_hint():
+    """A broadcast error that is not a column of the noise is not called one."""
+    def bad_shape(w0, noise, lr, decay):
+        weights, shadows = _sgd_with_ema(w0, noise, lr, decay)
+        return weights + np.ones(3), shadows
+    err = rejects(checks.check_sgd_with_ema, bad_shape, "raised ValueError")
+    assert err.hint != checks.WRONG_AXIS
+
+
+def test_sgd_with_ema_aliased_shadow_is_named():
+    def aliased(w0, noise, lr, decay):
+        w = np.array(w0, dtype=float)
+        shadow = w                                 # no copy: shadow and w are one array
+        weights, shadows = [w.copy()], [shadow.copy()]
+        for k, n in enumerate(noise, start=1):
+            w -= lr * (2 * (w - 3) + n)
+            d = min(decay, (1 + k) / (10 + k))
+            shadow = d * shadow + (1 - d) * w
+            weights.append(w.copy())
+            shadows.append(shadow.copy())
+        return np.array(weights), np.array(shadows)
+    err = rejects(checks.check_sgd_with_ema, aliased, "`shadow = w` does not copy")
+    assert err.hint == checks.ALIASED_SHADOW
+
+
+def _student_module(ema_step_source, decay_source):
+    """A student's notebook namespace: exercises 1 and 2 as written, and exercise 4 that calls them with
+    num_updates counted from 0 (two slips at once)."""
+    namespace = {"np": np}
+    exec(ema_step_source + "\n" + decay_source + '''
+def sgd_with_ema(w0, noise, learning_rate, decay):
+    w = np.asarray(w0, dtype=float)
+    shadow = w.copy()
+    weights, shadows = [w], [shadow]
+    for k in range(len(noise)):
+        w = w - learning_rate * (2 * (w - 3) + noise[k])
+        shadow = ema_step(shadow, w, decay_with_num_updates(decay, k))
+        weights.append(w)
+        shadows.append(shadow)
+    return np.array(weights), np.array(shadows)
+''', namespace)
+    return namespace["sgd_with_ema"]
+
+
+RIGHT_STEP = "def ema_step(shadow, value, decay):\n    return decay * shadow + (1 - decay) * value\n"
+SWAPPED_STEP = "def ema_step(shadow, value, decay):\n    return (1 - decay) * shadow + decay * value\n"
+RIGHT_DECAY = ("def decay_with_num_updates(decay, n):\n"
+               "    return decay if n is None else min(decay, (1 + n) / (10 + n))\n")
+MAX_DECAY = ("def decay_with_num_updates(decay, n):\n"
+             "    return decay if n is None else max(decay, (1 + n) / (10 + n))\n")
+
+
+@pytest.mark.parametrize("step, decay, words", [
+    (SWAPPED_STEP, RIGHT_DECAY, "calls your `ema_step`, which does not pass its own check yet (exercise 1)"),
+    (RIGHT_STEP, MAX_DECAY, "calls your `decay_with_num_updates`, which does not pass its own check yet (exercise 2)"),
+    (SWAPPED_STEP, MAX_DECAY, "calls your `ema_step` and `decay_with_num_updates`, which do not pass"),
+])
+def test_sgd_with_ema_names_a_failing_helper(step, decay, words):
+    err = rejects(checks.check_sgd_with_ema, _student_module(step, decay), words)
+    assert str(err).startswith("sgd_with_ema is wrong. Likely mistake: sgd_with_ema calls your")
+
+
+def test_sgd_with_ema_with_right_helpers_names_its_own_slip():
+    err = rejects(checks.check_sgd_with_ema, _student_module(RIGHT_STEP, RIGHT_DECAY), "counted from 0")
+    assert err.hint == checks.NUM_UPDATES_FROM_0

@@ -1,20 +1,34 @@
 """Checks for the exercises of lesson 05, exponential moving averages."""
 
+import contextlib
 import copy
+import io
 
 import numpy as np
 
 from ..moving_averages import ExponentialMovingAverage, effective_decay, ema_step, moving_average
-from . import CheckFailed, Mistake, check_function, check_prediction, failure_message, quietly
+from . import CheckFailed, Mistake, check_function, check_prediction, describe, failure_message, quietly
 from .optimizers import with_linear_hint
 
 __all__ = ["check_ema_step", "check_decay_with_num_updates", "check_debiased_ema", "check_sgd_with_ema",
-           "check_zero_start_prediction", "check_warmup_prediction"]
+           "check_zero_start_prediction", "check_ramp_prediction"]
 
-SWAPPED = ("the weights are swapped: the *old* shadow keeps the large share, "
+SWAPPED = ("decay and 1 - decay are swapped: the *old* shadow keeps the large share, "
            "shadow = decay * shadow + (1 - decay) * value (TensorFlow: shadow -= (shadow - value) * (1 - decay)).")
-NO_WARMUP = ("the num_updates warm-up is missing: with a step count n TensorFlow uses "
-             "min(decay, (1 + n) / (10 + n)), so the first averages follow the weights closely.")
+NO_RAMP = ("the num_updates ramp is missing: with a step count n TensorFlow uses "
+           "min(decay, (1 + n) / (10 + n)), so the first averages follow the weights closely.")
+ALWAYS_DECAY = ("your function returns `decay` itself for every step count, so min(...) never picks the ratio: "
+                "written upside down, (10 + n) / (1 + n), or without brackets, 1 + n/10 + n, the ratio is at "
+                "least 1; (1 + n) / (10 + n) is 0.1 at n = 0. (If there is no min at all, the num_updates ramp "
+                "is missing.)")
+NONE_NOT_HANDLED = ("num_updates=None is not handled: your formula did arithmetic with None (see the TypeError). The "
+                    "exercise asks for `decay` itself when num_updates is None; test `num_updates is None` before "
+                    "using it in the formula.")
+WRONG_AXIS = ("update k uses a column of noise, noise[:, k - 1]: noise has one *row* per update and one column per "
+              "weight, so update k uses the row noise[k - 1] (one value per weight).")
+ALIASED_SHADOW = ("the shadow and w are one array: `shadow = w` does not copy, so the in-place `w -= ...` moved the "
+                  "shadow too (after update 1 the shadow equals w). Start the shadow as a copy (`w.copy()`), or "
+                  "write `w = w - ...`, which makes a new array.")
 NUM_UPDATES_FROM_0 = ("num_updates is counted from 0: after the k-th update the step counter holds k (1 after "
                       "the first), so pass num_updates=k, e.g. `enumerate(..., start=1)`.")
 ZERO_SHADOW = ("the shadow starts at zero, but TensorFlow starts it as a copy of the variable "
@@ -85,17 +99,55 @@ def _decay_reference(decay, num_updates=None):
     return effective_decay(decay, num_updates)
 
 
+def _fails_only_on_none(student_fn, cases):
+    """The TypeError the student's function raises on ``num_updates=None``, when it raises one about None
+    there and on no other case; else None."""
+    raised = None
+    for decay, n in cases:
+        try:
+            with quietly(), contextlib.redirect_stdout(io.StringIO()):
+                student_fn(decay, n)
+        except TypeError as exc:
+            if n is not None or "NoneType" not in str(exc):
+                return None
+            raised = raised or exc
+        except Exception:
+            return None
+        else:
+            if n is None:
+                return None
+    return raised
+
+
 def check_decay_with_num_updates(student_fn):
-    """Exercise 2: ``decay_with_num_updates(decay, num_updates)``, TensorFlow's warm-up rule."""
+    """Exercise 2: ``decay_with_num_updates(decay, num_updates)``, TensorFlow's num_updates ramp.
+
+    A function that raises a TypeError about None only when ``num_updates`` is None is told that
+    this case is not handled (the framework's generic hint about None speaks of gradients).
+    """
     cases = [(0.99, None), (0.99, 0), (0.99, 100), (0.99, 5000), (0.9, 3), (0.5, 0), (0.999, 9)]
+    try:
+        _check_decay_with_num_updates(student_fn, cases)
+    except CheckFailed:
+        try:
+            raised = _fails_only_on_none(student_fn, cases)
+        except Exception:  # the failure's own sentence says what is wrong
+            raised = None
+        if raised is None:
+            raise
+        details = [("what", f"raised TypeError: {raised}"), ("called as", "decay_with_num_updates(0.99, None)"),
+                   ("expected", describe(_decay_reference(0.99, None)))]
+        raise CheckFailed(failure_message("decay_with_num_updates raised TypeError", NONE_NOT_HANDLED, details),
+                          NONE_NOT_HANDLED) from None
+
+
+def _check_decay_with_num_updates(student_fn, cases):
     check_function(student_fn, _decay_reference, cases, name="decay_with_num_updates", mistakes=[
-        Mistake(lambda d, n: d, NO_WARMUP + " (If you wrote 1 + n/10 + n, as the tutorial's text does, or "
-                                            "(10 + n) / (1 + n), which is above 1, mind the brackets: "
-                                            "(1 + n) / (10 + n).)"),
+        Mistake(lambda d, n: d, ALWAYS_DECAY),
         Mistake(lambda d, n: d if n is None else (1 + n) / (10 + n),
                 "the cap is missing: take min(decay, (1 + n) / (10 + n)); (1 + n) / (10 + n) alone tends to 1."),
         Mistake(lambda d, n: d if n is None else max(d, (1 + n) / (10 + n)),
-                "use min, not max: the warm-up makes the decay *smaller* at the start."),
+                "use min, not max: the ramp makes the decay *smaller* at the start."),
         Mistake(lambda d, n: d if n is None else min(d, (1 + n) // (10 + n)),
                 "`//` is integer division and gives 0 here; use `/`: (1 + n) / (10 + n) is 0.1 at n = 0."),
         Mistake(lambda d, n: min(d, 0.1) if n is None else min(d, (1 + n) / (10 + n)),
@@ -109,17 +161,17 @@ def check_decay_with_num_updates(student_fn):
                 "num_updates is off by one: it already counts the updates, so use (1 + n) / (10 + n) with n "
                 "itself, not n + 1."),
         Mistake(lambda d, n: d if n is None else min(d, n / (9 + n)),
-                "num_updates is off by one: use (1 + n) / (10 + n) with n itself, not n - 1 (the warm-up "
+                "num_updates is off by one: use (1 + n) / (10 + n) with n itself, not n - 1 (the ramp's "
                 "decay is 0.1 at n = 0)."),
         Mistake(lambda d, n: d if n is None else min(d, n / (10 + n)),
                 "the numerator is 1 + num_updates: (1 + n) / (10 + n), which is 0.1, not 0, at n = 0."),
         Mistake(lambda d, n: d if n is None else d * (1 + n) / (10 + n),
                 "take the smaller of the two, min(decay, (1 + n) / (10 + n)), not their product."),
         Mistake(lambda d, n: 1 - d if n is None else min(1 - d, (1 + n) / (10 + n)),
-                "decay and 1 - decay are mixed up: the decay used is decay itself (0.99), capped by the warm-up; "
+                "decay and 1 - decay are mixed up: the decay used is decay itself (0.99), capped by the ramp; "
                 "1 - decay is the share of the new value."),
         Mistake(lambda d, n: d if n is None else min(d, (1 + d) / (10 + d)),
-                "the warm-up ratio is built from the step count: (1 + num_updates) / (10 + num_updates), "
+                "the ramp's ratio is built from the step count: (1 + num_updates) / (10 + num_updates), "
                 "not from the decay."),
     ])
 
@@ -255,6 +307,10 @@ def _check_debiased_ema(student_fn, cases):
                 "v / (1 - decay**t)."),
         Mistake(lambda x, d: _debiased_variant(x, d, correct=lambda v, t, d: v / (1 - d) ** t),
                 "precedence: `(1 - decay)**t` raises the difference to the power; the correction is 1 - decay**t."),
+        Mistake(lambda x, d: np.cumsum(x) / np.arange(1, len(x) + 1),
+                "that is the plain mean of the values so far, every value weighted equally; the exponential "
+                "average weights recent values more: update v = decay * v + (1 - decay) * x_t, then record "
+                "v / (1 - decay**t)."),
         Mistake(lambda x, d: _debiased_variant(x, d)[-1],
                 "return one corrected value per entry of the series (a list you append to, turned into an "
                 "array), not only the last one."),
@@ -292,7 +348,7 @@ class _SwappedEMA(ExponentialMovingAverage):
         return state._replace(shadow=d * np.asarray(var_list) + (1 - d) * state.shadow, count=state.count + 1)
 
 
-def _without_warmup(w0, noise, lr, decay):
+def _without_ramp(w0, noise, lr, decay):
     weights, _ = _sgd_with_ema_reference(w0, noise, lr, decay)
     state, ema = None, ExponentialMovingAverage(decay)
     shadows = []
@@ -314,8 +370,98 @@ def _aliased_weights(w0, noise, lr, decay):
     return np.array([weights[-1]] * len(weights)), shadows
 
 
+def _aliased_shadow(w0, noise, lr, decay):
+    """``shadow = w`` (no copy), then ``w -= ...``: the first update averages the new w with itself."""
+    weights, _ = _sgd_with_ema_reference(w0, noise, lr, decay)
+    ema = ExponentialMovingAverage(decay)
+    state = ema.init(weights[0])
+    shadows = [state.shadow]
+    for k in range(1, len(weights)):
+        if k == 1:
+            state = ema.init(weights[1])
+        state = ema.apply(weights[k], state, num_updates=k)
+        shadows.append(state.shadow)
+    return weights, np.array(shadows)
+
+
+def _quiet_call(fn, *args):
+    with quietly(), contextlib.redirect_stdout(io.StringIO()):
+        return fn(*copy.deepcopy(args))
+
+
+def _uses_columns(student_fn):
+    """True when the student's function, given square noise (as many updates as weights), answers as
+    the reference does with the noise transposed: it took column k - 1 of the noise at update k."""
+    rng = np.random.default_rng(14)
+    w0, noise = rng.normal(size=6), rng.normal(size=(6, 6))
+    got = _quiet_call(student_fn, w0, noise, 0.1, 0.9)
+    ref = _sgd_with_ema_reference(w0, noise, 0.1, 0.9)
+    transposed = _sgd_with_ema_reference(w0, noise.T, 0.1, 0.9)
+    same = [np.allclose(np.asarray(g, float), np.asarray(r), atol=1e-5) for g, r in zip(got, ref, strict=True)]
+    by_columns = [np.allclose(np.asarray(g, float), np.asarray(t), atol=1e-5)
+                  for g, t in zip(got, transposed, strict=True)]
+    return not all(same) and by_columns[0]
+
+
+def _failing_helpers(student_fn):
+    """The names of exercises 1 and 2 that ``student_fn`` calls and that do not pass their own check."""
+    names = getattr(getattr(student_fn, "__code__", None), "co_names", ())
+    found = getattr(student_fn, "__globals__", {})
+    failing = []
+    for name, check in (("ema_step", check_ema_step), ("decay_with_num_updates", check_decay_with_num_updates)):
+        helper = found.get(name)
+        if name in names and callable(helper):
+            try:
+                _quiet_call(check, helper)
+            except Exception:  # a failed check, or a helper not written yet
+                failing.append(name)
+    return failing
+
+
+_HELPERS_FAIL = {
+    ("ema_step",): "sgd_with_ema calls your `ema_step`, which does not pass its own check yet (exercise 1): "
+                   "fix it first, then run this check again.",
+    ("decay_with_num_updates",): "sgd_with_ema calls your `decay_with_num_updates`, which does not pass its own "
+                                 "check yet (exercise 2): fix it first, then run this check again.",
+    ("ema_step", "decay_with_num_updates"): "sgd_with_ema calls your `ema_step` and `decay_with_num_updates`, which "
+                                            "do not pass their own checks yet (exercises 1 and 2): fix them first, "
+                                            "then run this check again.",
+}
+
+
 def check_sgd_with_ema(student_fn):
-    """Exercise 4: ``sgd_with_ema(w0, noise, learning_rate, decay)``: SGD plus TensorFlow's EMA."""
+    """Exercise 4: ``sgd_with_ema(w0, noise, learning_rate, decay)``: SGD plus TensorFlow's EMA.
+
+    When no catalogue entry names the mistake, two more diagnoses are tried: noise indexed by
+    column (found with square noise, where that runs), and a helper from exercises 1 or 2 that the
+    function calls and that fails its own check.
+    """
+    try:
+        _check_sgd_with_ema(student_fn)
+    except CheckFailed as failure:
+        first = failure.unhinted.split("\n")[0]
+        if failure.hint in _SGD_HINTS or not first.startswith(("sgd_with_ema is wrong", "sgd_with_ema raised")):
+            raise
+        hint = None
+        for probe in (lambda: _uses_columns(student_fn) and WRONG_AXIS,
+                      lambda: _HELPERS_FAIL.get(tuple(_failing_helpers(student_fn)))):
+            try:
+                hint = hint or probe()
+            except Exception:  # the probe does not apply to this answer
+                pass
+        if not hint:
+            raise
+        first, *rest = failure.unhinted.split("\n")
+        if "Likely mistake: " in first:
+            verdict = first.partition(". Likely mistake: ")[0]
+        else:
+            verdict, _, what = first.partition(": ")
+            rest = [f"what: {what}"] + rest if what else rest
+        details = [tuple(p.strip() for p in line.split(":", 1)) for line in rest if ":" in line]
+        raise CheckFailed(failure_message(verdict, hint, details), hint) from None
+
+
+def _check_sgd_with_ema(student_fn):
     rng = np.random.default_rng(13)
     cases = [(0.0, rng.normal(0, 2, 30), 0.1, 0.99),
              (np.array([5.0, -1.0]), rng.normal(0, 1, (40, 2)), 0.2, 0.9),
@@ -324,45 +470,50 @@ def check_sgd_with_ema(student_fn):
              (2.0, rng.normal(0, 1, 25), 0.1, 0.6)]  # the cap binds from update 14 on: the decay itself matters
     # atol 1e-5: TensorFlow's (and the reference's) decay is a float32, a float64 answer differs by ~1e-6
     check_function(student_fn, _sgd_with_ema_reference, cases, name="sgd_with_ema", names=("weights", "shadows"),
-                   atol=1e-5, mistakes=[
-        Mistake(lambda *a: _sgd_with_ema_reference(*a, shadow0=0.0), ZERO_SHADOW),
-        Mistake(_without_warmup, NO_WARMUP + " Pass num_updates = the number of updates done so far."),
-        Mistake(lambda *a: _sgd_with_ema_reference(*a, ema_cls=_SwappedEMA), SWAPPED),
-        Mistake(lambda *a: _sgd_with_ema_reference(*a, counts=lambda k: k - 1), NUM_UPDATES_FROM_0),
-        Mistake(lambda w0, noise, lr, decay: _sgd_with_ema_reference(w0, noise, lr, 0.99),
-                "the decay is fixed at 0.99: use the `decay` argument (the warm-up caps it at decay)."),
-        Mistake(lambda *a: _sgd_with_ema_reference(*a, counts=lambda k: k + 1),
-                "num_updates is off by one: after the k-th update the step counter holds k, not k + 1."),
-        Mistake(lambda *a: _sgd_with_ema_reference(*a, before=True),
-                "the average is updated *before* the SGD step; apply it after each update, to the new weights."),
-        Mistake(lambda *a: _sgd_with_ema_reference(*a)[::-1],
-                "the two arrays are returned in the wrong order: return (weights, shadows), weights first."),
-        Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w + lr * (2 * (w - 3.0) + n)),
-                "the SGD step has the wrong sign: descent *subtracts* the gradient, w = w - learning_rate * gradient."),
-        Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - lr * (2 * (3.0 - w) + n)),
-                "the gradient of (w - 3)**2 is 2 * (w - 3), not 2 * (3 - w): with the sign flipped the weight runs "
-                "away from 3."),
-        Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - lr * lr * (2 * (w - 3.0) + n)),
-                "the learning rate is applied twice: w = w - learning_rate * gradient."),
-        Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - lr * ((w - 3.0) + n)),
-                "the gradient misses its factor 2: the derivative of (w - 3)**2 is 2 * (w - 3), plus the noise."),
-        Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - lr * 2 * (w - 3.0) + n),
-                "precedence: `w - lr * 2 * (w - 3) + noise` leaves the noise outside the step; write "
-                "w - learning_rate * (2 * (w - 3) + noise)."),
-        Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - lr * (2 * w - 3.0 + n)),
-                "precedence: the gradient is 2 * (w - 3), with brackets; 2 * w - 3 is another function."),
-        Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - (2 * (w - 3.0) + n)),
-                "the learning rate is missing from the SGD step: w = w - learning_rate * gradient."),
-        Mistake(lambda *a: _zero_first_shadow(*a),
-                "the first shadow is 0: index 0 holds the values before training, and the shadow starts as a copy "
-                "of w0."),
-        Mistake(lambda *a: tuple(x[1:] for x in _sgd_with_ema_reference(*a)),
-                "index 0 is missing: the arrays start with the values before training (w0 and its copy as the "
-                "shadow), so they have len(noise) + 1 entries."),
-        Mistake(_aliased_weights,
-                "every stored weight is the final one: `w -= ...` changes the one array you appended each time. "
-                "Write `w = w - learning_rate * gradient`, which makes a new array."),
-    ])
+                   atol=1e-5, mistakes=_SGD_MISTAKES)
+
+
+_SGD_MISTAKES = [
+    Mistake(lambda *a: _sgd_with_ema_reference(*a, shadow0=0.0), ZERO_SHADOW),
+    Mistake(_without_ramp, NO_RAMP + " Pass num_updates = the number of updates done so far."),
+    Mistake(lambda *a: _sgd_with_ema_reference(*a, ema_cls=_SwappedEMA), SWAPPED),
+    Mistake(lambda *a: _sgd_with_ema_reference(*a, counts=lambda k: k - 1), NUM_UPDATES_FROM_0),
+    Mistake(lambda w0, noise, lr, decay: _sgd_with_ema_reference(w0, noise, lr, 0.99),
+            "the decay is fixed at 0.99: use the `decay` argument (the ramp never goes above it)."),
+    Mistake(lambda *a: _sgd_with_ema_reference(*a, counts=lambda k: k + 1),
+            "num_updates is off by one: after the k-th update the step counter holds k, not k + 1."),
+    Mistake(lambda *a: _sgd_with_ema_reference(*a, before=True),
+            "the average is updated *before* the SGD step; apply it after each update, to the new weights."),
+    Mistake(lambda *a: _sgd_with_ema_reference(*a)[::-1],
+            "the two arrays are returned in the wrong order: return (weights, shadows), weights first."),
+    Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w + lr * (2 * (w - 3.0) + n)),
+            "the SGD step has the wrong sign: descent *subtracts* the gradient, w = w - learning_rate * gradient."),
+    Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - lr * (2 * (3.0 - w) + n)),
+            "the gradient of (w - 3)**2 is 2 * (w - 3), not 2 * (3 - w): with the sign flipped the weight runs "
+            "away from 3."),
+    Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - lr * lr * (2 * (w - 3.0) + n)),
+            "the learning rate is applied twice: w = w - learning_rate * gradient."),
+    Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - lr * ((w - 3.0) + n)),
+            "the gradient misses its factor 2: the derivative of (w - 3)**2 is 2 * (w - 3), plus the noise."),
+    Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - lr * 2 * (w - 3.0) + n),
+            "precedence: `w - lr * 2 * (w - 3) + noise` leaves the noise outside the step; write "
+            "w - learning_rate * (2 * (w - 3) + noise)."),
+    Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - lr * (2 * w - 3.0 + n)),
+            "precedence: the gradient is 2 * (w - 3), with brackets; 2 * w - 3 is another function."),
+    Mistake(lambda *a: _sgd_with_ema_reference(*a, step=lambda w, n, lr: w - (2 * (w - 3.0) + n)),
+            "the learning rate is missing from the SGD step: w = w - learning_rate * gradient."),
+    Mistake(lambda *a: _zero_first_shadow(*a),
+            "the first shadow is 0: index 0 holds the values before training, and the shadow starts as a copy "
+            "of w0."),
+    Mistake(lambda *a: tuple(x[1:] for x in _sgd_with_ema_reference(*a)),
+            "index 0 is missing: the arrays start with the values before training (w0 and its copy as the "
+            "shadow), so they have len(noise) + 1 entries."),
+    Mistake(_aliased_shadow, ALIASED_SHADOW),
+    Mistake(_aliased_weights,
+            "every stored weight is the final one: `w -= ...` changes the one array you appended each time. "
+            "Write `w = w - learning_rate * gradient`, which makes a new array."),
+]
+_SGD_HINTS = {m.hint for m in _SGD_MISTAKES}
 
 
 # --------------------------------------------------------------------------- predict, then run
@@ -389,7 +540,7 @@ def _first_full(decay):
     return next(n for n in range(100_000) if effective_decay(decay, n) == effective_decay(decay, None))
 
 
-def _warmup_run():
+def _ramp_run():
     first = _first_full(0.999)
     lines = [f"num_updates = {n:5d}: decay used {float(effective_decay(0.999, n)):.8f}"
              for n in (10, 100, 1000, first - 1, first)]
@@ -397,12 +548,12 @@ def _warmup_run():
     return "\n".join(lines)
 
 
-def check_warmup_prediction(answer):
+def check_ramp_prediction(answer):
     """Predict: with decay 0.999 and num_updates, after how many updates is the decay 0.999 itself?"""
     check_prediction(
-        answer, name="warmup_length", correct="about 9000",
+        answer, name="ramp_length", correct="about 9000",
         choices=["about 10", "about 100", "about 1000", "about 9000"],
         explanation="the decay used is min(0.999, (1 + n) / (10 + n)), and (1 + n) / (10 + n) >= 0.999 means "
                     "1 + n >= 9.99 + 0.999 n, that is n >= 8990. The closer the decay is to 1, the longer the "
-                    "warm-up: for 0.99 it ends at n = 890.",
-        evidence=_warmup_run)
+                    "ramp: for 0.99 it ends at n = 890.",
+        evidence=_ramp_run)
