@@ -576,10 +576,14 @@ def _mean_loss_curves(x, y, learning_rates, batch_size, steps, chains, seed):
 
 def _loss_from_moments(theta, x, y):
     """``mean_i (w x_i + b - y_i)²`` for every row of ``theta`` from the data's moments (no pass over the data)."""
-    w, b = theta[..., 0], theta[..., 1]
     mxx, mx, mxy, my, myy = (float(np.mean(v)) for v in (x * x, x, x * y, y, y * y))
-    loss = w * w * mxx + 2 * w * b * mx + b * b - 2 * w * mxy - 2 * b * my + myy
-    return np.maximum(loss, 0.0)
+    points = np.reshape(theta, (-1, 2))
+    out = np.empty(len(points))
+    for start in range(0, len(points), 65536):   # in blocks: the temporaries stay near 0.5 MB each
+        w, b = points[start:start + 65536, 0], points[start:start + 65536, 1]
+        loss = w * w * mxx + 2 * w * b * mx + b * b - 2 * w * mxy - 2 * b * my + myy
+        np.maximum(loss, 0.0, out=out[start:start + 65536])
+    return out.reshape(np.shape(theta)[:-1])
 
 
 def measured_noise_floor(runs, min_loss, burn_in):
@@ -656,7 +660,9 @@ def iterate_average(thetas, start=0):
     start = check_int("start", start, 0, len(thetas) - 1)
     tail = thetas[start:]
     counts = np.arange(1, len(tail) + 1).reshape((-1,) + (1,) * (tail.ndim - 1))
-    return np.cumsum(tail, axis=0) / counts
+    average = np.cumsum(tail, axis=0)
+    average /= counts            # in place: one array of the iterates' size, not two
+    return average
 
 
 def steps_to_stay_below(loss, target):
