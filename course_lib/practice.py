@@ -357,14 +357,17 @@ def l2_gradients(grads, params, l2):
 
 
 # =========================================================================== curvature
-def hessian_vector_product(grad_fn, params, vector, epsilon=1e-4):
+def hessian_vector_product(grad_fn, params, vector, epsilon=1e-6):
     """``H v`` without forming ``H``, for parameter trees: lesson 07's central difference
     (:func:`course_lib.landscapes.hvp_finite_difference`) taken along ``v / |v|`` and scaled back by ``|v|``.
 
     Args:
         grad_fn: ``params -> grads`` (a tree shaped like ``params``).
         params, vector: trees of the same structure (``vector`` nonzero).
-        epsilon: the length of the step along ``v / |v|``, > 0.
+        epsilon: the length of the step along ``v / |v|``, > 0.  Small, because a ReLU network's
+            gradient jumps where a unit switches on or off: a step that crosses such a kink
+            reads the jump as a huge curvature.  ``1e-6`` crosses few of them, and float64
+            rounding (about ``1e-16 |g| / epsilon``) stays negligible.
 
     Examples:
         >>> a = np.array([[2.0, 1.0], [1.0, 3.0]])                   # the Hessian of ½ wᵀAw
@@ -388,7 +391,7 @@ class PowerIteration(NamedTuple):
     history: np.ndarray      # the estimate after each iteration
 
 
-def top_hessian_eigenvalue(grad_fn, params, iterations=30, tolerance=1e-3, epsilon=1e-4, seed=0, start=None):
+def top_hessian_eigenvalue(grad_fn, params, iterations=30, tolerance=1e-3, epsilon=1e-6, seed=0, start=None):
     """The Hessian's eigenvalue of largest size, by power iteration on Hessian-vector products.
 
     Start from a seeded random vector (or from ``start``, e.g. the vector of an earlier call at
