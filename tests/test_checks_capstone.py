@@ -1,5 +1,7 @@
 """Lesson 10's checks accept right answers and name the mistake in typical wrong ones."""
 
+import functools
+
 import numpy as np
 import pytest
 from check_helpers import predicts, rejects, sentence
@@ -14,19 +16,34 @@ keras = pytest.importorskip("keras")
 
 
 # --------------------------------------------------------------------------- answers, right and wrong
+def penalty(model, l2, form="right"):
+    """The L2 penalty of exercise 1 (``l2 * sum(kernel**2)``), or a typical wrong form of it."""
+    chosen = [v for v in model.trainable_variables if form == "biases too" or len(v.shape) == 2]
+    total = sum((tf.reduce_mean if form == "mean" else tf.reduce_sum)(tf.square(v)) for v in chosen)
+    return {"none": 0.0, "half": 0.5}.get(form, 1.0) * l2 * total
+
+
 def make_step(from_logits=True, reduction="sum_over_batch_size", keep_state=True, assign=True, returns="both",
-              outside_tape=False, loss_after=False, grads_first=False):
+              outside_tape=False, loss_after=False, grads_first=False, swapped_loss=False, l2_form="right",
+              takes_l2=True):
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits, reduction=reduction)
 
-    def train_step(model, optimizer, state, x, y):
+    def loss_of(model, x, y, l2):
+        logits = model(x, training=True)
+        loss = loss_fn(logits, y) if swapped_loss else loss_fn(y, logits)
+        return loss + penalty(model, l2, l2_form) if l2_form != "outside" else loss
+
+    def train_step(model, optimizer, state, x, y, l2=0.0):
         if outside_tape:
-            loss = loss_fn(y, model(x, training=True))
+            loss = loss_of(model, x, y, l2)
             with tf.GradientTape() as tape:
                 pass
         else:
             with tf.GradientTape() as tape:
-                loss = loss_fn(y, model(x, training=True))
+                loss = loss_of(model, x, y, l2)
         grads = tape.gradient(loss, model.trainable_variables)
+        if l2_form == "outside":          # the penalty added to the loss after the tape: no gradient of it
+            loss = loss + penalty(model, l2)
         params = [v.numpy() for v in model.trainable_variables]
         arrays = [g.numpy() for g in grads]
         new_params, new_state = (optimizer.step(arrays, params, state) if grads_first
@@ -37,10 +54,12 @@ def make_step(from_logits=True, reduction="sum_over_batch_size", keep_state=True
         if returns == "loss":
             return loss
         if loss_after:
-            loss = loss_fn(y, model(x, training=True))
+            loss = loss_of(model, x, y, l2)
         if returns == "swapped":
             return new_state, loss
         return loss, (new_state if keep_state else state)
+    if not takes_l2:
+        return lambda model, optimizer, state, x, y: train_step(model, optimizer, state, x, y)
     return train_step
 
 
@@ -73,9 +92,9 @@ def make_ema(num_updates=True, init_after_first=False, apply=True, reset=False, 
     return train_with_ema
 
 
-def make_eval(restore=True, use_weights=True, fraction=True, result="accuracy", axis=1):
+def make_eval(restore=True, use_weights=True, fraction=True, result="accuracy", axis=1, references=False):
     def evaluate_with(model, weights, x, y):
-        own = [v.numpy() for v in model.trainable_variables]
+        own = list(model.trainable_variables) if references else [v.numpy() for v in model.trainable_variables]
         if use_weights:
             for v, w in zip(model.trainable_variables, weights):
                 v.assign(w)
@@ -126,6 +145,22 @@ def test_train_step_more_mistakes():
     rejects(cc.check_train_step, make_step(grads_first=True), "the weights first")
 
 
+def test_train_step_swapped_loss_arguments():
+    text = rejects(cc.check_train_step, make_step(swapped_loss=True), "labels first")
+    assert "raised ValueError" in text
+
+
+@pytest.mark.parametrize("form, words", [("none", "penalty is missing"), ("biases too", "biases are penalised"),
+                                         ("half", "without a factor 1/2"), ("mean", "not their mean"),
+                                         ("outside", "outside the `GradientTape` block")])
+def test_train_step_l2_mistakes(form, words):
+    rejects(cc.check_train_step, make_step(l2_form=form), words)
+
+
+def test_train_step_without_the_l2_argument():
+    rejects(cc.check_train_step, make_step(takes_l2=False), "sixth argument")
+
+
 def test_train_step_bad_returns_get_a_sentence():
     sentence(cc.check_train_step, make_step(returns="loss"), "should return the pair")
     sentence(cc.check_train_step, lambda *a: 1 / 0, "raised ZeroDivisionError")
@@ -141,7 +176,11 @@ def test_train_step_bad_returns_get_a_sentence():
 def test_optimizer_twin_mistakes():
     rejects(cc.check_optimizer_twin, twin(lr=0.05), "schedule itself")
     rejects(cc.check_optimizer_twin, twin(schedules.ExponentialDecay(0.05, 100, 0.5, staircase=True)), "staircase")
-    rejects(cc.check_optimizer_twin, twin(schedules.ExponentialDecay(0.05, 0.5, 100)), "swapped")
+    text = rejects(cc.check_optimizer_twin, twin(schedules.ExponentialDecay(0.05, 0.5, 100)), "swapped")
+    # the message names the first step where the rates differ, with both true values (at step 0 both are 0.05)
+    swapped = schedules.ExponentialDecay(0.05, 0.5, 100)(7)
+    keras_rate = keras.optimizers.schedules.ExponentialDecay(0.05, 100, 0.5)(7)
+    assert f"at step 7 your learning rate is {float(swapped):.6g}; Keras's is {float(keras_rate):.6g}" in text, text
     rejects(cc.check_optimizer_twin, twin(schedules.InverseTimeDecay(0.05, 100, 0.5)), "ExponentialDecay")
     rejects(cc.check_optimizer_twin, twin(momentum=0.0), "momentum=0.9")
     rejects(cc.check_optimizer_twin, optimizers.SGD(twin().learning_rate, momentum=0.9, nesterov=True), "nesterov")
@@ -162,13 +201,29 @@ def test_train_with_ema_mistakes():
 
 def test_train_with_ema_more_mistakes():
     text = rejects(cc.check_train_with_ema, make_ema(start=0), "counted from 0")
-    assert "weights differ" in text            # the verdict, then the named mistake
+    # the verdict names the average and its reference, then the named mistake
+    assert "the averaged weights differ from tf.train.ExponentialMovingAverage's" in text, text
     rejects(cc.check_train_with_ema, make_ema(start=2), "not k + 1")
     # (starting the average after the first step is no mistake the check can see: with the warm-up's small
     # decays the difference fades below the tolerance within the first steps)
     rejects(cc.check_train_with_ema, make_ema(swapped=True), "wrong order")
     rejects(cc.check_train_with_ema, make_ema(before=True), "*before* the training step")
     rejects(cc.check_train_with_ema, make_ema(return_state=True), "ema.average(ema_state)")
+
+
+def test_train_with_ema_names_a_wrong_train_step():
+    # a right train_with_ema calling a wrong train_step: the mistake is named as exercise 1's
+    for step, words in ((make_step(assign=False), "assign"), (make_step(keep_state=False), "state was not carried"),
+                        (make_step(returns="swapped"), "the loss first")):
+        text = rejects(functools.partial(cc.check_train_with_ema, train_step=step), make_ema(step=step),
+                       "in `train_step` (exercise 1), which `train_with_ema` calls")
+        assert words in text, text
+    # without train_step the check cannot tell, and says what differs
+    text = str(pytest.raises(cc.CheckFailed, cc.check_train_with_ema, make_ema(step=make_step(assign=False))).value)
+    assert "exercise 1" not in text and "differ from Keras's optimizer's" in text, text
+    # a wrong train_with_ema with a right train_step keeps its own hint
+    rejects(functools.partial(cc.check_train_with_ema, train_step=RIGHT_STEP), make_ema(num_updates=False),
+            "num_updates")
 
 
 def test_train_with_ema_names_the_unwritten_train_step():
@@ -188,7 +243,8 @@ def test_train_with_ema_bad_returns_get_a_sentence():
 
 # --------------------------------------------------------------------------- exercise 4
 def test_evaluate_with_mistakes():
-    rejects(cc.check_evaluate_with, make_eval(restore=False), "put the model's own weights back")
+    rejects(cc.check_evaluate_with, make_eval(restore=False), "never put back")
+    rejects(cc.check_evaluate_with, make_eval(references=True), "keeps references")
     rejects(cc.check_evaluate_with, make_eval(fraction=False), "divide by the number")
     rejects(cc.check_evaluate_with, make_eval(use_weights=False), "assign `weights`")
     sentence(cc.check_evaluate_with, lambda *a: "high", "should return the accuracy")
@@ -250,11 +306,4 @@ def test_mean_and_standard_error_swapped_and_unwritten():
 
 
 def test_more_seeds_prediction(capsys):
-    from course_lib.checks import CheckFailed
-    cc.check_more_seeds_prediction(0.5)
-    out = capsys.readouterr().out
-    assert out.startswith("✓") and "ratio 12 seeds / 3 seeds: 0.5" in out
-    with pytest.raises(CheckFailed):
-        cc.check_more_seeds_prediction(0.25)
-    with pytest.raises(NotAttempted):
-        cc.check_more_seeds_prediction(...)
+    predicts(cc.check_more_seeds_prediction, 27, 9, "ratio 27 seeds / 3 seeds: 0.33", capsys)

@@ -1,11 +1,14 @@
 """Checks for the exercises of lesson 10, the capstone.
 
-Each check trains fresh copies of the lesson's Keras MLP (``training.build_mlp``) on a few
-batches of the digits, once with the student's code and once with the matching
-``tf.keras.optimizers`` optimizer (and ``tf.train.ExponentialMovingAverage``), and compares the
-weights.  When they differ, typical wrong versions are run the same way to name the mistake.
-Exercise 5 (the mean and standard error over seeds) is a plain numpy function, checked with
-:func:`course_lib.checks.check_function` and a catalogue of typical mistakes.
+The checks of exercises 1 to 3 train fresh copies of the lesson's Keras MLP (``training.build_mlp``)
+on a few batches of the digits, once with the student's code and once with the matching
+``tf.keras.optimizers`` optimizer (and ``tf.train.ExponentialMovingAverage``), and compare the
+weights (exercise 1 also the loss returned, exercise 2 also the learning rate at steps 0 to 400).
+When they differ, typical wrong versions are run the same way to name the mistake.  Exercise 4's
+check evaluates models with given weights and compares the accuracy with ``training.evaluate``, and
+checks that the model's own weights are back afterwards.  Exercise 5 (the mean and standard error
+over seeds) is a plain numpy function, checked with :func:`course_lib.checks.check_function` and a
+catalogue of typical mistakes.
 """
 
 import functools
@@ -29,7 +32,8 @@ from . import (
 )
 from .moving_average import NUM_UPDATES_FROM_0
 
-__all__ = ["check_train_step", "check_optimizer_twin", "check_train_with_ema", "check_evaluate_with",
+__all__ = ["check_train_step", "check_optimizer_twin", "check_train_with_ema", "check_evaluate_with", "L2",
+           "SWAPPED_LOSS_ARGUMENTS", "REFERENCES_NOT_COPIES",
            "KERAS_SCHEDULE_ARGS", "KERAS_MOMENTUM", "NUM_UPDATES_FROM_0", "check_schedule_prediction",
            "check_first_average_prediction", "check_mean_and_standard_error", "check_more_seeds_prediction"]
 
@@ -112,7 +116,7 @@ def _close(a, b):
     return training.max_difference(a, b) <= TOL
 
 
-def _judge(got, expected, wrong, what):
+def _judge(got, expected, wrong, what, noun="the weights", whose="Keras's"):
     """Compare weight lists; on a mismatch name the first mistake whose weights match.
 
     ``wrong`` holds ``(weights, hint)`` pairs; ``weights`` may be a function that computes them,
@@ -126,7 +130,7 @@ def _judge(got, expected, wrong, what):
         if weights is not None and _close(got, weights):
             hint = text
             break
-    _fail(f"{what}: the weights differ from Keras's by up to {training.max_difference(got, expected):.3g} "
+    _fail(f"{what}: {noun} differ from {whose} by up to {training.max_difference(got, expected):.3g} "
           f"(allowed {TOL:g}).", hint)
 
 
@@ -149,22 +153,59 @@ def _keras_twin(opt):
     raise TypeError(f"no Keras twin written for {opt!r}")
 
 
-def _keras_run(make_opt, steps, seed, keras_opt=None):
-    model, opt = training.build_mlp(seed=seed), keras_opt or _keras_twin(make_opt())
+def _kernels(model):
+    """The kernels (weight matrices) of ``model``: the variables an L2 penalty covers."""
+    return [v for v in model.trainable_variables if len(v.shape) == 2]
+
+
+def _penalty(model, l2, which="kernels", scale=1.0, mean=False):
+    """``l2 * sum(w**2)`` over the kernels (Keras's ``regularizers.L2(l2)``), or a typical wrong form."""
+    import tensorflow as tf
+
+    chosen = _kernels(model) if which == "kernels" else model.trainable_variables
+    reduce = tf.reduce_mean if mean else tf.reduce_sum
+    return scale * l2 * tf.add_n([reduce(tf.square(v)) for v in chosen])
+
+
+def _model(seed, biased=False):
+    """The lesson's fresh model; ``biased`` gives it nonzero biases (drawn with ``seed``), so that a penalty
+    that wrongly covers the biases changes the run from the first step."""
+    model = training.build_mlp(seed=seed)
+    if biased:
+        rng = np.random.default_rng(seed)
+        for v in model.trainable_variables:
+            if len(v.shape) == 1:
+                v.assign(rng.normal(0.0, 0.3, v.shape).astype(np.float32))
+    return model
+
+
+def _keras_run(make_opt, steps, seed, keras_opt=None, l2=0.0):
+    import tensorflow as tf
+
+    model, opt = _model(seed, biased=l2 > 0), keras_opt or _keras_twin(make_opt())
     for x, y in _batches(steps, seed):
-        training.keras_train_step(model, opt, x, y)
+        if l2 == 0:
+            training.keras_train_step(model, opt, x, y)
+            continue
+        with tf.GradientTape() as tape:
+            loss = _loss()(y, model(x, training=True)) + _penalty(model, l2)
+        opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
     return training.get_weights(model)
 
 
-def _variant_run(make_opt, steps, seed, loss_of, keep_state=True, assign=True, grads_first=False):
-    """A hand-written wrong (or right) training loop, for naming mistakes."""
+def _variant_run(make_opt, steps, seed, loss_of, keep_state=True, assign=True, grads_first=False,
+                 penalty=None, penalty_in_tape=True):
+    """A hand-written wrong (or right) training loop, for naming mistakes; ``penalty(model)`` is added to
+    the loss (inside the tape, or after it when ``penalty_in_tape`` is False, so that it has no gradient)."""
     import tensorflow as tf
 
-    model, opt = training.build_mlp(seed=seed), make_opt()
+    model, opt = _model(seed, biased=penalty is not None), make_opt()
     state = opt.init(training.get_weights(model))
     for x, y in _batches(steps, seed):
         with tf.GradientTape() as tape:
             loss = loss_of(y, model(x, training=True))
+            if penalty is not None and penalty_in_tape:
+                loss = loss + penalty(model)
         grads = [g.numpy() for g in tape.gradient(loss, model.trainable_variables)]
         if grads_first:
             params, new_state = opt.step(grads, training.get_weights(model), state)
@@ -182,19 +223,38 @@ def _loss(from_logits=True, reduction="sum_over_batch_size"):
     return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits, reduction=reduction)
 
 
+SWAPPED_LOSS_ARGUMENTS = ("a Keras loss takes the labels first: `loss_fn(y, logits)`, as `loss_fn(y_true, y_pred)`; "
+                          "`loss_fn(logits, y)` puts the logits where the labels go.")
+L2 = 0.001  # the penalty of exercise 1's last case: l2 * sum(kernel**2) is about 0.12 for the fresh model
+
+
 def check_train_step(train_step):
-    """Exercise 1: ``train_step(model, optimizer, state, x, y) -> (loss, new_state)``."""
-    cases = [("SGD(0.05, momentum=0.9)", lambda: SGD(0.05, momentum=0.9), 4, 0),
-             ("Adam(0.003)", lambda: Adam(0.003), 4, 1),
-             ("RMSprop(0.001)", lambda: RMSprop(0.001), 3, 2)]
-    for label, make_opt, steps, seed in cases:
-        model, opt = training.build_mlp(seed=seed), make_opt()
+    """Exercise 1: ``train_step(model, optimizer, state, x, y, l2=0.0) -> (loss, new_state)``, the loss being
+    the mean cross-entropy plus ``l2 * sum(w**2)`` over the kernels."""
+    _verify_train_step(train_step)
+    print("✓ train_step trains the model exactly as Keras's optimizers do (3 optimizers, one of them with "
+          "an L2 penalty).")
+
+
+def _verify_train_step(train_step):
+    """Exercise 1's check without its ✓ line: raises CheckFailed (or NotAttempted) when ``train_step`` is wrong."""
+    cases = [("SGD(0.05, momentum=0.9)", lambda: SGD(0.05, momentum=0.9), 4, 0, 0.0),
+             ("Adam(0.003)", lambda: Adam(0.003), 4, 1, 0.0),
+             (f"RMSprop(0.001), l2={L2:g}, from nonzero biases", lambda: RMSprop(0.001), 3, 2, L2)]
+    crash_hints = {"target.ndim - 1": SWAPPED_LOSS_ARGUMENTS, "must have rank": SWAPPED_LOSS_ARGUMENTS,
+                   "positional argument": "`train_step` takes the penalty as a sixth argument: "
+                                          "`def train_step(model, optimizer, state, x, y, l2=0.0)`."}
+    for label, make_opt, steps, seed, l2 in cases:
+        model, opt = _model(seed, biased=l2 > 0), make_opt()
         start = training.get_weights(model)
         state = opt.init(start)
         for k, (x, y) in enumerate(_batches(steps, seed)):
-            expected_loss, _ = training.evaluate(model, x, y)
-            probabilities_loss = float(_loss(from_logits=False)(y, model(x, training=False)))
-            out = _call(train_step, "train_step", model, opt, state, x, y)
+            cross_entropy, _ = training.evaluate(model, x, y)
+            penalties = {form: float(_penalty(model, l2, **options)) for form, options in _PENALTY_FORMS.items()}
+            expected_loss = cross_entropy + penalties["right"]
+            probabilities_loss = float(_loss(from_logits=False)(y, model(x, training=False))) + penalties["right"]
+            out = _call(train_step, "train_step", *((model, opt, state, x, y) + ((l2,) if l2 else ())),
+                        crash_hints=crash_hints)
             if not isinstance(out, tuple) or len(out) != 2:
                 _fail(f"train_step should return the pair `(loss, new_state)`; it returned {describe(out)}.",
                       "return both the loss and the state that `optimizer.step` gave back.")
@@ -212,8 +272,13 @@ def check_train_step(train_step):
             except (TypeError, ValueError):
                 _fail(f"the first value returned should be the batch loss (a number); got {describe(loss)}.")
             if not np.isclose(loss_value, expected_loss, rtol=1e-4):
-                after, _ = training.evaluate(model, x, y)
-                if np.isclose(loss_value, expected_loss * len(x), rtol=1e-4):
+                after = training.evaluate(model, x, y)[0] + float(_penalty(model, l2))
+                nearest = min(_PENALTY_HINTS, key=lambda form: abs(loss_value - cross_entropy - penalties[form]))
+                penalty_hint = (_PENALTY_HINTS[nearest] if np.isclose(loss_value, cross_entropy + penalties[nearest],
+                                                                      rtol=1e-4) else None)
+                if l2 and penalty_hint:
+                    hint = penalty_hint
+                elif np.isclose(loss_value, expected_loss * len(x), rtol=1e-4):
                     hint = "the loss is summed over the batch, not averaged: use Keras's default reduction."
                 elif np.isclose(loss_value, after, rtol=1e-4):
                     hint = ("the loss returned is computed *after* the update: return the loss the tape recorded, "
@@ -231,8 +296,12 @@ def check_train_step(train_step):
             _fail(f"with {label}, the model's weights did not change in {steps} steps.",
                   "write the new weights back: `variable.assign(value)` for every trainable variable.")
         # variant(...) is the run _variant_run(make_opt, steps, seed, ...), made later by _judge
-        variant = functools.partial(functools.partial, _variant_run, make_opt, steps, seed)
-        wrong = [(variant(_loss(), keep_state=False),
+        variant = functools.partial(functools.partial, _variant_run, make_opt, steps, seed,
+                                    penalty=functools.partial(_penalty, l2=l2) if l2 else None)
+        wrong = [(variant(_loss(), penalty_in_tape=False),
+                  "the L2 penalty is added outside the `GradientTape` block, so its gradient is missing: add it to "
+                  "the loss inside the tape.") if l2 else (None, None),
+                 (variant(_loss(), keep_state=False),
                   "the optimizer's state was not carried from step to step: pass the state returned by the "
                   "previous `optimizer.step` to the next one (momentum and Adam's averages live in it)."),
                  (variant(_loss(reduction="sum")),
@@ -242,8 +311,20 @@ def check_train_step(train_step):
                  (variant(_loss(), grads_first=True),
                   "the arguments of `optimizer.step` are swapped: it is `optimizer.step(params, grads, state)`, "
                   "the weights first.")]
-        _judge(got, _keras_run(make_opt, steps, seed), wrong, f"with {label}, after {steps} steps")
-    print(f"✓ train_step trains the model exactly as Keras's optimizers do ({len(cases)} optimizers).")
+        _judge(got, _keras_run(make_opt, steps, seed, l2=l2), wrong, f"with {label}, after {steps} steps",
+               whose="Keras's optimizer's")
+
+
+_PENALTY_FORMS = {"right": {}, "none": {"scale": 0.0}, "biases too": {"which": "all"}, "half": {"scale": 0.5},
+                  "mean": {"mean": True}}
+_PENALTY_HINTS = {
+    "none": "the L2 penalty is missing: with `l2` > 0 the loss is the cross-entropy plus `l2 * sum(w**2)` over the "
+            "kernels, computed inside the tape.",
+    "biases too": "the biases are penalised too: the L2 penalty covers the kernels only (`len(v.shape) == 2`), as "
+                  "Keras's `kernel_regularizer` does.",
+    "half": "the penalty is halved: Keras's `regularizers.L2(l2)` adds `l2 * sum(w**2)`, without a factor 1/2.",
+    "mean": "the penalty averages the squares: it is their sum, `l2 * sum(w**2)` (`tf.reduce_sum`), not their mean.",
+}
 
 
 # --------------------------------------------------------------------------- exercise 2
@@ -276,12 +357,13 @@ def check_optimizer_twin(answer):
         _fail(f"the learning rate is the constant {optimizer.learning_rate:g}; Keras's decays from "
               f"{keras_rates[0]:g} to {keras_rates[-1]:.4g} at step 400.",
               "pass the schedule itself as `learning_rate`: `SGD(learning_rate=schedules.ExponentialDecay(...))`.")
-    try:
-        ours = np.array([float(optimizer.learning_rate_at(int(s))) for s in steps])
-    except (ValueError, TypeError) as exc:
-        ours = np.full(len(steps), np.inf)
-        if not isinstance(optimizer.learning_rate, ExponentialDecay):
-            _fail(f"the learning rate schedule failed: {exc}")
+    ours = np.full(len(steps), np.inf)
+    for i, s in enumerate(steps):
+        try:
+            ours[i] = float(optimizer.learning_rate_at(int(s)))
+        except (ValueError, TypeError, OverflowError) as exc:   # e.g. a rate that grows beyond float32
+            if not isinstance(optimizer.learning_rate, ExponentialDecay):
+                _fail(f"the learning rate schedule failed: {exc}")
     if not np.allclose(ours, keras_rates, rtol=1e-6):
         lr = optimizer.learning_rate
         hint = None
@@ -298,8 +380,9 @@ def check_optimizer_twin(answer):
             if differ:
                 hint = ("the schedule's arguments differ from Keras's: " + ", ".join(differ) +
                         ". It is ExponentialDecay(0.05, decay_steps=100, decay_rate=0.5).")
-        at = int(np.argmax(~np.isclose(ours, keras_rates, rtol=1e-6)))
-        _fail(f"at step {steps[at]} your learning rate is {ours[at]:.6g}; Keras's is {keras_rates[at]:.6g}.", hint)
+        at = int(np.argmax(~np.isclose(ours, keras_rates, rtol=1e-6)))   # the first step where they differ
+        value = f"{ours[at]:.6g}" if np.isfinite(ours[at]) else "too large for float32 (infinite)"
+        _fail(f"at step {steps[at]} your learning rate is {value}; Keras's is {keras_rates[at]:.6g}.", hint)
     if optimizer.momentum != KERAS_MOMENTUM or optimizer.nesterov:
         _fail(f"the momentum is {optimizer.momentum:g} (nesterov={optimizer.nesterov}); Keras's optimizer has "
               f"momentum={KERAS_MOMENTUM:g}, nesterov=False.",
@@ -343,8 +426,28 @@ def _ema_variant(make_opt, decay, steps, seed, num_updates=True, count=lambda k:
     return ema.average(ema_state)
 
 
-def check_train_with_ema(train_with_ema):
-    """Exercise 3: ``train_with_ema(model, optimizer, ema, batch_list) -> (weights, averaged)``."""
+def check_train_with_ema(train_with_ema, train_step=None):
+    """Exercise 3: ``train_with_ema(model, optimizer, ema, batch_list) -> (weights, averaged)``.
+
+    ``train_step`` is the student's exercise 1, which ``train_with_ema`` calls: when the check fails,
+    ``train_step`` is checked first, and a mistake there is named as exercise 1's.
+    """
+    try:
+        _verify_train_with_ema(train_with_ema)
+    except CheckFailed as failure:
+        if train_step is not None:
+            try:
+                _verify_train_step(train_step)
+            except CheckFailed as step_failure:
+                verdict = str(step_failure).split("\n")[0].split(". Likely mistake:")[0]
+                hint = ("in `train_step` (exercise 1), which `train_with_ema` calls: "
+                        + (step_failure.hint or "run exercise 1's check and fix `train_step` first."))
+                _fail(f"exercise 1's check fails on your `train_step`: {verdict}", hint)
+        raise failure from None
+    print("✓ train_with_ema matches Keras's optimizer with tf.train.ExponentialMovingAverage.")
+
+
+def _verify_train_with_ema(train_with_ema):
     cases = [("Adam(CosineDecay(0.003, 20)), decay 0.99", lambda: Adam(CosineDecay(0.003, 20)), 0.99, 8, 0),
              ("SGD(0.05, momentum=0.9), decay 0.9", lambda: SGD(0.05, momentum=0.9), 0.9, 6, 1)]
     for label, make_opt, decay, steps, seed in cases:
@@ -363,7 +466,7 @@ def check_train_with_ema(train_with_ema):
         if not _close(weights, ref_w) and _close(weights, ref_avg) and _close(averaged, ref_w):
             _fail(f"with {label}: the first value returned is the averaged weights, the second the weights.",
                   "the pair is returned in the wrong order: return `(weights, averaged)`, the weights first.")
-        _judge(weights, ref_w, [], f"with {label}, after {steps} steps")
+        _judge(weights, ref_w, [], f"with {label}, after {steps} steps", whose="Keras's optimizer's")
         if _close(averaged, weights) and not _close(ref_avg, ref_w):
             _fail(f"with {label}: the averaged weights are the weights themselves.",
                   "keep one EMA state for the whole run: `ema.init` once before the loop, "
@@ -379,11 +482,17 @@ def check_train_with_ema(train_with_ema):
                   "the average is updated *before* the training step: call `ema.apply` after `train_step`, "
                   "with the new weights."),
                  (start, "the average never moved: call `ema.apply` after every update and keep its result.")]
-        _judge(averaged, ref_avg, wrong, f"with {label}, the averaged weights after {steps} steps")
-    print("✓ train_with_ema matches Keras's optimizer with tf.train.ExponentialMovingAverage.")
+        _judge(averaged, ref_avg, wrong, f"with {label}, after {steps} steps", noun="the averaged weights",
+               whose="tf.train.ExponentialMovingAverage's")
 
 
 # --------------------------------------------------------------------------- exercise 4
+REFERENCES_NOT_COPIES = (
+    "the model ends holding `weights`: its own weights were never put back, or what was saved were the variables "
+    "themselves (`own = model.trainable_variables` keeps references, which `assign` then overwrites), not copies "
+    "of their values. Save copies, `[v.numpy() for v in model.trainable_variables]`, and assign them back at the end.")
+
+
 def check_evaluate_with(evaluate_with):
     """Exercise 4: ``evaluate_with(model, weights, x, y) -> accuracy``, leaving the model's weights alone."""
     d = _data()
@@ -405,7 +514,8 @@ def check_evaluate_with(evaluate_with):
         after = training.get_weights(model)
         if not _close(after, own):
             _fail("after `evaluate_with` the model holds other weights than before.",
-                  "put the model's own weights back at the end (save them with `[v.numpy() for v in "
+                  REFERENCES_NOT_COPIES if _close(after, weights) else
+                  "put the model's own weights back at the end (save copies with `[v.numpy() for v in "
                   "model.trainable_variables]` first, assign them again after evaluating).")
         expected = training.evaluate(model, x, y, weights)[1]
         if got is None:
@@ -425,8 +535,9 @@ def check_evaluate_with(evaluate_with):
             elif np.isclose(value, 100 * expected, atol=1e-4):
                 hint = "that is a percentage: return the fraction between 0 and 1 (no factor 100)."
             elif np.isclose(value, training.evaluate(model, x, y, weights)[0], rtol=1e-5):
-                hint = "that is the cross-entropy loss: the accuracy is the fraction of examples whose largest " \
-                       "logit is the label, np.mean(np.argmax(logits, axis=1) == y)."
+                hint = ("that is the cross-entropy loss (the first value of `training.evaluate`): the accuracy is "
+                        "the share of examples whose largest logit is the label, "
+                        "`np.mean(np.argmax(logits, axis=1) == y)` (lesson 10, section 3).")
             _fail(f"on {len(y)} examples the accuracy is {expected:.6f}; evaluate_with returned {value:.6f}.", hint)
     print(f"✓ evaluate_with is correct on {len(cases)} inputs and leaves the model's weights alone.")
 
@@ -538,19 +649,19 @@ def check_mean_and_standard_error(mean_and_standard_error):
 
 def _more_seeds_run():
     rng = np.random.default_rng(0)
-    draws = rng.normal(0.12, 0.04, size=(20000, 12))     # 20,000 studies; a validation loss with spread 0.04
-    spread_3, spread_12 = draws[:, :3].mean(axis=1).std(), draws.mean(axis=1).std()
+    draws = rng.normal(0.12, 0.04, size=(20000, 27))     # 20,000 studies; a validation loss with spread 0.04
+    spread_3, spread_9, spread_27 = (draws[:, :n].mean(axis=1).std() for n in (3, 9, 27))
     return (f"20,000 simulated studies, each seed's value drawn with standard deviation 0.04:\n"
             f"spread of the mean of 3 seeds {spread_3:.5f} (0.04 / sqrt(3) = {0.04 / np.sqrt(3):.5f}), "
-            f"of 12 seeds {spread_12:.5f} (0.04 / sqrt(12) = {0.04 / np.sqrt(12):.5f})\n"
-            f"ratio 12 seeds / 3 seeds: {spread_12 / spread_3:.3f}")
+            f"of 9 seeds {spread_9:.5f}, of 27 seeds {spread_27:.5f} (0.04 / sqrt(27) = {0.04 / np.sqrt(27):.5f})\n"
+            f"ratio 27 seeds / 3 seeds: {spread_27 / spread_3:.3f}; 9 seeds / 3 seeds: {spread_9 / spread_3:.3f}")
 
 
 def check_more_seeds_prediction(answer):
-    """Predict: with 12 seeds instead of 3, by what factor does the spread of the mean (its standard error) change?"""
+    """Predict: how many seeds make the standard error of a mean 3 times smaller than with 3 seeds?"""
     check_prediction(
-        answer, name="factor_with_12_seeds", correct=0.5, tolerance=0.03,
-        explanation="the mean of n independent seeds has standard deviation sigma / sqrt(n), so going from 3 to 12 "
-                    "seeds multiplies it by sqrt(3 / 12) = 0.5: four times the runs for half the noise. (An estimate "
-                    "from 3 seeds is itself rough, so a measured ratio scatters around 0.5.)",
+        answer, name="seeds_for_a_third", correct=27, tolerance=0.5,
+        explanation="the mean of n independent seeds has standard deviation sigma / sqrt(n): to divide it by 3, "
+                    "sqrt(n) must grow 3 times, so n grows 9 times, from 3 to 27 seeds. Nine seeds (three times "
+                    "the runs) only divide it by sqrt(3), about 1.7.",
         evidence=_more_seeds_run)
