@@ -33,3 +33,13 @@ def predicts(check, right, wrong, shown, capsys):
     assert shown in capsys.readouterr().out
     with pytest.raises(NotAttempted):
         check(...)
+
+
+def changed_in_place(check, wrong, path):
+    """``check(wrong)`` fails because ``wrong`` changed an argument in place, and the message names where
+    (``path`` as code: ``"w"``, ``"grads[0]"``, ``"params['w']"``); returns the whole message."""
+    with pytest.raises(CheckFailed) as info:
+        check(wrong)
+    message = str(info.value)
+    assert "changed its input arguments in place" in message and f"`{path}`" in message, message
+    return message

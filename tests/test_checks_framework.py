@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from check_helpers import changed_in_place
 
 import course_lib.checks as checks
 from course_lib.checks import (
@@ -352,3 +353,232 @@ def test_more_exception_hints():
 def test_sequence_sentinel_tuple_and_word_hints(wrong, reference, words):
     info = failure(check_function, wrong, reference, [(1.5,), (2.5,), (-0.5,)], name="f", quiet=True)
     assert words in info.hint, info.hint
+
+
+# --------------------------------------------------------------------------- in place: which argument, which item
+def all_reduce(per_replica):
+    mean = sum(np.asarray(g, dtype=float) for g in per_replica) / len(per_replica)
+    return [mean.copy() for _ in per_replica]
+
+
+REDUCE_CASES = [([np.array([1.0, -2.0]), np.array([3.0, 4.0])],),
+                ([np.array([0.5]), np.array([1.5]), np.array([2.5])],)]
+
+
+def test_in_place_names_the_argument_by_name_and_position():
+    def in_place(w, g, lr):
+        w -= lr * g
+        return w
+    message = changed_in_place(lambda fn: check_function(fn, step, STEP_CASES[1:2], name="step", quiet=True),
+                               in_place, "w")
+    first = message.splitlines()[0]
+    assert "`w` (the 1st argument) now holds other values" in first
+    assert "`new = old * scale` rather than `old *= scale`" in first
+    assert "w - lr * g" not in first   # the old message's optimizer example, whatever the exercise
+    for operation in ("`+=`", "`-=`", "`*=`", "`/=`", "`a[...] = ...`", "out=", "`.append`"):
+        assert operation in first, operation
+
+    def second(w, g, lr):
+        g *= lr
+        return w - g
+    message = changed_in_place(lambda fn: check_function(fn, step, STEP_CASES[1:2], name="step", quiet=True),
+                               second, "g")
+    assert "`g` (the 2nd argument)" in message
+
+
+def test_in_place_names_the_item_of_a_list():
+    def averaged_in_place(per_replica):
+        mean = sum(per_replica) / len(per_replica)
+        per_replica[1][...] = mean        # only the second replica's array
+        return [mean.copy() for _ in per_replica]
+    message = changed_in_place(lambda fn: check_function(fn, all_reduce, REDUCE_CASES, name="all_reduce",
+                                                         quiet=True), averaged_in_place, "per_replica[1]")
+    assert "`per_replica[1]` (in the list `per_replica`, the 1st argument) now holds other values" in message
+    assert "`[x * scale for x in xs]`" in message and "`x *= scale`" in message
+
+    def appended(per_replica):
+        per_replica.append(sum(per_replica) / len(per_replica))
+        return [per_replica[-1].copy() for _ in per_replica[:-1]]
+    message = changed_in_place(lambda fn: check_function(fn, all_reduce, REDUCE_CASES, name="all_reduce",
+                                                         quiet=True), appended, "per_replica")
+    assert "the list `per_replica` (the 1st argument) now has 3 items instead of 2" in message
+    assert "`xs.append(x)`" in message
+
+    def number_replaced(xs):
+        xs[0] = 0.0
+        return sum(xs)
+    message = changed_in_place(lambda fn: check_function(fn, lambda xs: sum(xs), [([1.0, 2.0],)], name="total",
+                                                         quiet=True), number_replaced, "xs[0]")
+    assert "now holds another value" in message
+
+
+def test_in_place_names_dict_items_keywords_and_unnamed_arguments():
+    def scale(params, factor):
+        return {k: v * factor for k, v in params.items()}
+
+    def in_place(params, factor):
+        params["w"] *= factor
+        return dict(params)
+    message = changed_in_place(lambda fn: check_function(fn, scale, [({"w": np.ones(2), "b": np.zeros(1)}, 2.0)],
+                                                         name="scale", quiet=True), in_place, "params['w']")
+    assert "(in the dict `params`, the 1st argument)" in message and "d.items()" in message
+
+    def by_keyword(w, g, lr):
+        return step(w, g, lr)
+
+    def keyword_in_place(w, g, lr):
+        lr[...] = 0.0
+        return w - 0.1 * g
+    message = changed_in_place(lambda fn: check_function(fn, by_keyword, [((1.0, 2.0), {"lr": np.array(0.1)})],
+                                                         name="s", quiet=True), keyword_in_place, "lr")
+    assert "(a keyword argument)" in message
+
+    def anonymous(*args):           # no names in the signature: the reference's names are used
+        args[0][0] = 9.0
+        return step(*args)
+    changed_in_place(lambda fn: check_function(fn, step, STEP_CASES[1:2], name="s", quiet=True), anonymous, "w")
+
+
+def test_an_exercise_can_pass_its_own_in_place_example():
+    def in_place(grads):
+        for g in grads:
+            g *= 0.5
+        return grads
+    info = failure(check_function, in_place, lambda grads: [g * 0.5 for g in grads], REDUCE_CASES, name="halve",
+                   quiet=True, in_place_example="`halved = [g * 0.5 for g in grads]`")
+    assert "e.g. `halved = [g * 0.5 for g in grads]`:" in str(info) and "xs" not in str(info)
+
+
+def test_a_function_that_does_not_change_its_inputs_passes(capsys):
+    check_function(lambda per_replica: all_reduce(list(per_replica)), all_reduce, REDUCE_CASES, name="all_reduce")
+    assert capsys.readouterr().out.startswith("✓ all_reduce is correct")
+
+
+# --------------------------------------------------------------------------- parts of different kinds
+def clip(grads, clip_norm):
+    norm = float(np.sqrt(sum(np.sum(np.square(g)) for g in grads)))
+    return [g * (clip_norm / max(norm, clip_norm)) for g in grads], norm
+
+
+CLIP_CASES = [([np.array([[3.0, 1.0], [0.0, 2.0]]), np.array([4.0, 0.5, -1.0])], 0.5),
+              ([np.array([0.3]), np.array([-0.4])], 10.0)]
+
+
+def test_swapped_parts_of_different_kinds_are_named():
+    def swapped(grads, c):
+        clipped, norm = clip(grads, c)
+        return norm, clipped
+    info = failure(check_function, swapped, clip, CLIP_CASES, name="clip", names=("clipped", "norm"), quiet=True)
+    assert info.hint == "the parts come back in the wrong order: return (clipped, norm); you returned (norm, clipped)."
+    assert "what:" not in str(info)           # the hint says it; no second, garbled line
+    assert "value 1 of 2" not in str(info) and "is not:" not in str(info)
+
+    # A catalogue entry that names the swap its own way keeps a plain "what:" line about the order.
+    info = failure(check_function, swapped, clip, CLIP_CASES, name="clip", names=("clipped", "norm"), quiet=True,
+                   mistakes=[Mistake(lambda g, c: clip(g, c)[::-1], "swapped: clipped first.")])
+    what = next(line for line in str(info).splitlines() if line.strip().startswith("what:"))
+    assert what.split(":", 1)[1].strip() == \
+        "the parts look swapped: return (clipped, norm); you returned (norm, clipped)."
+
+
+def test_any_reordering_of_the_parts_is_named():
+    def rotated(x):
+        return 3 * x, np.array([x, x]), "x"
+
+    def reference(x):
+        return np.array([x, x]), "x", 3 * x
+    info = failure(check_function, rotated, reference, [(1.0,), (2.0,)], name="f", names=("a", "b", "c"),
+                   quiet=True)
+    assert info.hint == "the parts come back in the wrong order: return (a, b, c); you returned (c, a, b)."
+    info = failure(check_value, (2.0, "x", np.ones(2)), (np.ones(2), 2.0, "x"), name="v")
+    assert "wrong order" in info.hint
+
+
+def test_a_part_of_the_wrong_kind_reads_naturally():
+    def norm_twice(grads, c):
+        return clip(grads, c)[1], clip(grads, c)[1]
+    info = failure(check_function, norm_twice, clip, CLIP_CASES, name="clip", names=("clipped", "norm"), quiet=True)
+    norm = checks.describe(clip(*CLIP_CASES[0])[1])
+    assert str(info).splitlines()[0] == (f"clip is wrong: norm is right; clipped is not right: it is a number ({norm}) "
+                                         "where a list of 2 arrays is expected.")
+
+    def one_array_short(grads, c):
+        clipped, norm = clip(grads, c)
+        return clipped[:1], norm
+    info = failure(check_function, one_array_short, clip, CLIP_CASES, name="clip", names=("clipped", "norm"),
+                   quiet=True)
+    assert "norm is right; clipped is not right: it is a list of 1 array where a list of 2 arrays is expected." \
+        in str(info)
+
+    def wrong_array(grads, c):
+        clipped, norm = clip(grads, c)
+        return [clipped[0], -clipped[1]], norm
+    info = failure(check_function, wrong_array, clip, CLIP_CASES, name="clip", names=("clipped", "norm"), quiet=True)
+    assert str(info).splitlines()[0].startswith("clip is wrong: norm is right; clipped[1] is not right: it is [")
+
+    def norm_as_array(grads, c):
+        clipped, norm = clip(grads, c)
+        return clipped, np.array([norm])
+    info = failure(check_function, norm_as_array, clip, CLIP_CASES, name="clip", names=("clipped", "norm"),
+                   quiet=True)
+    assert f"clipped is right; norm is not right: it is an array of shape (1,) ([{norm}]) where a number ({norm}) " \
+           "is expected." in str(info)
+
+
+def test_a_plain_wrong_part_reads_naturally():
+    def rate_and_steps(lr, b0, b, w):
+        return lr * b / b0, -(-w // b)
+    info = failure(check_function, lambda lr, b0, b, w: (0.123, -(-w // b)), rate_and_steps, [(0.1, 32, 256, 3200)],
+                   name="scale_for_batch", names=("learning_rate", "warmup_steps"), quiet=True)
+    assert str(info).splitlines()[0] == ("scale_for_batch is wrong: warmup_steps is right; learning_rate is not "
+                                         "right: it is 0.123; expected 0.8.")
+
+
+@pytest.mark.parametrize("wrong, reference, first_line", [
+    (lambda x: 1.0, lambda x: x * 2, "f is wrong: it returned a number (1) where an array of shape (2,) ([2., 4.]) "
+                                     "is expected."),
+    (lambda x: x, lambda x: [x, x * 2], "f is wrong: it returned an array of shape (2,) ([1., 2.]) where a list of "
+                                        "2 arrays ([[1., 2.], [2., 4.]]) is expected."),
+    (lambda x: [x, x], lambda x: x * 2, "f is wrong: it returned a list of 2 arrays ([[1., 2.], [1., 2.]]) where an "
+                                        "array of shape (2,) ([2., 4.]) is expected."),
+    (lambda x: [x, 2 * x, x], lambda x: (x, 2 * x), "f is wrong: it returned a list of 3 arrays ([[1., 2.], [2., 4.], "
+                                                    "[1., 2.]]); expected 2 values."),
+    (lambda x: 1.0, lambda x: {"w": x, "v": x}, "f is wrong: it returned a number (1) where a dict with keys "
+                                                "['w', 'v'] is expected."),
+])
+def test_a_value_of_the_wrong_kind_is_named_by_kind(wrong, reference, first_line):
+    info = failure(check_function, wrong, reference, [(np.array([1.0, 2.0]),)], name="f", quiet=True)
+    assert str(info).splitlines()[0] == first_line
+
+
+def test_a_list_or_a_tuple_of_the_right_values_both_pass(capsys):
+    check_function(lambda x: (x, 2 * x), lambda x: [x, 2 * x], [(np.array([1.0, 2.0]),)], name="f")
+    check_function(lambda x: [x, 2 * x], lambda x: (x, 2 * x), [(np.array([1.0, 2.0]),)], name="f")
+    check_function(lambda g, c: tuple(clip(g, c)), clip, CLIP_CASES, name="clip", names=("clipped", "norm"))
+    check_function(lambda g, c: (tuple(clip(g, c)[0]), clip(g, c)[1]), clip, CLIP_CASES, name="clip")
+    assert capsys.readouterr().out.count("✓") == 4
+
+
+def test_only_one_part_returned_is_named():
+    info = failure(check_function, lambda g, c: clip(g, c)[1], clip, CLIP_CASES, name="clip",
+                   names=("clipped", "norm"), quiet=True)
+    assert "only one part of the answer" in info.hint
+    assert "it returned a number" in str(info) and "expected 2 values (clipped, norm)" in str(info)
+
+
+def test_in_place_names_the_field_of_a_named_tuple():
+    from typing import NamedTuple
+
+    class State(NamedTuple):
+        count: int
+        m: np.ndarray
+
+    def update(w, state):
+        return w - state.m, State(state.count + 1, state.m * 0.9)
+
+    def in_place(w, state):
+        state.m[...] *= 0.9
+        return w - state.m / 0.9, State(state.count + 1, state.m.copy())
+    message = changed_in_place(lambda fn: check_function(fn, update, [(np.ones(2), State(0, np.ones(2)))],
+                                                         name="update", quiet=True), in_place, "state.m")
+    assert "(in the State `state`, the 2nd argument)" in message and "`State(count, m)`" in message

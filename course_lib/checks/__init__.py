@@ -34,7 +34,9 @@ The failure is still an error output (nbgrader's autograder sees it, with the hi
 
 import copy
 import inspect
+import itertools
 import math
+import re
 import warnings
 from contextlib import contextmanager
 from typing import Any, Callable, NamedTuple
@@ -117,8 +119,8 @@ def _to_numpy(value):
 def _align(got, expected):
     """Bring ``got`` into ``expected``'s container type when that is unambiguous (list -> tuple, ...)."""
     if isinstance(expected, tuple) and isinstance(got, np.ndarray) and got.ndim >= 1 \
-            and len(got) == len(expected):
-        return tuple(got)
+            and len(got) == len(expected) and all(_is_numeric(e) and np.shape(e) == got.shape[1:] for e in expected):
+        return tuple(got)   # a stacked array whose rows are the parts
     if isinstance(expected, np.ndarray) and isinstance(got, tuple):
         try:
             with quietly():
@@ -163,32 +165,124 @@ def _is_numeric(value):
         np.issubdtype(value.dtype, np.number) or value.dtype == bool)
 
 
+def _an(word):
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+
+
+def _kind(value):
+    """What kind of value this is, in words: "a number", "an array of shape (3,)", "a list of 2 arrays", ..."""
+    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
+        converted = _to_numpy(value)
+        if converted is not value:
+            return _kind(converted)
+    if value is None:
+        return "None"
+    if isinstance(value, (bool, np.bool_)):
+        return "True/False"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return f"a dict with keys {list(value)}"
+    if isinstance(value, (int, float, np.number)) or (isinstance(value, np.ndarray) and value.ndim == 0
+                                                      and _is_numeric(value)):
+        return "a number"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}" if _is_numeric(value) else f"an object array of shape {value.shape}"
+    if isinstance(value, (list, tuple)):
+        container = type(value).__name__ if hasattr(value, "_fields") else ("list" if isinstance(value, list)
+                                                                            else "tuple")
+        if not value:
+            return f"an empty {container}"
+        kinds = {_kind(v) for v in value}
+        n = len(value)
+        if kinds == {"a number"}:
+            items = "number" if n == 1 else "numbers"
+        elif all(k.startswith("an array") for k in kinds):
+            items = "array" if n == 1 else "arrays"
+        elif all(k.startswith(("a list", "an empty list")) for k in kinds):
+            items = "list" if n == 1 else "lists"
+        elif all(k.startswith(("a tuple", "an empty tuple")) for k in kinds):
+            items = "tuple" if n == 1 else "tuples"
+        else:
+            items = "value" if n == 1 else "values"
+        return f"{_an(container)} of {n} {items}"
+    return _an(type(value).__name__)
+
+
+def _shown(value, limit=40):
+    """A kind and, for a short description, the value: "a number (3.302415)", "a list of 2 arrays"."""
+    kind = _kind(value)
+    if value is None:
+        return kind
+    text = re.sub(r" \(shape \([^)]*\)\)$", "", describe(value, limit))
+    return f"{kind} ({text})" if not text.endswith("...") else kind
+
+
+def _category(value):
+    """The kind of a converted value that a layout (list/tuple, dtype) change cannot turn into another."""
+    if value is None or isinstance(value, (str, dict, tuple)):
+        return type(value).__name__
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if _is_numeric(value):
+        return "number" if value.ndim == 0 else "array"
+    return "other"
+
+
 def _close(got, expected, rtol, atol):
     """True when ``got`` matches ``expected`` (nested tuples and dicts compared part by part)."""
-    return _problem(got, expected, rtol, atol) is None
+    return _problem(got, expected, rtol, atol, explain=False) is None
 
 
-def _problem(got, expected, rtol, atol, names=None):
-    """None when ``got`` matches ``expected``, else a sentence saying how it differs."""
+def _raw_parts(raw, n):
+    """The parts of an answer as the student wrote them (a list stays a list), when it has ``n`` of them."""
+    if isinstance(raw, (list, tuple)) and len(raw) == n:
+        return list(raw)
+    return None
+
+
+def _problem(got, expected, rtol, atol, names=None, label=None, explain=True):
+    """None when ``got`` matches ``expected``, else a sentence saying how it differs.
+
+    ``names`` names a tuple's parts; ``label`` is the name of the value itself, when it is a part of a
+    larger answer (its own parts are then called ``label[0]``, ...).  With ``explain=False`` only the
+    verdict matters (a non-None value for "differs"), and no sentence is built.
+    """
+    raw_got, raw_expected = got, expected
     got, expected = _to_numpy(got), _to_numpy(expected)
     got = _align(got, expected)
     if expected is None:
         return None if got is None else f"it returned {describe(got)}; expected None."
     if got is None:
+        if label is not None:
+            return f"it returned None where {_shown(raw_expected)} is expected."
         return "it returned None. Did you forget the `return` statement?"
     if isinstance(expected, dict):
         if not isinstance(got, dict):
-            return f"it returned {type(got).__name__} {describe(got)}; expected a dict with keys {list(expected)}."
+            return f"it returned {_shown(raw_got)} where {_kind(raw_expected)} is expected."
         if set(got) != set(expected):
             return f"it returned a dict with keys {sorted(map(str, got))}; expected keys {sorted(map(str, expected))}."
-        return _parts_problem([got[k] for k in expected], list(expected.values()), [str(k) for k in expected],
-                              rtol, atol)
+        raw_g = raw_got if isinstance(raw_got, dict) else got
+        raw_e = raw_expected if isinstance(raw_expected, dict) else expected
+        labels = [str(k) if label is None else f"{label}[{k!r}]" for k in expected]
+        return _parts_problem([got[k] for k in expected], list(expected.values()), labels, rtol, atol,
+                              [raw_g[k] for k in expected], [raw_e[k] for k in expected], explain, nested=label)
     if isinstance(expected, tuple):
-        labels = list(names) if names else [f"value {i + 1} of {len(expected)}" for i in range(len(expected))]
-        if not isinstance(got, tuple) or len(got) != len(expected):
-            return (f"it returned {describe(got)}; expected {len(expected)} values "
-                    f"({', '.join(labels)}): {describe(expected)}.")
-        return _parts_problem(list(got), list(expected), labels, rtol, atol)
+        n = len(expected)
+        if label is not None:
+            labels = [f"{label}[{i}]" for i in range(n)]
+        else:
+            labels = list(names) if names and len(names) == n else [f"value {i + 1} of {n}" for i in range(n)]
+        if not isinstance(got, tuple) or len(got) != n:
+            if not explain:
+                return "differs"
+            if label is not None:
+                return f"it returned {_shown(raw_got, 60)} where {_kind(raw_expected)} is expected."
+            named = f" ({', '.join(names)})" if names and len(names) == n else ""
+            return f"it returned {_shown(raw_got, 60)}; expected {n} values{named}."
+        return _parts_problem(list(got), list(expected), labels, rtol, atol,
+                              _raw_parts(raw_got, n) or list(got), _raw_parts(raw_expected, n) or list(expected),
+                              explain, nested=label)
     if isinstance(expected, str):
         if isinstance(got, str) and got == expected:
             return None
@@ -197,14 +291,27 @@ def _problem(got, expected, rtol, atol, names=None):
         same = isinstance(got, (bool, np.bool_)) and bool(got) == bool(expected)
         return None if same else f"it returned {describe(got)}; expected {describe(expected)}."
     if not _is_numeric(got):
+        if not explain:
+            return "differs"
+        if label is not None:
+            return f"it returned {_shown(raw_got, 60)} where {_shown(raw_expected)} is expected."
         return (f"it returned {type(got).__name__} {describe(got)}; "
                 f"expected a number or array like {describe(expected)}.")
     if got.shape != expected.shape:
+        if not explain:
+            return "differs"
+        if (got.ndim == 0) != (expected.ndim == 0) or (
+                _kind(raw_got).endswith(" arrays") != _kind(raw_expected).endswith(" arrays")):
+            return f"it returned {_shown(raw_got)} where {_shown(raw_expected)} is expected."
         if got.size == expected.size and got.size > 1:
             return (f"it returned shape {got.shape}; expected shape {expected.shape}. "
                     "The numbers may be right but are laid out differently (a transpose or a missing reshape?).")
         return f"it returned shape {got.shape}; expected shape {expected.shape} ({describe(expected)})."
     with quietly():
+        if not explain:
+            return None if np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True) and (
+                not np.issubdtype(expected.dtype, np.floating) or not np.all(np.isfinite(expected))
+                or np.all(np.isfinite(got))) else "differs"
         finite_expected = np.all(np.isfinite(expected)) if np.issubdtype(expected.dtype, np.number) else True
         if np.issubdtype(expected.dtype, np.floating) and finite_expected and not np.all(np.isfinite(got)):
             return f"it returned {describe(got)}, which contains NaN or infinity; expected {describe(expected)}."
@@ -213,17 +320,58 @@ def _problem(got, expected, rtol, atol, names=None):
     return None
 
 
-def _parts_problem(got_parts, expected_parts, labels, rtol, atol):
-    """Compare named parts; say which are right and what is wrong with the first wrong one."""
-    problems = [_problem(g, e, rtol, atol) for g, e in zip(got_parts, expected_parts)]
+def _permutation(matches):
+    """A reordering ``p`` (not the identity) with ``matches[i][p[i]]`` for every part ``i``, or None."""
+    n = len(matches)
+    if n > 6:
+        return None
+    for p in itertools.permutations(range(n)):
+        if list(p) != list(range(n)) and all(matches[i][p[i]] for i in range(n)):
+            return p
+    return None
+
+
+def _swapped_sentence(labels, p, named):
+    """The sentence for parts returned in another order: your part ``i`` is the expected part ``p[i]``."""
+    if named:
+        return (f"the parts look swapped: return ({', '.join(labels)}); "
+                f"you returned ({', '.join(labels[j] for j in p)}).")
+    moved = [f"your {labels[i].split(' of ')[0]} is the expected {labels[p[i]].split(' of ')[0]}"
+             for i in range(len(p)) if p[i] != i]
+    return f"the parts look swapped: {', '.join(moved)}."
+
+
+def _parts_problem(got_parts, expected_parts, labels, rtol, atol, raw_got=None, raw_expected=None,
+                   explain=True, nested=None):
+    """Compare named parts; say which are right and what is wrong with the first wrong one.
+
+    When the returned parts are the expected ones in another order, say so (whatever their kinds).
+    """
+    raw_got = raw_got or got_parts
+    raw_expected = raw_expected or expected_parts
+    problems = []
+    for g, e, label in zip(raw_got, raw_expected, labels):
+        problems.append(_problem(g, e, rtol, atol, label=label, explain=explain))
+        if problems[-1] and not explain:
+            return problems[-1]
     wrong = [i for i, p in enumerate(problems) if p]
     if not wrong:
         return None
-    right = [labels[i] for i, p in enumerate(problems) if not p]
+    if nested is None and len(labels) > 1:
+        p = _permutation([[_close(g, e, rtol, atol) for e in raw_expected] for g in raw_got])
+        if p is not None:
+            return _swapped_sentence(labels, p, named=not labels[0].startswith("value "))
     first = wrong[0]
-    sentence = problems[first].replace("it returned", "it is", 1)
+    inner = problems[first]
+    if inner.startswith(f"{labels[first]}["):
+        sentence = inner   # a part of a part is named in the inner sentence already
+    else:
+        sentence = f"{labels[first]} is not right: {inner.replace('it returned', 'it is', 1)}"
+    if nested is not None:
+        return sentence
+    right = [labels[i] for i, p in enumerate(problems) if not p]
     lead = f"{', '.join(right)} {'is' if len(right) == 1 else 'are'} right; " if right else ""
-    return f"{lead}{labels[first]} is not: {sentence}"
+    return f"{lead}{sentence}"
 
 
 # --------------------------------------------------------------------------- exceptions
@@ -301,16 +449,92 @@ def _fmt_args(args, kwargs):
     return _cap("(" + ", ".join(parts) + ")", MAX_CHARS)
 
 
-def _same_inputs(before, after):
-    """False when an array among the arguments was changed in place (other objects are not compared)."""
+def _changed(before, after, path):
+    """``(path, what happened)`` for the first value among the arguments that was changed in place, else None.
+
+    Arrays are compared by shape and values, numbers and strings by value, lists, tuples and dicts item by
+    item (and by length or keys); other objects are not compared.  ``path`` reads as code: ``grads[1]``,
+    ``params['w']``, ``state.m``.
+    """
     if isinstance(before, np.ndarray):
-        return isinstance(after, np.ndarray) and before.shape == after.shape and np.array_equal(
-            before, after, equal_nan=True)
+        if not isinstance(after, np.ndarray) or before.shape != after.shape or not np.array_equal(
+                before, after, equal_nan=before.dtype.kind in "fc"):
+            return path, "now holds other values"
+        return None
+    if isinstance(before, (bool, int, float, complex, str, np.number, np.bool_)):
+        same = type(after) is type(before) and (before == after or before != before and after != after)
+        return None if same else (path, "now holds another value")
     if isinstance(before, dict):
-        return all(_same_inputs(before[k], after.get(k)) for k in before)
+        if not isinstance(after, dict) or set(before) != set(after):
+            return path, "now has other keys"
+        return next((c for k in before if (c := _changed(before[k], after[k], f"{path}[{k!r}]"))), None)
     if isinstance(before, (list, tuple)):
-        return all(_same_inputs(b, a) for b, a in zip(before, after))
-    return True
+        if not isinstance(after, (list, tuple)) or len(before) != len(after):
+            return path, f"now has {len(after)} items instead of {len(before)}"
+        fields = getattr(before, "_fields", None)
+        return next((c for i, (b, a) in enumerate(zip(before, after))
+                     if (c := _changed(b, a, f"{path}.{fields[i]}" if fields else f"{path}[{i}]"))), None)
+    return None
+
+
+def _argument_names(fns, args):
+    """The names of the positional arguments, from the first of ``fns`` whose signature gives them all."""
+    for fn in fns:
+        try:
+            params = list(inspect.signature(fn).parameters.values())
+        except (TypeError, ValueError):
+            continue
+        if len(params) >= len(args) and all(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                                            for p in params[:len(args)]):
+            return [p.name for p in params[:len(args)]]
+    return [None] * len(args)
+
+
+_ORDINALS = ["1st", "2nd", "3rd"] + [f"{k}th" for k in range(4, 21)]
+
+IN_PLACE_OPERATIONS = ("in-place operations change the caller's values too (`+=`, `-=`, `*=`, `/=`, `a[...] = ...`, "
+                       "`out=` as in `np.add(a, b, out=a)`, `.append` or `.extend` on an input list)")
+
+
+def _in_place_message(name, args, kwargs, given, fns, example=None):
+    """The sentence for a function that changed an argument in place, or None when it did not.
+
+    It names the argument (by name and position), and the item of a list, tuple or dict that changed.
+    """
+    names = _argument_names(fns, args)
+    change = None
+    for i, (before, after) in enumerate(zip(args, given[0])):
+        if (change := _changed(before, after, names[i] or f"argument {i + 1}")) is not None:
+            ordinal = _ORDINALS[i] if i < len(_ORDINALS) else f"{i + 1}th"
+            root, arg, position = before, names[i], f"the {ordinal} argument"
+            break
+    if change is None:
+        for key in kwargs:
+            if (change := _changed(kwargs[key], given[1].get(key), key)) is not None:
+                root, arg, position = kwargs[key], key, "a keyword argument"
+                break
+    if change is None:
+        return None
+    path, happened = change
+    container = ("dict" if isinstance(root, dict) else "list" if isinstance(root, list)
+                 else type(root).__name__ if hasattr(root, "_fields") else "tuple")
+    if not isinstance(root, (dict, list, tuple)):          # an array argument
+        what = f"`{path}` ({position}) {happened}" if arg else f"{position} {happened}"
+        default = "`new = old * scale` rather than `old *= scale`"
+    elif "items instead of" in happened or "other keys" in happened:
+        what = f"the {container} {f'`{arg}` ' if arg else ''}({position}) {happened}"
+        default = (f"a new {container}, `xs + [x]`, rather than `xs.append(x)`" if container != "dict" else
+                   "a new dict, `{**d, k: v}`, rather than `d[k] = v`")
+    else:
+        what = f"`{path}` (in the {container} {f'`{arg}`, ' if arg else ''}{position}) {happened}"
+        if hasattr(root, "_fields"):
+            default = f"a new `{container}({', '.join(root._fields)})` of new values, rather than `{path} *= scale`"
+        elif container == "dict":
+            default = "a new dict, `{k: v * scale for k, v in d.items()}`, rather than `d[k] *= scale`"
+        else:
+            default = f"a new {container}, `[x * scale for x in xs]`, rather than `x *= scale` on each item"
+    return (f"{name} changed its input arguments in place: {what}. Return new values instead, e.g. "
+            f"{example or default}: {IN_PLACE_OPERATIONS}.")
 
 
 # --------------------------------------------------------------------------- the mistake search
@@ -511,6 +735,11 @@ def _extra_parts(g, e, rtol, atol):
     return isinstance(g, tuple) and not isinstance(e, tuple) and any(_close(part, e, rtol, atol) for part in g)
 
 
+def _one_part(g, e, rtol, atol):
+    return isinstance(e, tuple) and len(e) > 1 and not (isinstance(g, tuple) and len(g) == len(e)) and any(
+        _close(g, part, rtol, atol) for part in e)
+
+
 def _none(g, e, rtol, atol):
     return g is None and e is not None
 
@@ -522,6 +751,8 @@ _LAYOUT_HINTS = [
               "`break`, and `range` over all the steps)."),
     (_sentinel_for_inf, "where the answer is \"never\", return math.inf (not -1, None or another stand-in)."),
     (_extra_parts, "the answer is in there, but with other values in a tuple: return only the answer."),
+    (_one_part, "that is only one part of the answer: return all the parts, as a tuple in the order the exercise "
+                "gives."),
     (_none, "the function returns None: end it with `return <the answer>` (print only shows a value, and a "
             "function without `return` gives None)."),
     (_word_case, "the word is right but spelled differently (capitals or spaces): return it exactly as the "
@@ -584,17 +815,15 @@ def _parts_hint(answers, expected, factors, names, calls, rtol, atol):
             got_split.append(list(g))
     exp_split = [s[1] for s in split]
     n = len(labels)
-    # A swapped order: every part of the answer is some other part of the expected answer.
-    for i in range(n):
-        for j in range(n):
-            if i < j and all(_close(gs[i], es[j], rtol, atol) and _close(gs[j], es[i], rtol, atol)
-                             and all(_close(gs[m], es[m], rtol, atol) for m in range(n) if m not in (i, j))
-                             for gs, es in zip(got_split, exp_split)) \
-                    and not all(_close(es[i], es[j], rtol, atol) for es in exp_split):
-                order = list(labels)
-                order[i], order[j] = order[j], order[i]
-                return (f"the parts come back in the wrong order: return ({', '.join(labels)}); "
-                        f"you returned ({', '.join(order)}).")
+    # A swapped order: on every input, each part of the answer is the expected part the order puts there
+    # (the parts may be of different kinds: a number and a list of arrays).
+    if n > 1:
+        matches = [[all(_close(gs[i], es[j], rtol, atol) for gs, es in zip(got_split, exp_split))
+                    for j in range(n)] for i in range(n)]
+        p = _permutation(matches)
+        if p is not None and not all(_close(es[p[i]], es[i], rtol, atol) for es in exp_split for i in range(n)):
+            return (f"the parts come back in the wrong order: return ({', '.join(labels)}); "
+                    f"you returned ({', '.join(labels[j] for j in p)}).")
     # Otherwise, a sign or a declared factor in the wrong parts.
     sentences = []
     for m in range(n):
@@ -615,6 +844,11 @@ def _split_case(case):
     return tuple(case), {}
 
 
+def _said(what, hint):
+    """True when the hint already says what the "what" line would (a swapped order, named in both)."""
+    return what.startswith("the parts look swapped: ") and what.partition(": ")[2] in hint
+
+
 def _layout(name, call_text, got, exp, problem, hint):
     """(verdict, hint, details) for a wrong answer of ``name``; plain value mismatches stay off the first line."""
     details = [("called as", call_text)]
@@ -629,13 +863,13 @@ def _layout(name, call_text, got, exp, problem, hint):
     details.append(("expected", describe(exp)))
     if hint:
         verdict = f"{name} raised {type(got.exc).__name__}" if isinstance(got, _Raised) else f"{name} is wrong"
-        if what:
+        if what and not _said(what, hint):
             details.insert(0, ("what", what))
     return verdict, hint, details
 
 
 def check_function(student_fn, reference_fn, cases, *, name=None, mistakes=(), factors=None, names=None,
-                   rtol=1e-5, atol=1e-7, quiet=False, solution=None):
+                   rtol=1e-5, atol=1e-7, quiet=False, solution=None, in_place_example=None):
     """Call ``student_fn`` and ``reference_fn`` on every case and compare the results.
 
     ``cases`` is a list whose items are a tuple of positional arguments, or a pair
@@ -652,6 +886,11 @@ def check_function(student_fn, reference_fn, cases, *, name=None, mistakes=(), f
     can be read) run on copies of the cases; one that reproduces every answer names the
     mistake (:mod:`course_lib.checks.mutants`).  Pass ``solution`` when the reference
     delegates to a library: a plain function written as the exercise's solution is.
+
+    A function that changes an argument in place (an array's values, a list's items or length, a dict's
+    values) fails with a sentence naming the argument and the item; ``in_place_example`` replaces its
+    neutral example (``new = old * scale``) with the exercise's own, e.g.
+    ``"`clipped = [g * scale for g in grads]`"``.
     """
     name = name or getattr(student_fn, "__name__", "your function")
     if not callable(student_fn):
@@ -671,10 +910,9 @@ def check_function(student_fn, reference_fn, cases, *, name=None, mistakes=(), f
                                "with your code, then run this check again.") from None
         except Exception as exc:  # the student's code crashed: diagnosed below, with the others
             got = _Raised(exc)
-        if not _same_inputs((args, kwargs), given):
-            _fail(f"{name} changed its input arguments in place. Compute new values (e.g. `w - lr * g`) "
-                  "instead of updating arrays with `-=`, `+=` or `x[...] =`.",
-                  details=[("called as", f"{name}{_fmt_args(args, kwargs)}")])
+        in_place = _in_place_message(name, args, kwargs, given, (student_fn, reference_fn), in_place_example)
+        if in_place:
+            _fail(in_place, details=[("called as", f"{name}{_fmt_args(args, kwargs)}")])
         calls.append((args, kwargs))
         answers.append(got)
 
@@ -715,7 +953,8 @@ def check_value(got, expected, *, name, mistakes=(), factors=None, names=None, r
         problem = problem.replace("it returned", "it is")
         details = [("yours", describe(got)), ("expected", describe(expected))]
         if hint:
-            _fail(f"`{name}` is wrong", hint, [("what", problem)] + details)
+            what = [] if _said(problem, hint) else [("what", problem)]
+            _fail(f"`{name}` is wrong", hint, what + details)
         _fail(f"`{name}` is wrong: {problem}", None, details)
     if not quiet:
         print(f"✓ {name} is correct: {describe(got)}")
