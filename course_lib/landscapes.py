@@ -28,7 +28,7 @@ __all__ = ["Saddle", "classify_stationary_point", "rotated_quadratic", "newton_s
            "hvp_finite_difference",
            "hessian_from_hvp", "power_iteration", "lanczos_eigenvalues", "extreme_eigenvalues", "flatten", "unflatten",
            "preconditioned_descent", "measured_rate", "gd_rate", "momentum_rate", "LayerStatistics",
-           "layer_statistics", "interpolate", "RotatedRace", "rotated_race"]
+           "layer_statistics", "interpolate", "RotatedRace", "RACE_START", "race_start", "rotated_race"]
 
 
 # --------------------------------------------------------------------------- landscapes
@@ -489,7 +489,24 @@ class RotatedRace(NamedTuple):
     verdict: str        # who is closest to the minimum after `steps` steps
 
 
+#: The race's start on the axis-aligned bowl; :func:`rotated_race` turns it with the bowl.
 RACE_START = (-4.0, 2.5)
+
+
+def race_start(angle_degrees):
+    """:data:`RACE_START` turned by ``angle_degrees`` (degrees), as the bowl of :func:`rotated_race` is.
+
+    Turned together, the start sits at the same place relative to the bowl's axes at every angle,
+    so a method that does not care about the coordinate axes (SGD, momentum) has the same losses
+    at every angle.
+
+    Examples:
+        >>> np.round(race_start(90.0), 12).tolist()
+        [-2.5, -4.0]
+    """
+    a = math.radians(check_number("angle_degrees", angle_degrees))
+    c, s = math.cos(a), math.sin(a)
+    return np.array([[c, -s], [s, c]]) @ np.array(RACE_START)
 
 
 def _race_paths(h, x0, steps, sgd_rate, momentum_rate_, momentum, adam_rate, beta_1=0.9, beta_2=0.999,
@@ -522,7 +539,14 @@ def rotated_race(angle_degrees=45.0, condition_number=20.0, steps=60, adam_rate=
     """SGD at its best rate, tuned heavy-ball momentum and Adam on :func:`rotated_quadratic`.
 
     SGD runs at ``2 / (L + μ)``, momentum with :func:`course_lib.stability.heavy_ball_tuning`,
-    Adam at ``adam_rate`` with Keras's defaults; all start at :data:`RACE_START` (float64).
+    Adam at ``adam_rate`` with Keras's defaults; all start at :func:`race_start` (``RACE_START``
+    turned with the bowl, float64), so SGD's and momentum's losses do not depend on the angle.
+
+    Args:
+        angle_degrees: the bowl's turn in **degrees** (:func:`rotated_quadratic` takes radians).
+        condition_number: ``κ``, >= 1 (``L = 1``).
+        steps: the number of steps, >= 1.
+        adam_rate: Adam's learning rate, > 0.
 
     Examples:
         >>> r = rotated_race(45.0, 20.0, steps=40)
@@ -537,7 +561,7 @@ def rotated_race(angle_degrees=45.0, condition_number=20.0, steps=60, adam_rate=
     lr_m, beta, _ = heavy_ball_tuning(kappa)
     lr_sgd = 2 / (1 + 1 / kappa)
     h = q.hessian()
-    paths = _race_paths(h, RACE_START, steps, lr_sgd, lr_m, beta, adam_rate)
+    paths = _race_paths(h, race_start(angle), steps, lr_sgd, lr_m, beta, adam_rate)
     losses = {n: 0.5 * np.einsum("ki,ij,kj->k", p, h, p) for n, p in paths.items()}
     best = min(losses, key=lambda n: losses[n][-1])
     verdict = (f"turned {angle:g}°, κ = {kappa:.4g}: after {steps} steps "

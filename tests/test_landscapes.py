@@ -190,7 +190,8 @@ def test_rotated_race_loops_equal_course_lib_optimizers():
 
     r = L.rotated_race(30.0, 50.0, steps=80)
     lr_m, beta, _ = heavy_ball_tuning(50.0)
-    start = np.array(L.RACE_START)
+    start = L.race_start(30.0)
+    assert np.allclose(r.paths["SGD"][0], start) and np.linalg.norm(start) == pytest.approx(np.hypot(*L.RACE_START))
     for name, opt in (("SGD", SGD(2 / (1 + 1 / 50))), ("Momentum", SGD(lr_m, momentum=beta)), ("Adam", Adam(0.3))):
         ref = minimize(r.objective, start, opt, 80)
         # course_lib's optimizers round beta_1, beta_2 and momentum through float32, as Keras does; the loops
@@ -198,6 +199,16 @@ def test_rotated_race_loops_equal_course_lib_optimizers():
         assert np.allclose(r.paths[name], ref.params, rtol=1e-4, atol=1e-4), name
         assert np.allclose(r.losses[name], ref.loss, rtol=1e-3, atol=1e-9), name
         assert not np.allclose(r.paths[name][1:], start), name  # the runs move
+
+
+def test_rotated_race_turns_the_start_with_the_bowl():
+    # SGD and momentum only see the gradient: with the start turned too, their losses do not depend on the angle
+    races = [L.rotated_race(a, 200.0, steps=60) for a in (0.0, 30.0, 45.0)]
+    for name in ("SGD", "Momentum"):
+        for r in races[1:]:
+            assert np.allclose(r.losses[name], races[0].losses[name], rtol=1e-9, atol=1e-300), name
+    # Adam scales each coordinate: it does care
+    assert not np.allclose(races[2].losses["Adam"], races[0].losses["Adam"], rtol=1e-2)
 
 
 @pytest.mark.parametrize("h, label", [(np.diag([1.0, 2.0]), "minimum"), (np.diag([-1.0, -2.0]), "maximum"),
