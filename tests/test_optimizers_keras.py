@@ -104,7 +104,9 @@ def test_every_optimizer_matches_keras_for_500_steps(name, prob):
 @pytest.mark.parametrize("prob", ["2-D ill-conditioned", "least squares (1000 params)"])
 @pytest.mark.parametrize("name,kwargs", OPTIONS, ids=[f"{n}-{'-'.join(k)}" for n, k in OPTIONS])
 def test_every_option_matches_keras(name, kwargs, prob):
-    assert_parity(name, kwargs, prob)
+    # 100 steps: an option's code path (clipping, weight decay, amsgrad, centring...) acts from the first
+    # update; the 500-step runs above test how the base algorithms' rounding holds up over a long run.
+    assert_parity(name, kwargs, prob, steps=100)
 
 
 @pytest.mark.parametrize("name", ALL)
