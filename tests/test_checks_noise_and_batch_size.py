@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from check_helpers import rejects, sentence
+from check_helpers import predicts, rejects, sentence
 
 from course_lib.checks import CheckFailed, NotAttempted
 from course_lib.checks import noise_and_batch_size as nc
@@ -33,12 +33,17 @@ def all_reduce(per_replica):
     return [mean for _ in per_replica]
 
 
+def replica_share(per_example_losses, global_batch_size):
+    return np.sum(per_example_losses) / global_batch_size
+
+
 def test_reference_answers_pass(capsys):
     nc.check_gradient_variance(gradient_variance)
     nc.check_noise_floor_1d(noise_floor_1d)
     nc.check_scale_for_batch(scale_for_batch)
     nc.check_all_reduce(all_reduce)
-    assert capsys.readouterr().out.count("✓") == 4
+    nc.check_replica_share(replica_share)
+    assert capsys.readouterr().out.count("✓") == 5
 
 
 def test_other_right_forms_pass():
@@ -55,6 +60,10 @@ def test_other_right_forms_pass():
     nc.check_gradient_variance(by_trace)
     nc.check_all_reduce(loop_reduce)
     nc.check_scale_for_batch(lambda lr, b0, b, w: (lr * (b / b0), -(-w // b)))
+    # a tuple instead of a list, and one mean shared by every replica, are fine (noise.all_reduce_mean shares it too)
+    nc.check_all_reduce(lambda p: tuple(np.mean(p, axis=0) for _ in p))
+    nc.check_all_reduce(lambda p: [np.mean(p, axis=0)] * len(p))
+    nc.check_replica_share(lambda losses, b: float(np.mean(losses)) * len(losses) / b)
 
 
 # --------------------------------------------------------------------------- typical mistakes
@@ -87,6 +96,31 @@ def test_gradient_variance_mistakes():
     rejects(check, lambda g, b: np.var(g) / b * (len(g) - b) / (len(g) - 1), "np.var without an axis")
 
 
+def test_gradient_variance_mistakes_the_newcomer_made():
+    check = nc.check_gradient_variance
+
+    def wrong_n(per_example, b):           # N from the wrong axis: the number of gradient entries
+        per_example = np.asarray(per_example, float)
+        n = per_example.shape[1]
+        g = per_example.mean(axis=0)
+        return np.mean(np.sum((per_example - g) ** 2, axis=1)) / b * (n - b) / (n - 1)
+
+    def unsquared(per_example, b):         # the norm, not its square
+        per_example = np.asarray(per_example, float)
+        n = len(per_example)
+        return np.mean(np.linalg.norm(per_example - per_example.mean(axis=0), axis=1)) / b * (n - b) / (n - 1)
+
+    def no_mean(per_example, b):           # the mean gradient not subtracted
+        per_example = np.asarray(per_example, float)
+        n = len(per_example)
+        return np.mean(np.sum(per_example ** 2, axis=1)) / b * (n - b) / (n - 1)
+
+    assert "-0.07" in rejects(check, wrong_n, "N is the number of examples, the rows")
+    rejects(check, unsquared, "*squared* distance")
+    message = rejects(check, no_mean, "subtract g = per_example.mean(axis=0)")
+    assert "behaves like `g`" not in message      # `g` is the mean gradient, as in the lesson and the exercise
+
+
 def test_noise_floor_mistakes():
     check = nc.check_noise_floor_1d
 
@@ -112,6 +146,15 @@ def test_noise_floor_mistakes():
     rejects(check, lambda lr, b, v, c: math.inf if lr * c >= 2 else lr * v / 2 * b * (2 - lr * c), "brackets")
 
 
+def test_noise_floor_boundary_is_tested():
+    def strict(lr, b, v, c):               # `>` where the exercise says `>=`: divides by zero at lr * c = 2
+        if lr * c > 2:
+            return math.inf
+        return lr * v / (2 * b * (2 - lr * c))
+    rejects(nc.check_noise_floor_1d, strict, "not `> 2`")
+    assert any(lr * c == 2 for lr, b, v, c in nc._FLOOR_CASES)
+
+
 def test_scale_for_batch_mistakes():
     check = nc.check_scale_for_batch
     rejects(check, lambda lr, b0, b, w: (lr * b0 / b, math.ceil(w / b)), "upside down")
@@ -121,10 +164,12 @@ def test_scale_for_batch_mistakes():
     rejects(check, lambda lr, b0, b, w: (lr * b / b0, w / b), "whole number")
     rejects(check, lambda lr, b0, b, w: (lr * b / b0, round(w / b)), "round() can round down")
     rejects(check, lambda lr, b0, b, w: (lr * b / b0, w * b), "do not multiply")
-    rejects(check, lambda lr, b0, b, w: (math.ceil(w / b), lr * b / b0), "swapped")
+    message = rejects(check, lambda lr, b0, b, w: (math.ceil(w / b), lr * b / b0), "swapped")
+    assert "which is (warmup_steps, learning_rate); expected (learning_rate, warmup_steps) = (0.8, 13)" in message
     rejects(check, lambda lr, b0, b, w: (lr, math.ceil(w / b)), "not scaled")
     rejects(check, lambda lr, b0, b, w: (lr * b // b0, math.ceil(w / b)), "floor division")
     rejects(check, lambda lr, b0, b, w: (lr * b / b0, math.ceil(w / b) + 1), "one warmup step too many")
+    rejects(check, lambda lr, b0, b, w: (lr * b / b0, w // b + 1), "3200 // 32 + 1 = 101")
 
 
 def test_all_reduce_mistakes():
@@ -147,7 +192,21 @@ def test_in_place_all_reduce_is_named():
         for g in per_replica:
             g[...] = mean
         return per_replica
-    sentence(nc.check_all_reduce, in_place, "in place")
+    sentence(nc.check_all_reduce, in_place, "changed the replicas' gradients in place")
+
+    def divided_in_place(per_replica):
+        for g in per_replica:
+            g /= len(per_replica)
+        return [sum(per_replica)] * len(per_replica)
+    sentence(nc.check_all_reduce, divided_in_place, "compute the mean into a new array")
+
+
+def test_replica_share_mistakes():
+    check = nc.check_replica_share
+    rejects(check, lambda losses, b: np.mean(losses), "shard's mean")
+    rejects(check, lambda losses, b: np.sum(losses), "shard's sum")
+    rejects(check, lambda losses, b: np.mean(losses) / b, "the *sum* (not the mean)")
+    rejects(check, lambda losses, b: np.sum(losses) / (b / len(losses)), "not by the number of replicas")
 
 
 # --------------------------------------------------------------------------- bad answers and predictions
@@ -162,15 +221,16 @@ def test_none_and_not_attempted(check):
 
 
 def test_predictions(capsys):
-    nc.check_whole_batch_floor("zero")
-    out = capsys.readouterr().out
-    assert "✓" in out and "B = 100: derived floor 0.000e+00" in out
+    predicts(nc.check_floor_batch_50, "1/100 of B = 1's", "zero", "derived floor at B = 1 over B = 50: 109", capsys)
     with pytest.raises(CheckFailed):
-        nc.check_whole_batch_floor("1/100 of B = 1's")
-    nc.check_lr_074_batch_1("diverges")
+        nc.check_floor_batch_50("1/50 of B = 1's")
+    capsys.readouterr()
+    predicts(nc.check_decay_with_t_1, "above 6.9e-3", "below 3.6e-5", "T =   1: 2 lr_0 T λmin = 0.083", capsys)
+
+
+def test_decay_with_t_1_run_bears_the_answer_out(capsys):
+    nc.check_decay_with_t_1("above 6.9e-3")
     out = capsys.readouterr().out
-    assert "0.756" in out and "derived floor inf" in out
-    with pytest.raises(CheckFailed):
-        nc.check_lr_074_batch_1("settles at a floor")
-    with pytest.raises(NotAttempted):
-        nc.check_lr_074_batch_1(...)
+    t1 = [line for line in out.splitlines() if line.strip().startswith("T =   1")][0]
+    final = float(t1.split("at step 10000: ")[1].split(";")[0])
+    assert final > 6.9e-3
