@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 from check_helpers import predicts
 
+from course_lib import moving_averages as ma
 from course_lib.checks import CheckFailed, NotAttempted
 from course_lib.checks import moving_average as checks
+from course_lib.optimizers import SGD
 
 
 def rejects(check, fn, *phrases):
@@ -568,3 +570,64 @@ def test_sgd_with_ema_names_a_failing_helper(step, decay, words):
 def test_sgd_with_ema_with_right_helpers_names_its_own_slip():
     err = rejects(checks.check_sgd_with_ema, _student_module(RIGHT_STEP, RIGHT_DECAY), "counted from 0")
     assert err.hint == checks.NUM_UPDATES_FROM_0
+
+
+# --------------------------------------------------------------------------- exercise 5: Keras's use_ema
+def _keras_student(w0, noise, lr, m, freq=None, slip=None):
+    w = np.array(w0, dtype=float)
+    average = w.copy()
+    weights, averages = [w], [average]
+    for k in range(1, len(noise) + 1):
+        w = w - lr * (2 * (w - 3) + noise[k - 1])
+        momentum = m if (k > 1 or slip == "no copy") else 0.0
+        if slip == "ramp":
+            momentum = min(momentum, (1 + k) / (10 + k))
+        average = momentum * average + (1 - momentum) * w
+        if freq is not None and slip != "no overwrite":
+            if slip == "from 0" and (k - 1) % freq == 0:
+                w = average.copy()
+            elif slip == "wrong way" and k % freq == 0:
+                average = w.copy()
+            elif slip not in ("from 0", "wrong way") and k % freq == 0:
+                w = average.copy()
+        weights.append(w)
+        averages.append(average)
+    return np.array(weights), np.array(averages)
+
+
+def test_sgd_with_keras_ema_accepts_the_solution_and_matches_the_library(capsys):
+    checks.check_sgd_with_keras_ema(_keras_student)
+    assert "✓ sgd_with_keras_ema is correct on 5 inputs." in capsys.readouterr().out
+    rng = np.random.default_rng(3)
+    noise = rng.normal(size=(25, 2))
+    for freq in (None, 1, 7):
+        order = iter(noise)
+
+        def grad_fn(w, order=order):
+            return 2 * (w - 3) + next(order)
+        params, averages = ma.apply_gradients_with_ema(SGD(0.2), np.array([4.0, -2.0]), grad_fn, len(noise),
+                                                        ema_momentum=0.9, ema_overwrite_frequency=freq)
+        weights, ours = checks._sgd_with_keras_ema_reference(np.array([4.0, -2.0]), noise, 0.2, 0.9, freq)
+        # the course's SGD steps in float32: the same run to float32 rounding
+        np.testing.assert_allclose(weights, params, rtol=1e-6)
+        np.testing.assert_allclose(ours, averages, rtol=1e-6)
+        assert freq is None or np.array_equal(weights[freq], ours[freq])   # the copy: weights = average
+
+
+@pytest.mark.parametrize("slip, words", [
+    ("no copy", "first step copies the weights"), ("ramp", "has no num_updates ramp"),
+    ("no overwrite", "the overwrite is missing"), ("from 0", "off by one"),
+    ("wrong way", "the copy goes the wrong way"),
+])
+def test_sgd_with_keras_ema_names_typical_mistakes(slip, words):
+    err = rejects(checks.check_sgd_with_keras_ema, lambda *a: _keras_student(*a, slip=slip), words)
+    assert words in err.hint
+
+
+def test_sgd_with_keras_ema_broken_answers_get_a_sentence():
+    rejects(checks.check_sgd_with_keras_ema, lambda *a: None, "returned None")
+
+    def todo(*a):
+        raise NotImplementedError()
+    with pytest.raises(NotAttempted):
+        checks.check_sgd_with_keras_ema(todo)

@@ -11,7 +11,7 @@ from . import CheckFailed, Mistake, check_function, check_prediction, describe, 
 from .optimizers import with_linear_hint
 
 __all__ = ["check_ema_step", "check_decay_with_num_updates", "check_debiased_ema", "check_sgd_with_ema",
-           "check_zero_start_prediction", "check_ramp_prediction"]
+           "check_sgd_with_keras_ema", "check_zero_start_prediction", "check_ramp_prediction"]
 
 SWAPPED = ("decay and 1 - decay are swapped: the *old* shadow keeps the large share, "
            "shadow = decay * shadow + (1 - decay) * value (TensorFlow: shadow -= (shadow - value) * (1 - decay)).")
@@ -514,6 +514,108 @@ _SGD_MISTAKES = [
             "Write `w = w - learning_rate * gradient`, which makes a new array."),
 ]
 _SGD_HINTS = {m.hint for m in _SGD_MISTAKES}
+
+
+# --------------------------------------------------------------------------- exercise 5
+def _sgd_with_keras_ema_reference(w0, noise, learning_rate, ema_momentum, ema_overwrite_frequency=None, *,
+                                  first_copies=True, ramp=False, swapped=False, overwrite_at=lambda k, f: k % f == 0,
+                                  overwrite_first=False, into_average=False, zero_start=False):
+    """Exercise 5's loop, the way Keras runs ``use_ema=True`` (keyword options: the catalogue's slips)."""
+    w = np.asarray(w0, dtype=float)
+    average = np.zeros_like(w) if zero_start else w.copy()
+    weights, averages = [w], [average]
+    for k, n in enumerate(noise, start=1):
+        w = _sgd_step(w, n, learning_rate)
+        overwrite = ema_overwrite_frequency is not None and overwrite_at(k, ema_overwrite_frequency)
+        if overwrite and overwrite_first:
+            w = average.copy()
+        m = min(ema_momentum, (1 + k) / (10 + k)) if ramp else ema_momentum
+        if k == 1 and first_copies:
+            m = 0.0
+        average = (1 - m) * average + m * w if swapped else m * average + (1 - m) * w
+        if overwrite and not overwrite_first:
+            if into_average:
+                average = w.copy()
+            else:
+                w = average.copy()
+        weights.append(w)
+        averages.append(average)
+    return np.array(weights), np.array(averages)
+
+
+def _keras_variant(**options):
+    return lambda *a: _sgd_with_keras_ema_reference(*a, **options)
+
+
+def _keras_without_overwrite(w0, noise, lr, m, freq=None):
+    return _sgd_with_keras_ema_reference(w0, noise, lr, m, None)
+
+
+_KERAS_MISTAKES = [
+    Mistake(_keras_variant(first_copies=False),
+            "Keras's first step copies the weights into the average (momentum 0 at the first step, while "
+            "iterations is 0); from the second step on it uses ema_momentum."),
+    Mistake(_keras_variant(first_copies=False, ramp=True),
+            "that is TensorFlow's num_updates ramp; Keras's use_ema has no ramp: momentum 0 at the first step "
+            "(a copy), ema_momentum from then on."),
+    Mistake(_keras_variant(ramp=True),
+            "Keras's use_ema has no num_updates ramp: after the first step (a copy) it uses ema_momentum itself."),
+    Mistake(_keras_variant(swapped=True),
+            "ema_momentum and 1 - ema_momentum are swapped: the *old* average keeps the large share, "
+            "average = ema_momentum * average + (1 - ema_momentum) * w."),
+    Mistake(_keras_without_overwrite,
+            "the overwrite is missing: with ema_overwrite_frequency = f, after every f-th step (k = f, 2f, ...) "
+            "the weights are set to the average, and training continues from there."),
+    Mistake(_keras_variant(overwrite_at=lambda k, f: (k - 1) % f == 0),
+            "the overwrite is off by one: it comes after steps f, 2f, ... (k counted from 1), not after steps "
+            "1, f + 1, ..."),
+    Mistake(_keras_variant(overwrite_first=True),
+            "the weights are overwritten before the average takes in that step's weights: update the average "
+            "first, then copy it into the weights."),
+    Mistake(_keras_variant(into_average=True),
+            "the copy goes the wrong way: the overwrite (like finalize_variable_values) puts the *average* into "
+            "the weights, w = average, not the weights into the average."),
+    Mistake(_keras_variant(zero_start=True, first_copies=False),
+            "the average starts at zero and never gets the first step's copy: Keras's first step sets the "
+            "average to the weights (momentum 0), so the zeros it starts with do not matter."),
+    Mistake(_keras_variant(zero_start=True),
+            "the first average is 0: index 0 holds the values before training, w0 and its copy (Keras creates "
+            "the average as zeros, but its first step overwrites them)."),
+    Mistake(lambda *a: _sgd_with_keras_ema_reference(*a)[::-1],
+            "the two arrays are returned in the wrong order: return (weights, averages), weights first."),
+    Mistake(lambda *a: tuple(x[1:] for x in _sgd_with_keras_ema_reference(*a)),
+            "index 0 is missing: the arrays start with the values before training (w0 and its copy as the "
+            "average), so they have len(noise) + 1 entries."),
+]
+
+
+def _keras_solution(w0, noise, learning_rate, ema_momentum, ema_overwrite_frequency=None):
+    """Exercise 5 as a student writes it (the source the mutation fallback changes)."""
+    w = np.asarray(w0, dtype=float)
+    average = w.copy()
+    weights, averages = [w], [average]
+    for k, n in enumerate(noise, start=1):
+        w = w - learning_rate * (2 * (w - 3) + n)
+        momentum = ema_momentum if k > 1 else 0.0
+        average = momentum * average + (1 - momentum) * w
+        if ema_overwrite_frequency is not None and k % ema_overwrite_frequency == 0:
+            w = average.copy()
+        weights.append(w)
+        averages.append(average)
+    return np.array(weights), np.array(averages)
+
+
+def check_sgd_with_keras_ema(student_fn):
+    """Exercise 5: ``sgd_with_keras_ema(w0, noise, learning_rate, ema_momentum, ema_overwrite_frequency)``:
+    the same SGD as exercise 4 with Keras's ``use_ema=True`` average (``ma.apply_gradients_with_ema``)."""
+    rng = np.random.default_rng(15)
+    cases = [(1.0, rng.normal(0, 1, 12), 0.1, 0.9, None),
+             (1.0, rng.normal(0, 1, 12), 0.1, 0.9, 5),
+             (np.array([5.0, -1.0]), rng.normal(0, 1, (20, 2)), 0.2, 0.8, 4),
+             (0.0, rng.normal(0, 2, 30), 0.1, 0.99, None),
+             (2.0, rng.normal(0, 1, 9), 0.3, 0.5, 3)]
+    check_function(student_fn, _sgd_with_keras_ema_reference, cases, name="sgd_with_keras_ema",
+                   names=("weights", "averages"), mistakes=_KERAS_MISTAKES, solution=_keras_solution)
 
 
 # --------------------------------------------------------------------------- predict, then run
