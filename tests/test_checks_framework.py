@@ -582,3 +582,15 @@ def test_in_place_names_the_field_of_a_named_tuple():
     message = changed_in_place(lambda fn: check_function(fn, update, [(np.ones(2), State(0, np.ones(2)))],
                                                          name="update", quiet=True), in_place, "state.m")
     assert "(in the State `state`, the 2nd argument)" in message and "`State(count, m)`" in message
+
+
+@pytest.mark.parametrize("wrong, reference, first_line", [
+    (lambda x: [1.0] * 3, lambda x: 2 * x,
+     "f is wrong: it returned a list of 3 numbers; expected shape (2,): [2., 4.]."),
+    (lambda x: np.nan, lambda x: 2 * x[0], "f is wrong: it returned nan (NaN, not a number); expected 2."),
+    (lambda x: -np.inf, lambda x: 2 * x[0], "f is wrong: it returned -inf (an infinity); expected 2."),
+    (lambda x: "x", lambda x: 2 * x, "f is wrong: it returned str 'x'; expected a number or array like [2., 4.]."),
+])
+def test_shape_nan_and_text_sentences_say_it_once(wrong, reference, first_line):
+    info = failure(check_function, wrong, reference, [(np.array([1.0, 2.0]),)], name="f", quiet=True)
+    assert str(info).splitlines()[0] == first_line

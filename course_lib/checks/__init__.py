@@ -218,15 +218,10 @@ def _shown(value, limit=40):
     return f"{kind} ({text})" if not text.endswith("...") else kind
 
 
-def _category(value):
-    """The kind of a converted value that a layout (list/tuple, dtype) change cannot turn into another."""
-    if value is None or isinstance(value, (str, dict, tuple)):
-        return type(value).__name__
-    if isinstance(value, (bool, np.bool_)):
-        return "bool"
-    if _is_numeric(value):
-        return "number" if value.ndim == 0 else "array"
-    return "other"
+def _values(value):
+    """The numbers of a value, without the shape and dtype that :func:`describe` adds to an array."""
+    text = re.sub(r" \(shape \([^)]*\)\)$", "", describe(value))
+    return re.sub(r"^array of shape \([^)]*\), dtype \w+: ", "", text)
 
 
 def _close(got, expected, rtol, atol):
@@ -296,7 +291,7 @@ def _problem(got, expected, rtol, atol, names=None, label=None, explain=True):
         if label is not None:
             return f"it returned {_shown(raw_got, 60)} where {_shown(raw_expected)} is expected."
         return (f"it returned {type(got).__name__} {describe(got)}; "
-                f"expected a number or array like {describe(expected)}.")
+                f"expected a number or array like {_values(expected)}.")
     if got.shape != expected.shape:
         if not explain:
             return "differs"
@@ -304,9 +299,9 @@ def _problem(got, expected, rtol, atol, names=None, label=None, explain=True):
                 _kind(raw_got).endswith(" arrays") != _kind(raw_expected).endswith(" arrays")):
             return f"it returned {_shown(raw_got)} where {_shown(raw_expected)} is expected."
         if got.size == expected.size and got.size > 1:
-            return (f"it returned shape {got.shape}; expected shape {expected.shape}. "
+            return (f"it returned {_kind(raw_got)}; expected shape {expected.shape}. "
                     "The numbers may be right but are laid out differently (a transpose or a missing reshape?).")
-        return f"it returned shape {got.shape}; expected shape {expected.shape} ({describe(expected)})."
+        return f"it returned {_kind(raw_got)}; expected shape {expected.shape}: {_values(expected)}."
     with quietly():
         if not explain:
             return None if np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True) and (
@@ -314,6 +309,9 @@ def _problem(got, expected, rtol, atol, names=None, label=None, explain=True):
                 or np.all(np.isfinite(got))) else "differs"
         finite_expected = np.all(np.isfinite(expected)) if np.issubdtype(expected.dtype, np.number) else True
         if np.issubdtype(expected.dtype, np.floating) and finite_expected and not np.all(np.isfinite(got)):
+            if got.ndim == 0:
+                what = "NaN, not a number" if np.isnan(got) else "an infinity"
+                return f"it returned {describe(got)} ({what}); expected {describe(expected)}."
             return f"it returned {describe(got)}, which contains NaN or infinity; expected {describe(expected)}."
         if not np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True):
             return f"it returned {describe(got)}; expected {describe(expected)}."
