@@ -20,7 +20,7 @@ def test_reference_answers_pass(capsys):
         for _ in range(steps):
             w = w - np.float32(lr) * (2 * (w + 1))
             out.append(w)
-        return out
+        return np.array(out)   # float32, like its items
 
     gd.check_descend(descend)
     def minibatches(n, b, rng):  # a generator is fine too
@@ -309,7 +309,7 @@ def tf2_loop(steps, learning_rate=0.2, *, default_rate=False, loss_out=False, gr
     ({"grad_by_hand": lambda w: w + 1}, "factor 2 is missing"),
     ({"grad_by_hand": lambda w: 2 * w}, "inside the square"),
     ({"grad_by_hand": lambda w: (w + 1) ** 2}, "instead of its gradient"), ({"once": True}, "only one update"),
-    ({"tape_outside": True}, "inside the `with tf.GradientTape() as tape:`"),
+    ({"tape_outside": True}, "runs inside `with tf.GradientTape() as tape:`"),
 ])
 def test_tf2_descent_catalogue(options, words):
     rejects(gd.check_tf2_descent, lambda steps, learning_rate=0.2: tf2_loop(steps, learning_rate, **options), words)
@@ -480,3 +480,62 @@ def test_catalogue_entries_added_after_a_fifth_set_of_mistakes():
             out.append(w)
         return out
     rejects(gd.check_descend, early_stop, "stops early")
+
+
+# --------------------------------------------------------------------------- after the newcomer review of lesson 01
+def test_descend_must_be_a_float32_array():
+    def in_float64(w0, lr, steps):
+        w, out = float(w0), [float(w0)]
+        for _ in range(steps):
+            w = w - lr * (2 * w + 2)
+            out.append(w)
+        return np.array(out)
+    message = rejects(gd.check_descend, in_float64, "not float32")
+    assert "yours: w is 2.600000, loss is 12.960000; in float32: w is 2.600000, loss is 12.959999" in message
+
+    def as_list(w0, lr, steps):
+        return list(_descend(w0, lr, steps))
+    rejects(gd.check_descend, as_list, "numpy array")
+
+
+def test_sgd_step_that_ignores_its_grad_is_named():
+    def loss_grad(w):
+        return 2 * (w + 1)
+
+    def own_gradient(w, grad, learning_rate):
+        return w - learning_rate * loss_grad(w)
+
+    def own_wrong_gradient(w, grad, learning_rate):
+        return w - learning_rate * (2 * w + 1)
+    for wrong in (own_gradient, own_wrong_gradient):
+        message = rejects(gd.check_sgd_step, wrong, "does not depend on the `grad` argument")
+        assert "both times" in message and "sgd_step([1., -2.], [-3., 1.], 0.1)" in message
+
+
+def test_minibatches_that_reshuffle_for_every_batch_are_named():
+    rejects(gd.check_minibatches, lambda n, b, rng: [rng.permutation(n)[i:i + b] for i in range(0, n, b)],
+            "runs again for every batch")
+
+
+def test_tf2_descent_integer_variable_and_loss_off_the_tape_are_told_apart():
+    tf = pytest.importorskip("tensorflow")
+
+    def integer_variable(steps, learning_rate=0.2):
+        w, opt = tf.Variable(5), tf.keras.optimizers.SGD(learning_rate)
+        for _ in range(steps):
+            with tf.GradientTape() as tape:
+                loss = tf.square(w + 1)
+            opt.apply_gradients([(tape.gradient(loss, w), w)])
+        return w.numpy()
+    message = rejects(gd.check_tf2_descent, integer_variable, "integer variable (int32")
+    assert "inside `with tf.GradientTape()" not in message
+    message = rejects(gd.check_tf2_descent, lambda steps, learning_rate=0.2: tf2_loop(steps, learning_rate,
+                                                                                      tape_outside=True),
+                      "although `w` is a float variable")
+    assert "tf.Variable(5)" not in message
+
+
+def test_half_step_explanation_uses_only_lesson_01_words(capsys):
+    gd.check_half_step("lands on -1")
+    out = capsys.readouterr().out
+    assert "curvature L" not in out and "1/L" not in out and "second derivative, 2" in out

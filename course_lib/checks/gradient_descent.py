@@ -11,7 +11,7 @@ import numpy as np
 from ..descent import linear_mse, minimize
 from ..objectives import SEED_LOSS
 from ..optimizers import SGD
-from . import CheckFailed, Mistake, check_function, check_prediction, describe, failure_message
+from . import CheckFailed, Mistake, check_function, check_prediction, describe, failure_message, quietly
 
 __all__ = ["check_loss_grad", "check_sgd_step", "check_descend", "check_minibatches", "check_mse_grad",
            "check_tf2_descent", "check_half_step", "check_bias_gradient"]
@@ -41,8 +41,41 @@ def check_loss_grad(loss_grad):
     ])
 
 
+_IGNORES_GRAD = ("the result does not depend on the `grad` argument (two different gradients gave the same new "
+                 "weight): use the gradient you are given, `w - learning_rate * grad`. The check passes gradients that "
+                 "are not 2*(w + 1) (sgd_step is one update for any loss), so `loss_grad(w)` inside it is wrong.")
+
+
+def _ignores_grad(sgd_step):
+    """(call text, returned text) when ``sgd_step`` gives the same weight for two different gradients, else None."""
+    w, lr = np.array([1.0, -2.0]), 0.1
+    grads = (np.array([0.5, 4.0]), np.array([-3.0, 1.0]))
+    try:
+        with quietly():
+            first, second = (np.asarray(sgd_step(w.copy(), g.copy(), lr), dtype=float) for g in grads)
+        same = first.shape == second.shape and np.allclose(first, second)
+    except Exception:  # whatever the student's answer does, this only decides whether the hint fits
+        return None
+    if not same:
+        return None
+    return ("sgd_step([1., -2.], [0.5, 4.], 0.1) and sgd_step([1., -2.], [-3., 1.], 0.1)",
+            f"{describe(first)} both times")
+
+
 def check_sgd_step(sgd_step):
     """Exercise 2: one gradient-descent update, ``w - learning_rate * grad``."""
+    try:
+        _check_sgd_step(sgd_step)
+    except CheckFailed as failure:
+        if (failure.hint is None or failure.by_mutant) and callable(sgd_step) \
+                and (ignored := _ignores_grad(sgd_step)) is not None:
+            details = [("called as", ignored[0]), ("returned", ignored[1]),
+                       ("expected", "[0.95, -2.4] and [1.3, -2.1]: w - learning_rate * grad")]
+            raise CheckFailed(failure_message("sgd_step is wrong", _IGNORES_GRAD, details), _IGNORES_GRAD) from None
+        raise
+
+
+def _check_sgd_step(sgd_step):
     cases = [(5.0, 12.0, 0.2), (2.6, 7.2, 0.2), (5.0, 12.0, 0.001), (np.array([1.0, -2.0]), np.array([0.5, 4.0]), 0.1),
              (-3.0, 0.5, 0.5)]
     check_function(sgd_step, lambda w, g, lr: w - lr * g, cases, name="sgd_step",
@@ -86,13 +119,41 @@ def _descend_variant(w0, lr, steps, grad=lambda w: 2 * (w + 1), update=lambda w,
 
 
 def check_descend(descend):
-    """Exercise 3: ``steps`` updates on ``(w + 1)**2`` in float32, returning every weight from w0 on."""
+    """Exercise 3: ``steps`` updates on ``(w + 1)**2`` in float32, returning every weight from w0 on
+    as a numpy array of dtype float32 (the values are checked first, then the type)."""
+    _check_descend_values(descend)
+    out = descend(5.0, 0.2, 1)
+    details = [("called as", "descend(5.0, 0.2, 1)"), ("returned", f"{_kind(out)}: {describe(out)}")]
+    dtype = np.asarray(out).dtype
+    if dtype != np.float32:
+        w1 = np.asarray(out)[1]
+        hint = (f"the weights are {dtype}, not float32: start from `np.float32(w0)` and use "
+                "`np.float32(learning_rate)` (a Python number such as `w = w0` or `float(w0)` computes in float64). "
+                "The tutorial's table is float32, and the difference shows in its first row:")
+        ref = _descend_reference(5.0, 0.2, 1)[1]
+        details.append(("first row", f"yours: w is {w1:f}, loss is {(w1 + 1) ** 2:f}; in float32: w is "
+                                     f"{ref:f}, loss is {SEED_LOSS(ref):f}"))
+        raise CheckFailed(failure_message("descend is wrong", hint, details), hint)
+    if not isinstance(out, np.ndarray):
+        hint = ("the values and the float32 are right, but the exercise asks for a numpy array: "
+                "`return np.array(weights, dtype=np.float32)`.")
+        raise CheckFailed(failure_message("descend is wrong", hint, details), hint)
+    print("✓ descend is correct on 5 inputs (a float32 array of steps + 1 weights).")
+
+
+def _kind(value):
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {value.dtype}"
+    return f"a {type(value).__name__}"
+
+
+def _check_descend_values(descend):
     cases = [(5.0, 0.2, 4), (5.0, 0.2, 40), (5.0, 0.001, 10), (-3.0, 0.5, 3), (2.0, 0.1, 6)]
 
     def updates_from_start(w0, lr, steps):  # w0 repeated: the weight never changes
         return np.full(steps + 1, w0, dtype=np.float32)
 
-    check_function(descend, _descend_reference, cases, name="descend", rtol=1e-6, atol=1e-6, mistakes=[
+    check_function(descend, _descend_reference, cases, name="descend", rtol=1e-6, atol=1e-6, quiet=True, mistakes=[
         Mistake(lambda w0, lr, s: _descend_reference(w0, lr, s)[1:],
                 "the list should start with w0 itself, then hold the weight after each of the `steps` updates "
                 "(steps + 1 values)."),
@@ -213,6 +274,10 @@ def _check_minibatches(as_list, cases):
         Mistake(lambda n, b, rng: [rng.permutation(n)[:b] for _ in range(0, n, b)],
                 "each batch was drawn from a new permutation, so some examples repeat and others are skipped: "
                 "shuffle once, then slice."),
+        Mistake(lambda n, b, rng: [rng.permutation(n)[i:i + b] for i in range(0, n, b)],
+                "`rng.permutation(n)` runs again for every batch, so each batch is cut from another shuffle (the "
+                "first batch is right, later ones repeat some examples and skip others): shuffle once, "
+                "`order = rng.permutation(n)` before the loop, then slice `order`."),
         Mistake(lambda n, b, rng: [np.sort(x) for x in _minibatches_reference(n, b, rng)],
                 "the batches hold the right examples but sorted: keep the shuffled order."),
         Mistake(lambda n, b, rng: [p[i:i + b - 1] for p in [rng.permutation(n)] for i in range(0, n, b)],
@@ -311,8 +376,50 @@ def _momentum_run(steps, learning_rate, momentum=0.9):
     return w
 
 
+_INTEGER_VARIABLE = ("`w` is an integer variable ({dtype}, from `tf.Variable(5)`): a tape computes no gradient for "
+                     "integers, so `tape.gradient` gave None and `apply_gradients` had nothing to apply. Start from a "
+                     "float, `tf.Variable(5.0)`.")
+_LOSS_OFF_THE_TAPE = ("the gradient is None although `w` is a float variable: the tape records only what runs inside "
+                      "`with tf.GradientTape() as tape:`, so compute the loss there, in every pass of the loop, then "
+                      "call `tape.gradient(loss, w)`.")
+
+
+def _variables_when_raising(fn, args):
+    """The dtypes of the tf.Variables in the frames of ``fn(*args)``'s exception (its own code first), or None."""
+    try:
+        with quietly():
+            fn(*args)
+    except Exception as exc:  # the student's code: only its frames are read
+        dtypes, tb = [], exc.__traceback__
+        while tb is not None:
+            for value in tb.tb_frame.f_locals.values():
+                if "Variable" in type(value).__name__ and hasattr(getattr(value, "dtype", None), "is_integer"):
+                    dtypes.append(value.dtype)
+            tb = tb.tb_next
+        return dtypes
+    return None
+
+
 def check_tf2_descent(tf2_descent):
-    """Exercise 6: the seeds' TF1 loop in TensorFlow 2, returning ``w`` after ``steps`` updates."""
+    """Exercise 6: the seeds' TF1 loop in TensorFlow 2, returning ``w`` after ``steps`` updates.
+
+    "No gradients provided" has two usual causes, told apart by the dtype of the student's variable:
+    an integer ``tf.Variable(5)``, or a loss computed outside the tape."""
+    try:
+        _check_tf2_descent(tf2_descent)
+    except CheckFailed as failure:
+        if failure.hint and "integers have no gradient" in failure.hint:
+            dtypes = _variables_when_raising(tf2_descent, (3,)) or []
+            integer = next((d for d in dtypes if d.is_integer), None)
+            hint = (_INTEGER_VARIABLE.format(dtype=integer.name) if integer is not None
+                    else _LOSS_OFF_THE_TAPE if dtypes else None)
+            if hint:
+                message = str(failure).replace(failure.hint, hint)
+                raise CheckFailed(message, hint) from None
+        raise
+
+
+def _check_tf2_descent(tf2_descent):
     def reference(steps, learning_rate=0.2):
         return _descend_reference(5.0, learning_rate, steps)[-1]
 
@@ -365,8 +472,8 @@ def check_half_step(answer):
 
     check_prediction(answer, name="half_step", choices=HALF_STEP_CHOICES, correct="lands on -1",
                      explanation="the step is 0.5 * grad = 0.5 * 2 * (w + 1) = w + 1, exactly the distance from w "
-                                 "to the minimum -1. With curvature L = 2, the rate 1/L = 0.5 lands in one step, "
-                                 "and the gradient there is 0, so w stays.",
+                                 "to the minimum -1, so one step lands on it; the gradient there is 0, so w stays. "
+                                 "(Lesson 02 shows why: 0.5 is 1 over the loss's second derivative, 2.)",
                      evidence=run)
 
 
