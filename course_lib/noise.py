@@ -540,6 +540,16 @@ def _sgd_chunks(x, y, theta, rates, b, steps, rng, replace):
             xs, ys = x[idx], y[idx]
             scale = 2.0 / b * rates[start:start + k]          # lr * 2/B: the mean's 1/B and the square's 2
             out = np.empty((k, chains, 2))
+            if b == 1:   # one example: the batch sums are the single terms (the same numbers, fewer operations)
+                xs, ys = xs[:, :, 0], ys[:, :, 0]
+                for t in range(k):
+                    grad = np.empty((chains, 2))
+                    np.subtract(theta[:, 0] * xs[t] + theta[:, 1], ys[t], out=grad[:, 1])
+                    np.multiply(grad[:, 1], xs[t], out=grad[:, 0])
+                    theta = theta - scale[t][:, None] * grad
+                    out[t] = theta
+                yield start, out
+                continue
             for t in range(k):
                 xb = xs[t]
                 r = theta[:, :1] * xb + theta[:, 1:] - ys[t]

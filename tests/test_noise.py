@@ -328,3 +328,17 @@ def test_steps_to_target_keeps_only_the_mean_curves():
     curves = noise._mean_loss_curves(X, Y, lrs, 8, 60, 3, 5)
     runs = noise.minibatch_sgd(X, Y, [0.0, 0.0], np.repeat(lrs, 3), 8, 60, chains=6, seed=5, replace=True)
     np.testing.assert_array_equal(curves, runs.loss.reshape(61, 2, 3).mean(axis=2))
+
+
+def test_one_example_steps_are_plain_sgd_on_the_drawn_examples():
+    # B = 1 takes its own, shorter path through the loop: check it against SGD written out by hand
+    steps, chains, lr = 50, 3, np.array([0.1, 0.3, 0.6])
+    runs = noise.minibatch_sgd(X, Y, [0.0, 0.0], lr, 1, steps, chains=chains, seed=9)
+    idx = np.random.default_rng(9).integers(0, len(X), (steps, chains, 1))[:, :, 0]   # the same draws
+    theta = np.zeros((chains, 2))
+    x, y = X[:, 0].astype(np.float64), Y[:, 0].astype(np.float64)
+    for t in range(steps):
+        xi, yi = x[idx[t]], y[idx[t]]
+        residual = theta[:, 0] * xi + theta[:, 1] - yi
+        theta = theta - (2 * lr)[:, None] * np.stack([residual * xi, residual], axis=1)
+        np.testing.assert_allclose(runs.theta[t + 1], theta, rtol=1e-13, atol=1e-15)
