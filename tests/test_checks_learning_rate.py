@@ -174,7 +174,7 @@ def classify_with(factor_of, exact=False, words=("converging", "oscillating", "d
     (classify_with(lambda lr, e: np.max(1 - lr * e)), "np.abs before np.max"),
     (classify_with(lambda lr, e: np.max(np.abs(1 - lr * e)), words=("converges", "oscillates", "diverges")),
      "exact words"),
-    (classify_with(lambda lr, e: np.max(np.abs(1 - lr * e)), exact=True), "rarely exactly 1"),
+    (classify_with(lambda lr, e: np.max(np.abs(1 - lr * e)), exact=True), "rarely exactly of size 1"),
     (classify_with(lambda lr, e: np.max(np.abs(1 + lr * e))), "not 1 + lr*eigenvalue"),
     (classify_with(lambda lr, e: np.max(np.abs(1 - lr / e))), "not 1 - lr/eigenvalue"),
 ])
@@ -212,7 +212,7 @@ def extremes(h):
 
 
 @pytest.mark.parametrize("wrong, words", [
-    (lambda h: 2 / np.linalg.eigvalsh(h).sum(), "only in 2-D"),
+    (lambda h: 2 / np.linalg.eigvalsh(h).sum(), "exactly two"),
     (lambda h: 2 / extremes(h)[0] + extremes(h)[1], "brackets"),
     (lambda h: 1 / sum(extremes(h)), "factor 2 is missing"),
     (lambda h: 2 / (extremes(h)[1] - extremes(h)[0]), "not the difference"),
@@ -244,11 +244,12 @@ def test_catalogue_entries_added_after_trying_new_mistakes():
 
 # --------------------------------------------------------------------------- predictions
 def test_predictions(capsys):
-    lr_checks.check_lr_045("Converging")
+    lr_checks.check_turned_06("Diverging")
     out = capsys.readouterr().out
-    assert "factors |1 - 0.45*eigenvalue| = [0.91 0.8 ]" in out and "converges, zig-zagging" in out
-    with pytest.raises(Exception, match="the answer is 'converging'"):
-        lr_checks.check_lr_045("oscillating")
+    assert "eigenvalues [0.5 3.5]" in out and "factors 1 - 0.6*eigenvalue = [ 0.7 -1.1]" in out
+    assert "diverges at step" in out
+    with pytest.raises(Exception, match="the answer is 'diverging'"):
+        lr_checks.check_turned_06("converging")
     lr_checks.check_faster_rate("the same")
     out = capsys.readouterr().out
     assert out.count("first within 1e-6 of -1 after 31 steps") == 2
@@ -291,3 +292,79 @@ def test_catalogue_entries_added_after_a_fourth_set_of_mistakes():
 
 def test_a_rounded_answer_is_not_called_floor_division_only():
     rejects(lr_checks.check_stability_limit, lambda h: round(2 / eig(h).max()), "round()")
+
+
+# --------------------------------------------------------------------------- after the newcomer review of lesson 02
+def test_classify_a_factor_of_minus_one_is_compared_by_its_size():
+    def signed(lr, h):  # the dominant factor with its sign, compared with +1
+        factors = 1 - lr * eig(h)
+        factor = factors[np.argmax(np.abs(factors))]
+        return "oscillating" if abs(factor - 1) <= 1e-12 else "converging" if abs(factor) < 1 else "diverging"
+    message = rejects(lr_checks.check_classify_learning_rate, signed, "abs(abs(factor) - 1) <= 1e-12")
+    assert "abs(factor + 1)" not in message and "classify_learning_rate(1, [[2.]]" in message
+
+
+def test_classify_learning_rate_zero_is_a_factor_of_plus_one():
+    assert lr_checks._classify(0.0, [[2.0]]) == "oscillating"
+    rejects(lr_checks.check_classify_learning_rate, lambda lr, h: "converging" if lr == 0 else classify(lr, h),
+            "every factor is 1 - 0*eigenvalue = +1")
+
+    def by_limit(lr, h):  # compares lr with 2/L: right except at lr = 0, where nothing moves
+        limit = 2 / eig(h).max()
+        return "oscillating" if np.isclose(lr, limit) else "converging" if lr < limit else "diverging"
+    rejects(lr_checks.check_classify_learning_rate, by_limit, "rather than lr with 2/L")
+
+    def smallest(lr, h):  # the factor of the smallest eigenvalue only
+        factor = abs(1 - lr * eig(h).min())
+        return "oscillating" if abs(factor - 1) <= 1e-12 else "converging" if factor < 1 else "diverging"
+    rejects(lr_checks.check_classify_learning_rate, smallest, "smallest eigenvalue")
+
+
+def test_steps_two_and_three_slips_are_named_together():
+    def floor_only_formula(lr, c, d, tol):  # floor, no case for a factor of 0, none for a start within tol
+        factor = abs(1 - lr * c)
+        if factor >= 1:
+            return math.inf
+        return math.floor(math.log(tol / abs(d)) / math.log(factor))
+    message = rejects(lr_checks.check_steps_to_tolerance, floor_only_formula, "3 slips")
+    for words in ("round up, not down", "math.log(0) fails", "already within tol"):
+        assert words in message.lower()
+
+    def floor_and_log0(lr, c, d, tol):
+        factor, d = abs(1 - lr * c), abs(d)
+        if d <= tol:
+            return 0
+        if factor >= 1:
+            return math.inf
+        return math.floor(math.log(tol / d) / math.log(factor))
+    message = rejects(lr_checks.check_steps_to_tolerance, floor_and_log0, "2 slips")
+    assert "round up" in message.lower() and "math.log(0)" in message and "within tol" not in message
+
+
+def test_steps_an_exception_hint_is_shown_with_the_input_that_raised():
+    def odd(lr, c, d, tol):  # two steps too many, and no case for a factor of 0
+        factor, d = abs(1 - lr * c), abs(d)
+        if d <= tol:
+            return 0
+        if factor >= 1:
+            return math.inf
+        return math.ceil(math.log(tol / d) / math.log(factor)) + 2
+    message = rejects(lr_checks.check_steps_to_tolerance, odd, "math.log")
+    assert "called as: steps_to_tolerance(0.5, 2.0, 6.0, 0.001)" in message
+    assert "math domain error" in message and "expected:  1" in message
+
+
+def test_steps_the_count_must_be_an_integer():
+    def float_count(lr, c, d, tol):
+        k = steps(lr, c, d, tol)
+        return k if k == math.inf else np.ceil(float(k))
+    message = rejects(lr_checks.check_steps_to_tolerance, float_count, "asks for an integer")
+    assert "returned: np.float64(31.0)" in message.replace("  ", " ")
+    lr_checks.check_steps_to_tolerance(lambda *a: np.int64(steps(*a)) if steps(*a) != math.inf else math.inf)
+
+
+def test_best_learning_rate_hints_fit_their_example_and_keep_the_formula_back():
+    message = rejects(lr_checks.check_best_learning_rate, lambda h: 2 / np.trace(h), "in 1-D")
+    assert "best_learning_rate([[2.]]" in message
+    message = rejects(lr_checks.check_best_learning_rate, lambda h: 2 / eig(h).max(), "solve that for lr")
+    assert "λmin + λmax" not in message

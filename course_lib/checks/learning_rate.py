@@ -1,17 +1,18 @@
 """Checks for the exercises of lesson 02, the learning rate and its stability limit."""
 
+import itertools
 import math
 
 import numpy as np
 
 from ..descent import minimize
-from ..objectives import ILL_CONDITIONED, Quadratic
+from ..objectives import Quadratic
 from ..optimizers import SGD
 from ..stability import judge
-from . import Mistake, check_function, check_prediction
+from . import CheckFailed, Mistake, check_function, check_prediction, describe, exception_hint, failure_message, quietly
 
 __all__ = ["check_stability_limit", "check_classify_learning_rate", "check_steps_to_tolerance",
-           "check_best_learning_rate", "check_lr_045", "check_faster_rate"]
+           "check_best_learning_rate", "check_turned_06", "check_faster_rate"]
 
 _HESSIANS = [np.array([[2.0]]), np.diag([0.2, 4.0]), np.array([[3.0, 1.0], [1.0, 3.0]]),
              np.array([[10.0, -4.0], [-4.0, 2.0]]), np.diag([1.0, 2.0, 10.0]),
@@ -72,8 +73,10 @@ def _classify(learning_rate, hessian):
 _CLASSIFY_CASES = [(0.2, [[2.0]]), (1.0, [[2.0]]), (1.2, [[2.0]]), (0.7, [[2.0]]), (0.45, np.diag([0.2, 4.0])),
                    (0.5, np.diag([0.2, 4.0])), (0.6, np.diag([0.2, 4.0])), (0.6, [[3.0, 1.0], [1.0, 3.0]]),
                    (0.3, [[3.0, 1.0], [1.0, 3.0]]),
-                   # eigenvalues 0.6 and 0.8: at lr 2.5 the factor is 0.9999999999999998, "exactly" 1
-                   (2.5, [[0.7, 0.1], [0.1, 0.7]]), (4.0, [[0.7, 0.1], [0.1, 0.7]])]
+                   # eigenvalues 0.6 and 0.8: at lr 2.5 the factors are -0.5 and -0.9999999999999998, "exactly" -1
+                   (2.5, [[0.7, 0.1], [0.1, 0.7]]), (4.0, [[0.7, 0.1], [0.1, 0.7]]),
+                   # learning rate 0: every factor is +1, w never moves; the exercise counts it as "oscillating"
+                   (0.0, [[2.0]])]
 
 
 def check_classify_learning_rate(classify_learning_rate):
@@ -84,6 +87,13 @@ def check_classify_learning_rate(classify_learning_rate):
             return "oscillating"
         return "converging" if factor < 1 else "diverging"
 
+    def by_signed_factor(lr, h):  # the dominant factor with its sign, compared with +1
+        factors = 1 - lr * _eig(h)
+        factor = factors[np.argmax(np.abs(factors))]
+        if abs(factor - 1) <= 1e-12:
+            return "oscillating"
+        return "converging" if abs(factor) < 1 else "diverging"
+
     def by_rule(lr, h, lam, at_limit):
         limit = 2.0 / lam
         if np.isclose(lr, limit):
@@ -93,6 +103,9 @@ def check_classify_learning_rate(classify_learning_rate):
     check_function(classify_learning_rate, _classify, [(lr, np.asarray(h)) for lr, h in _CLASSIFY_CASES],
                    name="classify_learning_rate", mistakes=[
         Mistake(lambda lr, h: by_rule(lr, h, _eig(h).min(), "oscillating"),
+                "you used the smallest eigenvalue; the largest one decides: every direction needs "
+                "|1 - lr*eigenvalue| < 1."),
+        Mistake(lambda lr, h: by_factor(abs(1 - lr * _eig(h).min()), exact=False),
                 "you used the smallest eigenvalue; the largest one decides: every direction needs "
                 "|1 - lr*eigenvalue| < 1."),
         Mistake(lambda lr, h: by_rule(lr, h, _eig(h).max(), "converging"),
@@ -119,8 +132,17 @@ def check_classify_learning_rate(classify_learning_rate):
                                "diverging": "diverges"}[_classify(lr, h)],
                 "return the exact words the exercise asks for: \"converging\", \"oscillating\", \"diverging\"."),
         Mistake(lambda lr, h: by_factor(np.max(np.abs(1 - lr * _eig(h))), exact=True),
-                "a factor computed in floating point is rarely exactly 1: treat |factor - 1| <= 1e-12 as 1, "
-                "as the exercise says."),
+                "a factor computed in floating point is rarely exactly of size 1 (at lr 2.5 on eigenvalues 0.6 and "
+                "0.8 the factor is -0.9999999999999998): treat a size within 1e-12 of 1 as 1, "
+                "abs(abs(factor) - 1) <= 1e-12, as the exercise says."),
+        Mistake(by_signed_factor,
+                "compare the factor's *size* with 1: abs(abs(factor) - 1) <= 1e-12. At lr = 2/L the factor is about "
+                "-1, so abs(factor - 1) is about 2 and the run that oscillates is missed."),
+        Mistake(lambda lr, h: "converging" if lr == 0 else _classify(lr, h),
+                "at learning_rate 0 every factor is 1 - 0*eigenvalue = +1: w never moves, so the error keeps its "
+                "size and the run does not converge (although 0 < 2/L). The exercise counts a factor of size 1 as "
+                "\"oscillating\" (neither shrinking nor growing): compare max |1 - lr*eigenvalue| with 1, rather "
+                "than lr with 2/L, and this case comes out by itself."),
         Mistake(lambda lr, h: bool(np.max(np.abs(1 - lr * _eig(h))) < 1),
                 "return one of the three words, \"converging\", \"oscillating\" or \"diverging\", not True/False."),
         Mistake(lambda lr, h: by_factor(np.max(np.abs(1 + lr * _eig(h)))),
@@ -153,8 +175,10 @@ _STEPS_CASES = [(0.2, 2.0, 6.0, 1e-6), (0.001, 2.0, 6.0, 0.1), (0.9, 2.0, 6.0, 1
 
 def _steps_variant(lr, c, d, tol, rounding=math.ceil, power=1, half=False, distance=True, one_at_zero=True,
                    abs_distance=True, abs_factor=True, inf_at_one=True, zero_when_close=True, inverted=False,
-                   divide=False, extra=0, log_mix=False):
-    """The formula a student writes, with one ingredient changed (for the mistake catalogue)."""
+                   divide=False, extra=0, log_mix=False, log_at_zero=False):
+    """The formula a student writes, with one ingredient changed (for the mistake catalogue).
+
+    ``log_at_zero``: no case for a factor of 0, so ``math.log(0)`` raises "math domain error"."""
     factor = 1.0 - (lr / c if divide else lr * c) / (2 if half else 1)
     factor = (abs(factor) if abs_factor else factor) ** power
     d = abs(d) if abs_distance else d
@@ -162,16 +186,86 @@ def _steps_variant(lr, c, d, tol, rounding=math.ceil, power=1, half=False, dista
         return 0
     if factor > 1 or (inf_at_one and factor == 1):
         return math.inf
-    if factor == 0:
+    if factor == 0 and not log_at_zero:
         return 1 if one_at_zero else 0
     ratio = (d if distance else 1.0) / tol if inverted else tol / (d if distance else 1.0)
     top = math.log10(ratio) if log_mix else math.log(ratio)
     return rounding(top / math.log(factor)) + extra
 
 
+# Slips a student makes together (each hint as in the catalogue below); pairs and triples of them are tried
+# after the single mistakes, so that an answer with two slips gets both named.
+_SLIPS = [
+    ({"rounding": math.floor}, "round up, not down: math.floor (or int()) gives one step too few, after which the "
+                               "error is still just above tol; use math.ceil."),
+    ({"log_at_zero": True}, "with lr = 1/L the factor is 0 and math.log(0) fails: one step lands exactly on the "
+                            "minimum, so return 1 when the factor is 0."),
+    ({"zero_when_close": False}, "a start already within tol needs 0 steps: return 0 when |distance| <= tol, "
+                                 "before the formula."),
+    ({"abs_distance": False}, "the distance may be negative: use abs(distance)."),
+    ({"abs_factor": False}, "the factor 1 - lr*L is negative above lr = 1/L: use its size, abs(1 - lr*L)."),
+    ({"inf_at_one": False}, "at |1 - lr*L| = 1 the error never shrinks: return math.inf when the factor is >= 1."),
+    ({"one_at_zero": False}, "a factor of 0 needs exactly one step, not 0."),
+]
+
+
+def _combined_slips():
+    """Mistakes made of two or three slips at once (their hints joined)."""
+    out = []
+    for size in (2, 3):
+        for combo in itertools.combinations(_SLIPS, size):
+            options = {k: v for opts, _ in combo for k, v in opts.items()}
+            if "log_at_zero" in options and "one_at_zero" in options:
+                continue
+            hint = f"{size} slips. " + " ".join(f"({i}) {h[0].upper()}{h[1:]}" for i, (_, h) in enumerate(combo, 1))
+            out.append(Mistake(lambda *a, o=options: _steps_variant(*a, **o), hint))
+    return out
+
+
+def _first_raising_case(steps_to_tolerance):
+    """(case, exception) for the first case on which the answer raises, when it raises on some but not all."""
+    raised = []
+    for case in _STEPS_CASES:
+        try:
+            with quietly():
+                steps_to_tolerance(*case)
+        except Exception as exc:  # the student's code: only which case raises matters here
+            raised.append((case, exc))
+    return raised[0] if 0 < len(raised) < len(_STEPS_CASES) else None
+
+
 def check_steps_to_tolerance(steps_to_tolerance):
-    """Exercise 3: the number of steps until ``|w - w*| <= tol`` on a 1-D quadratic."""
-    check_function(steps_to_tolerance, _steps_to_tolerance, _STEPS_CASES, name="steps_to_tolerance",
+    """Exercise 3: the number of steps until ``|w - w*| <= tol`` on a 1-D quadratic, an integer (or math.inf).
+
+    When no mistake explains every answer but the answer raises on some inputs, the message shows an input
+    on which it raised, so that the exception's hint is about the input shown."""
+    try:
+        _check_steps_values(steps_to_tolerance)
+    except CheckFailed as failure:
+        raising = None if failure.hint and not failure.hint.startswith("math.log") or not callable(
+            steps_to_tolerance) else _first_raising_case(steps_to_tolerance)
+        if raising is None:
+            raise
+        case, exc = raising
+        hint = exception_hint(exc) or failure.hint
+        details = [("called as", f"steps_to_tolerance{case}"), ("raised", f"{type(exc).__name__}: {exc}"),
+                   ("expected", describe(_steps_to_tolerance(*case))),
+                   ("and", "on other inputs it returns wrong counts too (run the check again after this fix)")]
+        raise CheckFailed(failure_message(f"steps_to_tolerance raised {type(exc).__name__}", hint, details),
+                          hint) from None
+    for case in _STEPS_CASES:
+        got = steps_to_tolerance(*case)
+        if not isinstance(got, (int, np.integer)) and not (isinstance(got, float) and math.isinf(got)):
+            hint = (f"the count is right but it is a {type(got).__name__}, {got}, and the exercise asks for an integer "
+                    "(or math.inf): math.ceil returns an int; np.ceil returns a float, so wrap it, int(np.ceil(...)).")
+            details = [("called as", f"steps_to_tolerance{case}"), ("returned", repr(got)),
+                       ("expected", repr(_steps_to_tolerance(*case)))]
+            raise CheckFailed(failure_message("steps_to_tolerance is wrong", hint, details), hint)
+    print(f"✓ steps_to_tolerance is correct on {len(_STEPS_CASES)} inputs (integers, and math.inf for never).")
+
+
+def _check_steps_values(steps_to_tolerance):
+    check_function(steps_to_tolerance, _steps_to_tolerance, _STEPS_CASES, name="steps_to_tolerance", quiet=True,
                    mistakes=[
         Mistake(lambda *a: _steps_variant(*a, rounding=math.floor),
                 "round up, not down: after floor(...) steps (int() rounds down too) the error is still just above "
@@ -213,7 +307,7 @@ def check_steps_to_tolerance(steps_to_tolerance):
         Mistake(lambda *a: _steps_variant(*a, extra=1),
                 "one step too many: after k = ceil(log(tol / distance) / log(factor)) steps the error is already "
                 "<= tol (no + 1)."),
-    ])
+    ] + _combined_slips())
 
 
 def _best_learning_rate(hessian):
@@ -226,22 +320,24 @@ def check_best_learning_rate(best_learning_rate):
     cases = [(h,) for h in _HESSIANS] + [(np.diag([0.5, 1.0, 3.0, 8.0]),)]
     check_function(best_learning_rate, _best_learning_rate, cases, name="best_learning_rate",
                    factors={"2": 2}, mistakes=[
-        Mistake(lambda h: 2.0 / _eig(h).max(), "2/L is the stability limit: there the steep direction "
-                                               "oscillates forever. The best rate balances |1 - lr*λmin| and "
-                                               "|1 - lr*λmax|: 2 / (λmin + λmax)."),
+        Mistake(lambda h: 2.0 / _eig(h).max(), "2/L is the stability limit: there the steep direction's factor "
+                                               "is -1, so it oscillates forever. The best rate is lower: it makes "
+                                               "the two extreme factors |1 - lr*λmin| and |1 - lr*λmax| equal; "
+                                               "solve that for lr."),
         Mistake(lambda h: 1.0 / _eig(h).max(), "1/L is safe and ends the steep direction in one step, but the "
                                                "flat direction then crawls; balance |1 - lr*λmin| = |1 - lr*λmax|."),
         Mistake(lambda h: 1.0 / _eig(h).min(), "1/λmin is far above the stability limit when the bowl is "
                                                "ill-conditioned; balance the two extreme eigenvalues."),
         Mistake(lambda h: 1.0 / np.mean(_eig(h)), "only the smallest and largest eigenvalues matter: "
                                                   "2 / (λmin + λmax), not the mean of all of them (the two agree "
-                                                  "only in 2-D)."),
+                                                  "only with one or two eigenvalues)."),
         Mistake(lambda h: 2.0 / (np.min(np.diag(h)) + np.max(np.diag(h))),
                 "the diagonal entries are the eigenvalues only for a diagonal Hessian; use "
                 "np.linalg.eigvalsh(hessian)."),
-        Mistake(lambda h: 2.0 / _eig(h).sum(), "2 / eigenvalues.sum() equals 2 / (λmin + λmax) only in 2-D, where "
-                                               "there are just two eigenvalues; with more, only the smallest and "
-                                               "the largest count."),
+        Mistake(lambda h: 2.0 / _eig(h).sum(), "the sum of all eigenvalues (the trace) is λmin + λmax only when "
+                                               "there are exactly two: in 1-D the one eigenvalue L is both λmin and "
+                                               "λmax (the sum is L, not 2L), and with three or more the middle ones "
+                                               "do not count. Use the smallest and the largest."),
         Mistake(lambda h: 2.0 / _eig(h)[0] + _eig(h)[-1], "brackets: 2 / λmin + λmax divides first; write "
                                                           "2 / (λmin + λmax)."),
         Mistake(lambda h: 1.0 / (_eig(h).min() + _eig(h).max()), "the factor 2 is missing: the best rate is "
@@ -258,25 +354,30 @@ def check_best_learning_rate(best_learning_rate):
                                                                   "floor division, 2 // 4.2 is 0.0; int() and "
                                                                   "round() do the same): use `/`."),
         Mistake(lambda h: 2.0 / (_eig(h)[0] + _eig(h)[1]), "np.linalg.eigvalsh sorts ascending: eigenvalues[1] is "
-                                                           "the largest only in 2-D; use eigenvalues[-1] (or .max())."),
+                                                           "the largest only in 2-D (a 1-D Hessian has no [1]); use "
+                                                           "eigenvalues[-1] (or .max())."),
     ])
 
 
 # --------------------------------------------------------------------------- predict, then run
-def check_lr_045(answer):
-    """Prediction 1: does learning rate 0.45 converge, oscillate or diverge on ``0.1*x1**2 + 2*x2**2``?"""
-    def run():
-        eigenvalues = ILL_CONDITIONED.eigenvalues
-        factors = np.abs(1 - 0.45 * eigenvalues)
-        result = minimize(ILL_CONDITIONED, np.array([-5.0, 2.0]), SGD(0.45), 60)
-        return (f"  eigenvalues {eigenvalues}, factors |1 - 0.45*eigenvalue| = {np.round(factors, 6)}\n"
-                f"  60 steps from (-5, 2): {judge(result, ILL_CONDITIONED, SGD(0.45)).text}")
+TURNED = Quadratic([[2.0, 1.5], [1.5, 2.0]])   # x1**2 + 1.5*x1*x2 + x2**2, eigenvalues 0.5 and 3.5
 
-    check_prediction(answer, name="lr_045", choices=("converging", "oscillating", "diverging"), correct="converging",
-                     explanation="the Hessian's eigenvalues are 0.2 and 4, so the stability limit is 2/4 = 0.5 and "
-                                 "0.45 is below it: along each eigenvector the error is multiplied by "
-                                 "|1 - 0.45*eigenvalue| < 1 per step. In the steep direction that factor is "
-                                 "1 - 1.8 = -0.8: the sign flips every step (a zig-zag) while the size shrinks.",
+
+def check_turned_06(answer):
+    """Prediction 1: does learning rate 0.6 converge, oscillate or diverge on ``x1**2 + 1.5*x1*x2 + x2**2``?"""
+    def run():
+        eigenvalues = TURNED.eigenvalues
+        factors = 1 - 0.6 * eigenvalues
+        result = minimize(TURNED, np.array([-5.0, 2.0]), SGD(0.6), 60)
+        return (f"  eigenvalues {eigenvalues} (the diagonal entries are 2 and 2), limit 2/3.5 = "
+                f"{TURNED.stability_limit:.4f}; factors 1 - 0.6*eigenvalue = {np.round(factors, 6)}\n"
+                f"  60 steps from (-5, 2): {judge(result, TURNED, SGD(0.6)).text}")
+
+    check_prediction(answer, name="turned_06", choices=("converging", "oscillating", "diverging"), correct="diverging",
+                     explanation="the Hessian [[2, 1.5], [1.5, 2]] is not diagonal, so its diagonal entries (2, which "
+                                 "would allow rates up to 1) are not its curvatures. Its eigenvalues are 0.5 and 3.5, "
+                                 "so the limit is 2/3.5 = 0.571 and 0.6 is above it: along the steep eigenvector the "
+                                 "error is multiplied by 1 - 0.6*3.5 = -1.1 per step, and its size grows.",
                      evidence=run)
 
 
