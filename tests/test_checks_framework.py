@@ -594,3 +594,14 @@ def test_in_place_names_the_field_of_a_named_tuple():
 def test_shape_nan_and_text_sentences_say_it_once(wrong, reference, first_line):
     info = failure(check_function, wrong, reference, [(np.array([1.0, 2.0]),)], name="f", quiet=True)
     assert str(info).splitlines()[0] == first_line
+
+
+def test_in_place_names_every_changed_argument():
+    def in_place(w, v, g):
+        v *= 0.9
+        v -= 0.1 * g
+        w += v
+        return w, v
+    message = changed_in_place(lambda fn: check_function(fn, momentum, MOMENTUM_CASES[:1], name="momentum",
+                                                         quiet=True), in_place, "v")
+    assert "`w` (the 1st argument) and `v` (the 2nd argument) now hold other values" in message

@@ -497,42 +497,48 @@ IN_PLACE_OPERATIONS = ("in-place operations change the caller's values too (`+=`
 def _in_place_message(name, args, kwargs, given, fns, example=None):
     """The sentence for a function that changed an argument in place, or None when it did not.
 
-    It names the argument (by name and position), and the item of a list, tuple or dict that changed.
+    It names every changed argument (by name and position) and, inside a list, tuple or dict,
+    the first item that changed.
     """
     names = _argument_names(fns, args)
-    change = None
+    changes = []   # (root value, argument name or None, position, path, what happened)
     for i, (before, after) in enumerate(zip(args, given[0])):
         if (change := _changed(before, after, names[i] or f"argument {i + 1}")) is not None:
             ordinal = _ORDINALS[i] if i < len(_ORDINALS) else f"{i + 1}th"
-            root, arg, position = before, names[i], f"the {ordinal} argument"
-            break
-    if change is None:
-        for key in kwargs:
-            if (change := _changed(kwargs[key], given[1].get(key), key)) is not None:
-                root, arg, position = kwargs[key], key, "a keyword argument"
-                break
-    if change is None:
+            changes.append((before, names[i], f"the {ordinal} argument", *change))
+    for key in kwargs:
+        if (change := _changed(kwargs[key], given[1].get(key), key)) is not None:
+            changes.append((kwargs[key], key, "a keyword argument", *change))
+    if not changes:
         return None
-    path, happened = change
-    container = ("dict" if isinstance(root, dict) else "list" if isinstance(root, list)
-                 else type(root).__name__ if hasattr(root, "_fields") else "tuple")
-    if not isinstance(root, (dict, list, tuple)):          # an array argument
-        what = f"`{path}` ({position}) {happened}" if arg else f"{position} {happened}"
-        default = "`new = old * scale` rather than `old *= scale`"
-    elif "items instead of" in happened or "other keys" in happened:
-        what = f"the {container} {f'`{arg}` ' if arg else ''}({position}) {happened}"
-        default = (f"a new {container}, `xs + [x]`, rather than `xs.append(x)`" if container != "dict" else
-                   "a new dict, `{**d, k: v}`, rather than `d[k] = v`")
-    else:
-        what = f"`{path}` (in the {container} {f'`{arg}`, ' if arg else ''}{position}) {happened}"
-        if hasattr(root, "_fields"):
-            default = f"a new `{container}({', '.join(root._fields)})` of new values, rather than `{path} *= scale`"
-        elif container == "dict":
-            default = "a new dict, `{k: v * scale for k, v in d.items()}`, rather than `d[k] *= scale`"
+    clauses, examples = [], []
+    for root, arg, position, path, happened in changes:
+        container = ("dict" if isinstance(root, dict) else "list" if isinstance(root, list)
+                     else type(root).__name__ if hasattr(root, "_fields") else "tuple")
+        if not isinstance(root, (dict, list, tuple)):          # an array argument
+            clauses.append((f"`{path}` ({position})" if arg else position, happened))
+            examples.append("`new = old * scale` rather than `old *= scale`")
+        elif "items instead of" in happened or "other keys" in happened:
+            clauses.append((f"the {container} {f'`{arg}` ' if arg else ''}({position})", happened))
+            examples.append(f"a new {container}, `xs + [x]`, rather than `xs.append(x)`" if container != "dict"
+                            else "a new dict, `{**d, k: v}`, rather than `d[k] = v`")
         else:
-            default = f"a new {container}, `[x * scale for x in xs]`, rather than `x *= scale` on each item"
+            clauses.append((f"`{path}` (in the {container} {f'`{arg}`, ' if arg else ''}{position})", happened))
+            if hasattr(root, "_fields"):
+                examples.append(f"a new `{container}({', '.join(root._fields)})` of new values, rather than "
+                                f"`{path} *= scale`")
+            elif container == "dict":
+                examples.append("a new dict, `{k: v * scale for k, v in d.items()}`, rather than `d[k] *= scale`")
+            else:
+                examples.append(f"a new {container}, `[x * scale for x in xs]`, rather than `x *= scale` on each "
+                                "item")
+    if len(clauses) > 1 and all(happened == "now holds other values" for _, happened in clauses):
+        subjects = [subject for subject, _ in clauses]
+        what = f"{', '.join(subjects[:-1])} and {subjects[-1]} now hold other values"
+    else:
+        what = "; ".join(f"{subject} {happened}" for subject, happened in clauses)
     return (f"{name} changed its input arguments in place: {what}. Return new values instead, e.g. "
-            f"{example or default}: {IN_PLACE_OPERATIONS}.")
+            f"{example or examples[0]}: {IN_PLACE_OPERATIONS}.")
 
 
 # --------------------------------------------------------------------------- the mistake search
