@@ -178,7 +178,7 @@ def test_numerical_gradient_that_mutates_w_is_named():
             lo = f(w)
             g[i] = (hi - lo) / (2 * eps)    # forgot to put w[i] back
         return g
-    sentence(ch.check_numerical_gradient, mutating, "changed its input arguments in place")
+    sentence(ch.check_numerical_gradient, mutating, "w[i] was not put back after its probes")
 
 
 # --------------------------------------------------------------------------- answers that are not answers
@@ -517,3 +517,87 @@ def test_fifth_round_entries():
     rejects(ch.check_sigmoid_backward, lambda d, out: d * np.mean(out * (1 - out)), "without averaging")
     rejects(ch.check_softmax_cross_entropy_backward,
             lambda y, z: (bp.softmax(z) - np.eye(z.shape[1])[y - 1]) / len(y), "not [k - 1]")
+
+
+# --------------------------------------------------------------------------- newcomer review (issue 13)
+def test_extra_division_by_the_batch_is_named_as_twice():
+    text = rejects(ch.check_dense_backward, lambda d, x, k: (d @ k.T / len(x), x.T @ d, d.sum(0)),
+                   "d_x is divided by the batch size twice")
+    assert "d_x from dense_backward" in text.splitlines()[0]
+    rejects(ch.check_sigmoid_backward, lambda d, out: d * out * (1 - out) / len(d), "divided by the batch size twice")
+
+
+def test_softmax_axis_mistakes_are_named():
+    def column_max(labels, logits):
+        z = logits - logits.max(axis=0)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        return (p - np.eye(logits.shape[1])[labels]) / len(labels)
+
+    def column_sum(labels, logits):
+        z = logits - logits.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=0, keepdims=True)
+        return (p - np.eye(logits.shape[1])[labels]) / len(labels)
+
+    def no_exp(labels, logits):
+        return (logits - logits.max(axis=1, keepdims=True) - np.eye(logits.shape[1])[labels]) / len(labels)
+    rejects(ch.check_softmax_cross_entropy_backward, column_max, "each *column's* maximum")
+    rejects(ch.check_softmax_cross_entropy_backward, column_sum, "your rows do not sum to 1")
+    rejects(ch.check_softmax_cross_entropy_backward,
+            lambda y, z: (z - np.eye(z.shape[1])[y]) / len(y), "the softmax is left out")
+    rejects(ch.check_softmax_cross_entropy_backward, no_exp, "the softmax is still to be taken")
+
+
+def test_two_layer_pre_activation_and_tanh_are_named():
+    def z1_into_layer2(params, x, labels):
+        (w1, b1), (w2, b2) = ((p["kernel"], p["bias"]) for p in params)
+        z1 = x @ w1 + b1
+        a1 = sig(z1)
+        d_logits = sce_ok(labels, a1 @ w2 + b2)
+        d_z1 = d_logits @ w2.T * a1 * (1 - a1)
+        return [{"kernel": x.T @ d_z1, "bias": d_z1.sum(0)}, {"kernel": z1.T @ d_logits, "bias": d_logits.sum(0)}]
+
+    def tanh_network(params, x, labels):
+        (w1, b1), (w2, b2) = ((p["kernel"], p["bias"]) for p in params)
+        a1 = np.tanh(x @ w1 + b1)
+        d_logits = sce_ok(labels, a1 @ w2 + b2)
+        d_z1 = d_logits @ w2.T * (1 - a1 ** 2)
+        return [{"kernel": x.T @ d_z1, "bias": d_z1.sum(0)}, {"kernel": a1.T @ d_logits, "bias": d_logits.sum(0)}]
+    text = rejects(ch.check_two_layer_backward, z1_into_layer2, "the hidden layer's *output*")
+    assert text.startswith('layer 2 kernel (your [1]["kernel"])'), text
+    rejects(ch.check_two_layer_backward, tanh_network, "you used tanh")
+
+
+def test_numerical_gradient_alias_unrestored_and_flat_step():
+    def alias(f, w, eps):
+        g = np.zeros_like(w)
+        for i in np.ndindex(w.shape):
+            wp = w
+            wp[i] += eps
+            hi = f(wp)
+            wm = w
+            wm[i] -= eps
+            g[i] = (hi - f(wm)) / (2 * eps)
+        return g
+
+    def unrestored(f, w, eps):
+        g = np.zeros_like(w)
+        for i in np.ndindex(w.shape):
+            w[i] += eps
+            hi = f(w)
+            w[i] -= 2 * eps
+            g[i] = (hi - f(w)) / (2 * eps)
+        return g
+
+    def flat(f, w, eps):
+        g = np.zeros(w.size)
+        for i in range(w.size):
+            e = np.zeros(w.size)
+            e[i] = eps
+            g[i] = (f(w + e) - f(w - e)) / (2 * eps)
+        return g
+    rejects(ch.check_numerical_gradient, alias, "not a copy but a second name")
+    text = rejects(ch.check_numerical_gradient, unrestored, "w[i] was not put back")
+    assert "Return new values instead" not in text and "w after" in text, text
+    rejects(ch.check_numerical_gradient, flat, "a flat array of w.size entries")

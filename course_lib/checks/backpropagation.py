@@ -261,6 +261,9 @@ def check_dense_backward(student_dense_backward):
                 "(the mean's 1/batch is already inside d_out)."),
         Mistake(lambda d, x, k: (d @ k, x.T @ d, d.sum(0)),
                 "d_x = d_out @ kernel.T: the gradient goes back through the kernel transposed."),
+        Mistake(lambda d, x, k: (d @ k.T / len(x), x.T @ d, d.sum(0)),
+                "d_x is divided by the batch size twice: the mean's 1/batch is already inside d_out, so "
+                "d_x = d_out @ kernel.T with no further division."),
         Mistake(lambda d, x, k: (d @ k.T, x @ d.T, d.sum(0)),
                 "d_kernel = x.T @ d_out (inputs x batch times batch x outputs), not x @ d_out.T."),
         Mistake(lambda d, x, k: (k @ d.T, x.T @ d, d.sum(0)),
@@ -328,6 +331,9 @@ def _check_sigmoid_backward(student_sigmoid_backward, cases):
         Mistake(lambda d, out: d * (out * (1 - out)).mean(),
                 "the local derivative is element-wise: multiply each d_out entry by its own out * (1 - out), "
                 "without averaging."),
+        Mistake(lambda d, out: d * out * (1 - out) / len(d),
+                "the answer is divided by the batch size twice: any 1/batch is already inside d_out, and "
+                "sigmoid_backward only multiplies by the local derivative, d_out * out * (1 - out)."),
         Mistake(lambda d, out: d / (out * (1 - out)),
                 "the chain rule multiplies by the local derivative: d_out * out * (1 - out), not d_out / (...)."),
     ])
@@ -350,6 +356,16 @@ LOG_SOFTMAX = ("that is the log of the softmax; the gradient uses the probabilit
 def _log_softmax(z):
     shifted = z - z.max(axis=1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def _row_softmax(z):
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _column_normalised(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
 
 
 def _unstable_softmax(z):
@@ -409,6 +425,20 @@ def check_softmax_cross_entropy_backward(student_fn):
         Mistake(lambda y, z: (softmax(z) - np.eye(len(y))[y]) / len(y),
                 "the one-hot matrix needs one column per class: np.eye(number of classes)[labels], "
                 "np.eye(logits.shape[1]), not np.eye(len(labels))."),
+        Mistake(lambda y, z: (_row_softmax(z - z.max(axis=0)) - one_hot(y, z.shape[1])) / len(y),
+                "the maximum is taken over the wrong axis: logits.max(axis=0) is each *column's* maximum, so "
+                "each entry of a row loses a different number and the softmax changes. Subtract each row's "
+                "maximum, logits.max(axis=1, keepdims=True), a (batch, 1) column."),
+        Mistake(lambda y, z: (_column_normalised(z) - one_hot(y, z.shape[1])) / len(y),
+                "the exponentials are normalised over the wrong axis: e.sum(axis=0) adds up each *column* "
+                "(across the batch), so your rows do not sum to 1. Divide by each row's sum, "
+                "e.sum(axis=1, keepdims=True)."),
+        Mistake(lambda y, z: (z - one_hot(y, z.shape[1])) / len(y),
+                "the softmax is left out: the gradient subtracts the one-hot labels from the *probabilities* "
+                "softmax(logits), not from the logits themselves."),
+        Mistake(lambda y, z: (z - z.max(axis=1, keepdims=True) - one_hot(y, z.shape[1])) / len(y),
+                "after subtracting the row maximum, the softmax is still to be taken: exp, then divide by "
+                "each row's sum; the gradient is (probabilities - one_hot) / batch."),
         Mistake(lambda y, z: (_unstable_softmax(z) - one_hot(y, z.shape[1])) / len(y),
                 "exp overflows for a large logit (800 here): subtract each row's maximum before exp, "
                 "np.exp(logits - logits.max(axis=1, keepdims=True)); the softmax is unchanged."),
@@ -423,11 +453,12 @@ def _two_layer_reference(params, x, labels):
 
 def _two_layer_variant(transpose=False, bias_sum=True, sigmoid_at_input=False, mean=True, skip_sigmoid=False,
                        tanh=False, bias_mean=False, forward_bias=True, sign=1, kernel_mean=False, reverse=False,
-                       relu=False, sigmoid_again=False, skip_bias=(), layer1_input="x"):
+                       relu=False, sigmoid_again=False, skip_bias=(), layer1_input="x",
+                       layer2_input="a1", tanh_forward=False):
     def grads(params, x, labels):
         (w1, b1), (w2, b2) = ((p["kernel"], p["bias"]) for p in params)
         z1 = x @ w1 + (b1 if forward_bias and 1 not in skip_bias else 0)
-        a1 = sigmoid(z1)
+        a1 = np.tanh(z1) if tanh_forward else sigmoid(z1)
         logits = a1 @ w2 + (b2 if forward_bias and 2 not in skip_bias else 0)
         d_logits = sign * (softmax(logits) - np.eye(w2.shape[1])[labels])
         if mean:
@@ -435,7 +466,7 @@ def _two_layer_variant(transpose=False, bias_sum=True, sigmoid_at_input=False, m
         d_a1 = d_logits @ w2.T
         if skip_sigmoid:
             d_z1 = d_a1
-        elif tanh:
+        elif tanh or tanh_forward:
             d_z1 = d_a1 * (1 - a1 ** 2)
         elif relu:
             d_z1 = d_a1 * (z1 > 0)
@@ -445,7 +476,7 @@ def _two_layer_variant(transpose=False, bias_sum=True, sigmoid_at_input=False, m
             s = z1 if sigmoid_at_input else a1
             d_z1 = d_a1 * s * (1 - s)
         out = []
-        for inp, d in ((a1 if layer1_input == "a1" else x, d_z1), (a1, d_logits)):
+        for inp, d in ((a1 if layer1_input == "a1" else x, d_z1), (z1 if layer2_input == "z1" else a1, d_logits)):
             dk = (d.T @ inp) if transpose else inp.T @ d
             if kernel_mean:
                 dk = dk / len(x)
@@ -462,8 +493,8 @@ def check_two_layer_backward(two_layer_backward):
         params = [{"kernel": rng.normal(size=(d, h)), "bias": rng.normal(size=h)},
                   {"kernel": rng.normal(size=(h, k)), "bias": rng.normal(size=k)}]
         cases.append((params, rng.normal(size=(n, d)), rng.integers(0, k, n)))
-    parts = [((1, "kernel"), "layer 2 kernel"), ((1, "bias"), "layer 2 bias"),
-             ((0, "kernel"), "layer 1 kernel"), ((0, "bias"), "layer 1 bias")]
+    parts = [((1, "kernel"), 'layer 2 kernel (your [1]["kernel"])'), ((1, "bias"), 'layer 2 bias (your [1]["bias"])'),
+             ((0, "kernel"), 'layer 1 kernel (your [0]["kernel"])'), ((0, "bias"), 'layer 1 bias (your [0]["bias"])')]
     _check_parts(two_layer_backward, _two_layer_reference, cases, parts, name="two_layer_backward",
                  factors={"the batch size": lambda p, x, y: len(x), "2": 2},
                  crash_hints={"could not be broadcast": ELEMENTWISE},
@@ -499,6 +530,12 @@ def check_two_layer_backward(two_layer_backward):
                 "the forward pass leaves out bias1: z1 = x @ kernel1 + bias1."),
         Mistake(_two_layer_variant(layer1_input="a1"),
                 "layer 1's kernel gradient pairs layer 1's input, x, with d_z1: x.T @ d_z1, not a1.T @ d_z1."),
+        Mistake(_two_layer_variant(layer2_input="z1"),
+                "layer 2's input is a1 = sigmoid(z1), the hidden layer's *output*: d_kernel2 = a1.T @ d_logits; "
+                "z1 is the hidden layer's input, before the sigmoid."),
+        Mistake(_two_layer_variant(tanh_forward=True),
+                "the hidden layer is a sigmoid, a1 = sigmoid(z1) = 1 / (1 + exp(-z1)); you used tanh (the "
+                "lesson's deeper network uses tanh, this one does not), so d_z1 = d_a1 * a1 * (1 - a1)."),
         Mistake(_two_layer_variant(relu=True),
                 "(z1 > 0) is ReLU's derivative; this hidden layer is a sigmoid: d_z1 = d_a1 * a1 * (1 - a1)."),
         Mistake(_two_layer_variant(sigmoid_again=True),
@@ -567,12 +604,29 @@ class _Cubic:
         return "f"
 
 
+FLAT_STEP = ("w here is 2-D, and a flat array of w.size entries cannot be added to it: make the step (or the "
+             "gradient) the shape of w, e.g. np.zeros_like(w), and index it with i from np.ndindex(w.shape).")
+
+
 def check_numerical_gradient(numerical_gradient):
     """Exercise 6: central differences, one entry at a time."""
     rng = np.random.default_rng(6)
     cases = []
     for shape, eps in [((3,), 1e-3), ((2, 3), 1e-2), ((4,), 1e-4), ((1,), 1e-3)]:
         cases.append((_Cubic(rng.normal(size=shape)), rng.normal(size=shape), eps))
+    name = "numerical_gradient"
+    for case in cases:          # a crash gets its sentence first; then w must come back as it went in
+        _first_call(numerical_gradient, case, name, {"could not be broadcast": FLAT_STEP})
+        f, w, eps = copy.deepcopy(case)
+        before = w.copy()
+        numerical_gradient(f, w, eps)
+        if not np.allclose(w, before, rtol=1e-12, atol=1e-12):
+            hint = ("w[i] was not put back after its probes, so the caller's w changed. After the two probes "
+                    "of an entry, restore it (saved = w[i] before, w[i] = saved after), or probe a copy, "
+                    "w = w.copy(), at the start.")
+            raise CheckFailed(failure_message(f"{name} left w changed", hint, [
+                ("w before", np.array2string(before, precision=4)), ("w after", np.array2string(w, precision=4)),
+                ("called as", f"{name}{_fmt_args(case, {})}")]), hint)
     check_function(numerical_gradient, _central, cases, name="numerical_gradient", rtol=1e-6, atol=1e-8,
                    factors={"2": 2}, mistakes=[
         Mistake(_forward_difference,
@@ -592,8 +646,10 @@ def check_numerical_gradient(numerical_gradient):
                 "w[i] is not put back after its probes: every later entry is measured at a shifted point. "
                 "Save w[i], probe, then restore it."),
         Mistake(lambda f, w, e: _probe(f, w, e, minus=0.0),
-                "the second probe must move w[i] the other way, w[i] - epsilon: the central difference is "
-                "(f(w + eps) - f(w - eps)) / (2 eps)."),
+                "your second probe is f at w itself, not at w[i] - epsilon: half the gradient. If you wrote "
+                "`wm = w` (or `wp = w`), that is not a copy but a second name for the same array, so "
+                "`wm[i] -= epsilon` undoes `wp[i] += epsilon`; copy with w.copy(). Otherwise the second probe "
+                "must move w[i] the other way: (f(w + eps) - f(w - eps)) / (2 eps)."),
         Mistake(lambda f, w, e: _probe(f, w, e, combine=lambda p, m, e: p - m / (2 * e)),
                 "precedence: `plus - minus / (2 * eps)` divides only minus; write (plus - minus) / (2 * eps)."),
         Mistake(lambda f, w, e: _probe(f, w, e, combine=lambda p, m, e: (p - m) / 2 * e),
