@@ -185,6 +185,7 @@ def test_numerical_gradient_that_mutates_w_is_named():
 CHECKS = [
     (ch.check_local_derivatives, 2), (ch.check_dense_backward, 3), (ch.check_sigmoid_backward, 2),
     (ch.check_softmax_cross_entropy_backward, 2), (ch.check_two_layer_backward, 3), (ch.check_numerical_gradient, 3),
+    (ch.check_tape_gradients, 3),
 ]
 
 
@@ -601,3 +602,44 @@ def test_numerical_gradient_alias_unrestored_and_flat_step():
     text = rejects(ch.check_numerical_gradient, unrestored, "w[i] was not put back")
     assert "Return new values instead" not in text and "w after" in text, text
     rejects(ch.check_numerical_gradient, flat, "a flat array of w.size entries")
+
+
+# --------------------------------------------------------------------------- exercise 7: GradientTape
+def tape_student(params, x, labels, slip=None):
+    import tensorflow as tf
+    dtype = tf.float32 if slip == "float32" else tf.float64
+    v = [{k: tf.Variable(p[k], dtype=dtype) for k in ("kernel", "bias")} for p in params]
+    x = tf.constant(x, dtype=dtype)
+
+    def forward():
+        a1 = tf.sigmoid(x @ v[0]["kernel"] + v[0]["bias"])
+        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, a1 @ v[1]["kernel"] + v[1]["bias"])
+        return tf.reduce_sum(losses) if slip == "sum" else tf.reduce_mean(losses)
+    if slip == "outside":
+        loss = forward()
+        with tf.GradientTape() as tape:
+            loss = loss + 0.0
+    else:
+        with tf.GradientTape() as tape:
+            loss = forward()
+    return tape.gradient(loss, v)
+
+
+def test_tape_gradients_right_answer_passes(capsys):
+    ch.check_tape_gradients(tape_student)
+    ch.check_tape_gradients(lambda p, x, y: [{k: g.numpy() for k, g in d.items()} for d in tape_student(p, x, y)])
+    assert capsys.readouterr().out.count("✓") == 2
+
+
+@pytest.mark.parametrize("slip, words", [
+    ("outside", "the forward pass (or the loss) ran outside"), ("float32", "your gradients are float32"),
+    ("sum", "not tf.reduce_sum"),
+])
+def test_tape_gradients_mistakes(slip, words):
+    rejects(ch.check_tape_gradients, lambda p, x, y: tape_student(p, x, y, slip), words)
+
+
+def test_tape_gradients_outside_the_tape_then_numpy_is_named():
+    rejects(ch.check_tape_gradients,
+            lambda p, x, y: [{k: g.numpy() for k, g in d.items()} for d in tape_student(p, x, y, "outside")],
+            "ran outside `with tf.GradientTape() as tape:`")

@@ -26,7 +26,7 @@ from .optimizers import with_linear_hint
 
 __all__ = ["check_local_derivatives", "check_dense_backward", "check_sigmoid_backward",
            "check_softmax_cross_entropy_backward", "check_two_layer_backward", "check_numerical_gradient",
-           "check_sigmoid_slope_prediction", "check_logit_gradient_prediction"]
+           "check_tape_gradients", "check_sigmoid_slope_prediction", "check_logit_gradient_prediction"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -485,17 +485,27 @@ def _two_layer_variant(transpose=False, bias_sum=True, sigmoid_at_input=False, m
     return grads
 
 
-def check_two_layer_backward(two_layer_backward):
-    """Exercise 5: gradients of the mean cross-entropy of ``Dense -> sigmoid -> Dense -> softmax``."""
+def _two_layer_cases():
+    """(params, x, labels) in float64 for Exercises 5 and 7."""
     rng = np.random.default_rng(55)
     cases = []
     for n, d, h, k in [(4, 2, 3, 2), (6, 3, 5, 4), (1, 2, 4, 3), (10, 4, 2, 3)]:
         params = [{"kernel": rng.normal(size=(d, h)), "bias": rng.normal(size=h)},
                   {"kernel": rng.normal(size=(h, k)), "bias": rng.normal(size=k)}]
         cases.append((params, rng.normal(size=(n, d)), rng.integers(0, k, n)))
-    parts = [((1, "kernel"), 'layer 2 kernel (your [1]["kernel"])'), ((1, "bias"), 'layer 2 bias (your [1]["bias"])'),
-             ((0, "kernel"), 'layer 1 kernel (your [0]["kernel"])'), ((0, "bias"), 'layer 1 bias (your [0]["bias"])')]
-    _check_parts(two_layer_backward, _two_layer_reference, cases, parts, name="two_layer_backward",
+    return cases
+
+
+TWO_LAYER_PARTS = [((1, "kernel"), 'layer 2 kernel (your [1]["kernel"])'),
+                   ((1, "bias"), 'layer 2 bias (your [1]["bias"])'),
+                   ((0, "kernel"), 'layer 1 kernel (your [0]["kernel"])'),
+                   ((0, "bias"), 'layer 1 bias (your [0]["bias"])')]
+
+
+def check_two_layer_backward(two_layer_backward):
+    """Exercise 5: gradients of the mean cross-entropy of ``Dense -> sigmoid -> Dense -> softmax``."""
+    cases = _two_layer_cases()
+    _check_parts(two_layer_backward, _two_layer_reference, cases, TWO_LAYER_PARTS, name="two_layer_backward",
                  factors={"the batch size": lambda p, x, y: len(x), "2": 2},
                  crash_hints={"could not be broadcast": ELEMENTWISE},
                  what='a list of two dicts [{"kernel": ..., "bias": ...}, {"kernel": ..., "bias": ...}], '
@@ -540,6 +550,63 @@ def check_two_layer_backward(two_layer_backward):
                 "(z1 > 0) is ReLU's derivative; this hidden layer is a sigmoid: d_z1 = d_a1 * a1 * (1 - a1)."),
         Mistake(_two_layer_variant(sigmoid_again=True),
                 "you applied sigmoid again: a1 already *is* sigmoid(z1), so d_z1 = d_a1 * a1 * (1 - a1)."),
+        Mistake(_two_layer_variant(reverse=True),
+                "the layers are returned in the wrong order: the list is layer 1 first, like params."),
+    ])
+
+
+# --------------------------------------------------------------------------- exercise 7
+NO_TAPE = ("tape.gradient returned None: the tape saw no path from that weight to the loss. Most likely the forward "
+           "pass (or the loss) ran outside `with tf.GradientTape() as tape:`; the tape records only what runs inside "
+           "the block. Also: make every kernel and bias a tf.Variable (a tape does not watch plain arrays), and use "
+           "TensorFlow operations (a numpy step such as np.exp cuts the path).")
+FLOAT32 = ("your gradients are float32: the weights and x come in as float64, and tf.Variable(array) keeps that "
+           "dtype; a dtype=tf.float32 (or tf.cast) somewhere rounds to 7 digits. Keep float64 throughout.")
+
+
+def _dtype_name(value):
+    try:
+        return np.asarray(value).dtype.name
+    except Exception:  # a value numpy cannot read: the comparison later says what it is
+        return None
+
+
+def _leaves(value):
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    if isinstance(value, (list, tuple)):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]
+
+
+def check_tape_gradients(tape_gradients):
+    """Exercise 7: Exercise 5's gradients from ``tf.GradientTape``, in float64.
+
+    Two failures are told apart before the values are compared: a ``None`` gradient (the forward
+    pass outside the tape, or weights the tape does not watch) and float32 gradients."""
+    cases = _two_layer_cases()
+    name = "tape_gradients"
+    crash_hints = {"'NoneType' object has no attribute": NO_TAPE,
+                   "Attempt to convert a value (None)": NO_TAPE}
+    for case in cases:
+        got = _first_call(tape_gradients, case, name, crash_hints)
+        leaves = _leaves(got) if isinstance(got, (list, tuple, dict)) else []
+        details = [("called as", f"{name}{_fmt_args(case, {})}")]
+        if any(leaf is None for leaf in leaves):
+            raise CheckFailed(failure_message(f"{name} returned None for a gradient", NO_TAPE, details), NO_TAPE)
+        if any(_dtype_name(leaf) == "float32" for leaf in leaves):
+            raise CheckFailed(failure_message(f"{name} returned float32 gradients", FLOAT32, details), FLOAT32)
+    _check_parts(tape_gradients, _two_layer_reference, cases, TWO_LAYER_PARTS, name=name,
+                 factors={"the batch size": lambda p, x, y: len(x)}, rtol=1e-9, atol=1e-12, crash_hints=crash_hints,
+                 what='a list of two dicts [{"kernel": ..., "bias": ...}, {"kernel": ..., "bias": ...}], '
+                      "layer 1 first, like params", mistakes=[
+        Mistake(_two_layer_variant(mean=False),
+                "the loss is the *mean* over the batch: tf.reduce_mean of the per-example losses, not tf.reduce_sum "
+                "(every gradient came out batch times too large)."),
+        Mistake(_two_layer_variant(tanh_forward=True),
+                "the hidden layer is a sigmoid, tf.sigmoid(x @ kernel1 + bias1); you used tanh."),
+        Mistake(_two_layer_variant(forward_bias=False),
+                "the forward pass leaves out the biases: x @ kernel1 + bias1, and a1 @ kernel2 + bias2."),
         Mistake(_two_layer_variant(reverse=True),
                 "the layers are returned in the wrong order: the list is layer 1 first, like params."),
     ])
