@@ -159,7 +159,7 @@ def momentum_student(w, v, g, learning_rate, momentum, slip):
 
 @pytest.mark.parametrize("slip, words", [
     ("no lr", "learning rate is missing"), ("plus", "gradient's sign is flipped"),
-    ("no momentum", "momentum term is missing"), ("brackets", "precedence"), ("1 - m", "not (1 - momentum)*v"),
+    ("no momentum", "momentum term is missing"), ("brackets", "precedence"), ("1 - m", "not (1 - beta)*v"),
     ("order", "wrong order"),
 ])
 def test_momentum_more_mistakes(slip, words):
@@ -190,7 +190,7 @@ def nesterov_student(w, v, g, learning_rate, momentum, slip):
 
 
 @pytest.mark.parametrize("slip, words", [
-    ("no lr in step", "missing from the gradient term"), ("no lr", "the velocity is v = m*v - lr*g"),
+    ("no lr in step", "missing from the gradient term"), ("no lr", "the velocity is v = beta*v - lr*g"),
     ("no gradient", "gradient term is missing"), ("two steps", "two steps"), ("plus", "sign is flipped"),
     ("old v", "velocity returned is the old one"), ("order", "wrong order"),
 ])
@@ -355,8 +355,8 @@ def test_adam_second_round():
 
 # --------------------------------------------------------------------------- predict, then run
 @pytest.mark.parametrize("check, right, wrong, shown", [
-    (checks.check_adam_first_step_prediction, 0.001, 1000.0,
-     "gradient    1e+06: first step of Adam(learning_rate=0.001) moves w by 0.001000"),
+    (checks.check_adam_first_step_prediction, 0.01, 0.0158,
+     "gradient    5e+02: first step of Adam(0.01, beta_1=0.5, beta_2=0.9) moves w by 0.010000"),
     (checks.check_terminal_velocity_prediction, -1, -0.1, "step 100: velocity -0.999973"),
 ])
 def test_predictions(check, right, wrong, shown, capsys):
@@ -452,3 +452,42 @@ def test_rmsprop_state_scaled_by_rho_is_named():
         new_w, new_s = rmsprop_step(w, s, g, learning_rate, rho, epsilon)
         return new_w, new_s / (1 - rho)
     assert "times 1/(1 - rho)" in hint_of(checks.check_rmsprop_step, rescaled)
+
+
+# --------------------------------------------------------------------------- the newcomer review's slips
+def test_nesterov_missing_factor_is_named_in_new_v():
+    def no_factor(w, v, g, learning_rate, momentum):
+        new_v = momentum * v - learning_rate * g
+        return w + new_v - learning_rate * g, new_v
+    hint = hint_of(checks.check_nesterov_step, no_factor)
+    assert "yours is w + new_v - lr*g; Nesterov's is w + beta*new_v - lr*g" in hint
+
+
+def test_rmsprop_missing_share_names_new_s():
+    def no_share(w, s, g, learning_rate, rho=0.9, epsilon=1e-7):
+        s = rho * s + g * g
+        return w - learning_rate * g / np.sqrt(s + epsilon), s
+    hint = hint_of(checks.check_rmsprop_step, no_share)
+    assert "the factor (1 - rho) is missing" in hint and "new_s is wrong" in hint
+
+
+def test_adam_v_of_g_names_new_v():
+    def v_of_g(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g
+        alpha = learning_rate * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+        with np.errstate(invalid="ignore"):
+            return w - alpha * m / (np.sqrt(v) + epsilon), m, v
+    hint = hint_of(checks.check_adam_step, v_of_g)
+    assert hint.startswith("new_v is not right") and "*squared* gradient" in hint
+
+
+def test_momentum_messages_use_the_lessons_letters():
+    """The lesson writes beta for momentum and keeps m for Adam: no message writes m*v for momentum."""
+    def sign(w, v, g, learning_rate, momentum):
+        v = momentum * v + learning_rate * g
+        return w + v, v
+    for check, fn in ((checks.check_momentum_step, sign), (checks.check_nesterov_step, momentum_step)):
+        with pytest.raises(CheckFailed) as info:
+            check(fn)
+        assert "beta*v" in str(info.value) and "m*v" not in str(info.value)

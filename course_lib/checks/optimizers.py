@@ -195,43 +195,46 @@ def _check_momentum(momentum_step):
     check_function(momentum_step, _momentum_reference, _MOMENTUM_CASES, name="momentum_step",
                    names=("new_w", "new_v"), factors=_LR, mistakes=[
         Mistake(lambda w, v, g, lr, m: (w - (m * v - lr * g), m * v - lr * g),
-                "the momentum sign convention is mixed up: Keras's velocity v = m*v - lr*g already points "
+                "the momentum sign convention is mixed up: Keras's velocity v = beta*v - lr*g already points "
                 "downhill, so the weight update is w = w + v, not w - v."),
         Mistake(lambda w, v, g, lr, m: (w - (m * v + lr * g), m * v + lr * g),
-                "the momentum sign convention is mixed up: you used v = m*v + lr*g and w = w - v. That moves the "
-                "weight correctly, but the velocity you return has the opposite sign: use v = m*v - lr*g, "
+                "the momentum sign convention is mixed up: you used v = beta*v + lr*g and w = w - v. That moves the "
+                "weight correctly, but the velocity you return has the opposite sign: use v = beta*v - lr*g, "
                 "w = w + v as Keras does."),
         Mistake(lambda w, v, g, lr, m: (w - lr * (m * v + (1 - m) * g), m * v + (1 - m) * g),
-                "that is the moving-average form v = m*v + (1-m)*g, w = w - lr*v. It is the same method with a "
-                "different scale; the exercise asks for Keras's velocity form v = m*v - lr*g, w = w + v."),
+                "that is the moving-average form v = beta*v + (1-beta)*g, w = w - lr*v. It is the same method with a "
+                "different scale; the exercise asks for Keras's velocity form v = beta*v - lr*g, w = w + v."),
         Mistake(lambda w, v, g, lr, m: (w + lr * (m * v - lr * g), m * v - lr * g),
-                "the learning rate is applied twice: it is already inside v = m*v - lr*g, so the update is "
+                "the learning rate is applied twice: it is already inside v = beta*v - lr*g, so the update is "
                 "w = w + v."),
         Mistake(lambda w, v, g, lr, m: (w + m * v - lr * g, v),
                 "you moved the weight but returned the old velocity: return the new v as well."),
         Mistake(lambda w, v, g, lr, m: (w + v, m * v - lr * g),
                 "the weight moved by the old velocity: compute the new v first, then w = w + v (new v)."),
         Mistake(lambda w, v, g, lr, m: (w + m * v - g, m * v - g),
-                "the learning rate is missing: the velocity is v = m*v - lr*g (you wrote m*v - g)."),
+                "the learning rate is missing: the velocity is v = beta*v - lr*g (you wrote beta*v - g)."),
         Mistake(lambda w, v, g, lr, m: (w + m * v + lr * g, m * v + lr * g),
-                "the gradient's sign is flipped: v = m*v - lr*g, so that the velocity points downhill."),
+                "the gradient's sign is flipped in the velocity: v = beta*v - lr*g, so that it points downhill "
+                "(new_v is wrong, and new_w with it)."),
         Mistake(lambda w, v, g, lr, m: (w - lr * g, -lr * g),
-                "the momentum term is missing: v = m*v - lr*g keeps a share m of the old velocity "
+                "the momentum term is missing: v = beta*v - lr*g keeps a share beta (= momentum) of the old velocity "
                 "(without it this is plain SGD)."),
         Mistake(lambda w, v, g, lr, m: (m * v - lr * g, w + m * v - lr * g),
                 "the parts are returned in the wrong order: return (new_w, new_v)."),
         Mistake(lambda w, v, g, lr, m: (w + m * (v - lr * g), m * (v - lr * g)),
-                "precedence: the velocity is m*v - lr*g; m*(v - lr*g) also multiplies the gradient step by m."),
+                "precedence: the velocity is beta*v - lr*g; beta*(v - lr*g) also multiplies the gradient step "
+                "by beta."),
         Mistake(lambda w, v, g, lr, m: (w - lr * (m * v + g), m * v + g),
-                "that is PyTorch's form, v = m*v + g and w = w - lr*v: the weight moves the same, but the velocity "
-                "is another quantity. Keras's velocity is v = m*v - lr*g, and w = w + v."),
+                "that is PyTorch's form, v = beta*v + g and w = w - lr*v: the weight moves the same, but the velocity "
+                "is another quantity. Keras's velocity is v = beta*v - lr*g, and w = w + v."),
         Mistake(lambda w, v, g, lr, m: _momentum_reference(w, v, g, lr, m, True),
-                "that is the Nesterov step (w + m*v - lr*g); plain momentum moves the weight by the new velocity, "
+                "that is the Nesterov step (w + beta*new_v - lr*g); plain momentum moves the weight by the new "
+                "velocity, "
                 "w = w + v."),
         Mistake(lambda w, v, g, lr, m: (w + lr * v - m * g, lr * v - m * g),
                 "the learning rate and the momentum are swapped: v = momentum*v - learning_rate*g."),
         Mistake(lambda w, v, g, lr, m: (w + (1 - m) * v - lr * g, (1 - m) * v - lr * g),
-                "the velocity keeps the share `momentum` of the old one, v = momentum*v - lr*g, not (1 - momentum)*v."),
+                "the velocity keeps the share beta (= momentum) of the old one, v = beta*v - lr*g, not (1 - beta)*v."),
     ])
 
 
@@ -240,7 +243,7 @@ def _nesterov_reference(w, v, g, lr, m):
 
 
 def check_nesterov_step(nesterov_step):
-    """Exercise 2: Keras's Nesterov, ``v = m*v - lr*g; w = w + m*v - lr*g`` (with the new v)."""
+    """Exercise 2: Keras's Nesterov, ``v = beta*v - lr*g; w = w + beta*new_v - lr*g`` (with the new v)."""
     with_linear_hint(lambda: _check_nesterov(nesterov_step), nesterov_step, **_momentum_probe(_nesterov_reference))
 
 
@@ -248,33 +251,38 @@ def _check_nesterov(nesterov_step):
     check_function(nesterov_step, _nesterov_reference,
                    _MOMENTUM_CASES, name="nesterov_step", names=("new_w", "new_v"), factors=_LR, mistakes=[
         Mistake(lambda w, v, g, lr, m: _momentum_reference(w, v, g, lr, m, False),
-                "that is classical momentum (w = w + v, which is also w + m*v_old - lr*g). Nesterov's step is "
-                "w = w + m*v - lr*g with the NEW v: the velocity's next move plus this gradient step."),
+                "that is classical momentum (w = w + new_v, which is also w + beta*v - lr*g with the old v). "
+                "Nesterov's step is w = w + beta*new_v - lr*g with the NEW v, new_v = beta*v - lr*g: the velocity's "
+                "next move plus this gradient step."),
         Mistake(lambda w, v, g, lr, m: (w - (m * (m * v - lr * g) - lr * g), m * v - lr * g),
-                "the momentum sign convention is mixed up: with v = m*v - lr*g the update adds, "
-                "w = w + m*v - lr*g."),
+                "the momentum sign convention is mixed up: with v = beta*v - lr*g the update adds, "
+                "w = w + beta*new_v - lr*g."),
         Mistake(lambda w, v, g, lr, m: (w + m * (m * v - lr * g) - lr * lr * g, m * v - lr * g),
-                "the learning rate is applied twice to the gradient term: the step is w + m*v - lr*g."),
+                "the learning rate is applied twice to the gradient term: the step is w + beta*new_v - lr*g."),
         Mistake(lambda w, v, g, lr, m: (w + m * (m * v - lr * g) - g, m * v - lr * g),
-                "the learning rate is missing from the gradient term: the step is w + m*v - lr*g."),
+                "the learning rate is missing from the gradient term: the step is w + beta*new_v - lr*g."),
         Mistake(lambda w, v, g, lr, m: (w + m * (m * v - g) - g, m * v - g),
-                "the learning rate is missing: the velocity is v = m*v - lr*g, and the step w + m*v - lr*g."),
+                "the learning rate is missing: the velocity is v = beta*v - lr*g, and the step w + beta*new_v - lr*g."),
         Mistake(lambda w, v, g, lr, m: (w + m * (m * v - lr * g) - lr * g, v),
-                "the weight is right but the velocity returned is the old one: return the new v = m*v - lr*g."),
+                "the weight is right but the velocity returned is the old one: return new_v = beta*v - lr*g."),
         Mistake(lambda w, v, g, lr, m: (m * v - lr * g, w + m * (m * v - lr * g) - lr * g),
                 "the parts are returned in the wrong order: return (new_w, new_v)."),
+        Mistake(lambda w, v, g, lr, m: (w + (m * v - lr * g) - lr * g, m * v - lr * g),
+                "the factor beta (= momentum) on the new velocity is missing: yours is w + new_v - lr*g; "
+                "Nesterov's is w + beta*new_v - lr*g, with new_v = beta*v - lr*g."),
         Mistake(lambda w, v, g, lr, m: (w + m * (m * v - lr * g), m * v - lr * g),
-                "the gradient term is missing from the weight's step: w + m*v - lr*g (with the new v)."),
+                "the gradient term is missing from the weight's step: w + beta*new_v - lr*g."),
         Mistake(lambda w, v, g, lr, m: (w + (m * v - lr * g) + m * (m * v - lr * g) - lr * g, m * v - lr * g),
-                "the weight took two steps: Nesterov's step *replaces* w + v, it is w + m*v - lr*g alone."),
+                "the weight took two steps: Nesterov's step *replaces* w + v, it is w + beta*new_v - lr*g alone."),
         Mistake(lambda w, v, g, lr, m: (w + m * (m * v - lr * g) + lr * g, m * v - lr * g),
-                "the gradient term's sign is flipped: w + m*v - lr*g."),
+                "the gradient term's sign is flipped: w + beta*new_v - lr*g."),
         Mistake(lambda w, v, g, lr, m: (w - lr * (g + m * (m * v + g)), m * v + g),
-                "that is PyTorch's Nesterov, v = m*v + g and w = w - lr*(g + m*v): the weight moves the same, but "
-                "the velocity is another quantity. Keras's is v = m*v - lr*g, then w = w + m*v - lr*g."),
+                "that is PyTorch's Nesterov, v = beta*v + g and w = w - lr*(g + beta*v): the weight moves the same, "
+                "but "
+                "the velocity is another quantity. Keras's is v = beta*v - lr*g, then w = w + beta*new_v - lr*g."),
         Mistake(lambda w, v, g, lr, m: (w + lr * (lr * v - m * g) - m * g, lr * v - m * g),
                 "the learning rate and the momentum are swapped: v = momentum*v - learning_rate*g, "
-                "w = w + momentum*v - learning_rate*g."),
+                "w = w + momentum*new_v - learning_rate*g."),
     ])
 
 
@@ -352,12 +360,14 @@ def _reraise(failure, hint):
 def _check_rmsprop(rmsprop_step):
     def rms(w, s, g, lr, rho=0.9, epsilon=1e-7, outside=False, square=True, root=True, swap=False, lr2=False,
             no_eps=False, sign=1, old_s=False, twice=False, precedence=False, eps_on_step=False, root_s=False,
-            eps_squared=False):
+            eps_squared=False, no_share=False):
         old = s
         if precedence:
             s = rho * s + 1 - rho * g * g
         elif swap:
             s = (1 - rho) * s + rho * g * g
+        elif no_share:
+            s = rho * s + g * g
         else:
             s = rho * s + (1 - rho) * (g * 2 if twice else g * g if square else g)
         with np.errstate(invalid="ignore", divide="ignore"):  # a wrong s may be negative
@@ -382,7 +392,11 @@ def _check_rmsprop(rmsprop_step):
         Mistake(lambda *a, **k: rms(*a, **k, root=False),
                 "the square root is missing: divide by sqrt(s + epsilon), the root mean square of the gradient."),
         Mistake(lambda *a, **k: rms(*a, **k, swap=True),
-                "rho and 1 - rho are swapped: s = rho*s + (1 - rho)*g*g keeps most of the old average."),
+                "rho and 1 - rho are swapped: s = rho*s + (1 - rho)*g*g keeps most of the old average "
+                "(new_s is wrong, and new_w with it)."),
+        Mistake(lambda *a, **k: rms(*a, **k, no_share=True),
+                "the factor (1 - rho) is missing: s = rho*s + (1 - rho)*g*g. new_s is wrong (its new g*g part is "
+                "1/(1 - rho) times too large), and the step, which divides by sqrt(s + epsilon), with it."),
         Mistake(lambda *a, **k: rms(*a, **k, lr2=True),
                 "the learning rate is applied twice."),
         Mistake(lambda *a, **k: rms(*a, **k, no_eps=True),
@@ -429,6 +443,8 @@ def _adam(w, m, v, g, t, lr=0.001, b1=0.9, b2=0.999, eps=1e-7, form="keras"):
         m, v, form = b1 * m + g, b2 * v + (1 - b2) * g * g, "keras"
     elif form == "g and g*g swapped":
         m, v, form = b1 * m + (1 - b1) * g * g, b2 * v + (1 - b2) * g, "keras"
+    elif form == "v of g":
+        m, v, form = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g, "keras"
     elif form == "v of |g|":
         m, v, form = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * np.abs(g), "keras"
     elif form == "betas swapped":
@@ -613,6 +629,9 @@ def _check_adam(adam_step):
         Mistake(mistake("g and g*g swapped"),
                 "g and g * g are swapped: m averages the gradient, m = beta_1*m + (1 - beta_1)*g, and v its "
                 "square, v = beta_2*v + (1 - beta_2)*g*g."),
+        Mistake(mistake("v of g"),
+                "new_v is not right: v is the moving average of the *squared* gradient, "
+                "v = beta_2*v + (1 - beta_2)*g*g, not of g. An average of g can be negative, and then sqrt(v) is NaN."),
         Mistake(mistake("v of |g|"),
                 "v is the moving average of the *squared* gradient, g * g, not of |g|."),
         Mistake(mistake("betas swapped"),
@@ -630,23 +649,28 @@ def _check_adam(adam_step):
 
 
 # --------------------------------------------------------------------------- predict, then run
+_FIRST_STEP = dict(learning_rate=0.01, beta_1=0.5, beta_2=0.9)
+
+
 def _adam_first_step_run():
     lines = []
-    for g in (1e-6, 1e-3, 1.0, 1e3, 1e6):
-        w, _, _ = adam_in_float64(np.zeros(1), np.zeros(1), np.zeros(1), np.array([g]), 1)
-        lines.append(f"gradient {g:8.0e}: first step of Adam(learning_rate=0.001) moves w by {abs(w[0]):.6f}")
+    for g in (5e-7, 1e-3, 1.0, 500.0, 1e6):
+        w, _, _ = adam_in_float64(np.zeros(1), np.zeros(1), np.zeros(1), np.array([g]), 1, **_FIRST_STEP)
+        lines.append(f"gradient {g:8.0e}: first step of Adam(0.01, beta_1=0.5, beta_2=0.9) moves w by {abs(w[0]):.6f}")
     return "\n".join(lines)
 
 
 def check_adam_first_step_prediction(answer):
-    """Predict: the largest first step (in one coordinate) of Keras's Adam with learning_rate = 0.001."""
+    """Predict: Keras's Adam(learning_rate=0.01, beta_1=0.5, beta_2=0.9), first step, gradient 500: how far?"""
     check_prediction(
-        answer, name="largest_first_step", correct=0.001, tolerance=1e-4,
+        answer, name="first_step_length", correct=0.01, tolerance=1e-3,
         explanation="at t = 1, m = (1 - beta_1) g and v = (1 - beta_2) g**2, and alpha = lr * sqrt(1 - beta_2) / "
                     "(1 - beta_1). The step is alpha * m / (sqrt(v) + eps) = lr * sqrt(1 - beta_2) |g| / "
                     "(sqrt(1 - beta_2) |g| + eps): the learning rate times a number below 1, close to 1 unless "
-                    "sqrt(1 - beta_2) |g| is comparable to epsilon (the 1e-6 row). However large the gradient, the "
-                    "first step is at most the learning rate.",
+                    "sqrt(1 - beta_2) |g| is comparable to epsilon (the 5e-07 row). The betas and the size of the "
+                    "gradient cancel: the first step is the learning rate, 0.01. (3.16 lr is a bound for later steps "
+                    "with the default betas; (1 - beta_1)/sqrt(1 - beta_2) lr = 0.0158 would be the step without the "
+                    "bias correction.)",
         evidence=_adam_first_step_run)
 
 
