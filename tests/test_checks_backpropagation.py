@@ -643,3 +643,8 @@ def test_tape_gradients_outside_the_tape_then_numpy_is_named():
     rejects(ch.check_tape_gradients,
             lambda p, x, y: [{k: g.numpy() for k, g in d.items()} for d in tape_student(p, x, y, "outside")],
             "ran outside `with tf.GradientTape() as tape:`")
+
+
+def test_two_layer_list_of_tuples_names_the_position():
+    sentence(ch.check_two_layer_backward,
+             lambda p, x, y: [(g["kernel"], g["bias"]) for g in two_layer(p, x, y)], "its [0] is tuple")

@@ -63,20 +63,24 @@ def _first_call(student_fn, case, name, crash_hints=None):
         raise CheckFailed(failure_message(f"{name} raised {what}", None, details)) from None
 
 
-def _layout_problem(got, expected, what):
-    """A sentence when ``got`` is not nested like ``expected`` (leaf shapes are checked later)."""
+def _layout_problem(got, expected, what, where=""):
+    """A sentence when ``got`` is not nested like ``expected`` (leaf shapes are checked later);
+    ``where`` is the position inside the answer, such as ``[0]``."""
+    part = f"its {where} is" if where else "it returned"
     if got is None:
-        return "it returned None. Did you forget the `return` statement?"
+        return f"{part} None. Did you forget the `return` statement?"
     if isinstance(expected, dict):
         if not isinstance(got, dict):
-            return f"it returned {type(got).__name__} {describe(got)}; expected {what}."
+            return f"{part} {type(got).__name__} {describe(got)}; expected {what}."
         if set(got) != set(expected):
-            return f"it returned a dict with keys {sorted(got)}; expected {what}."
-        return next((p for k in expected if (p := _layout_problem(got[k], expected[k], what))), None)
+            return f"{part} a dict with keys {sorted(got)}; expected {what}."
+        return next((p for k in expected if (p := _layout_problem(got[k], expected[k], what, f"{where}[{k!r}]"))),
+                    None)
     if isinstance(expected, (tuple, list)):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
-            return f"it returned {describe(got)}; expected {what}."
-        return next((p for g, e in zip(got, expected, strict=True) if (p := _layout_problem(g, e, what))), None)
+            return f"{part} {type(got).__name__} {describe(got)}; expected {what}."
+        return next((p for i, (g, e) in enumerate(zip(got, expected, strict=True))
+                     if (p := _layout_problem(g, e, what, f"{where}[{i}]"))), None)
     return None
 
 
@@ -774,6 +778,7 @@ def check_logit_gradient_prediction(answer):
     check_prediction(
         answer, name="logit_gradient_sum", correct=0.0, tolerance=1e-6,
         explanation="each row is (softmax - one_hot) / batch: the softmax adds up to 1 and the one-hot row adds "
-                    "up to 1, so the row adds up to 0. The label's entry is negative (raising that logit lowers the "
-                    "loss), all the others positive. (The sums printed are 0 up to rounding.)",
+                    "up to 1, so the row adds up to 0, and dividing by the batch size leaves 0 at 0. The label's "
+                    "entry is negative (raising that logit lowers the loss), all the others positive. (The sums "
+                    "printed are 0 up to rounding.)",
         evidence=_logit_gradient_run)
