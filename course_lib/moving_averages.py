@@ -24,7 +24,7 @@ Details that follow TensorFlow rather than the textbook:
   Here a fixed count may be given to the constructor, and the current step to ``apply``.
 
 Keras optimizers built with ``use_ema=True`` keep a different average (see
-:func:`keras_ema_update`): no ``num_updates`` warm-up, the first step copies the weights,
+:func:`keras_ema_update`): no ``num_updates`` ramp, the first step copies the weights,
 and the textbook form ``m*average + (1-m)*value`` is evaluated.  The two agree to rounding.
 """
 
