@@ -1,6 +1,7 @@
 """The mutation fallback: a mistake no catalogue lists is named by the single change of the
 solution's source that reproduces the answer on every input, and only then."""
 
+import inspect
 import time
 
 import numpy as np
@@ -28,6 +29,7 @@ CHECKS = {
     "scale_for_batch": c03n.check_scale_for_batch, "all_reduce": c03n.check_all_reduce,
     "ema_step": c04.check_ema_step, "decay_with_num_updates": c04.check_decay_with_num_updates,
     "debiased_ema": c04.check_debiased_ema, "sgd_with_ema": c04.check_sgd_with_ema,
+    "sgd_with_keras_ema": c04.check_sgd_with_keras_ema,
     "sigmoid_backward": c05.check_sigmoid_backward,
     "softmax_cross_entropy_backward": c05.check_softmax_cross_entropy_backward,
     "numerical_gradient": c05.check_numerical_gradient,
@@ -44,6 +46,13 @@ def _hint(check, fn):
 
 def test_every_solution_has_a_check_here():
     assert set(SOLUTIONS) == set(CHECKS)
+
+
+def test_lesson_05s_keras_exercise_mutates_the_solution_here():
+    # Its check names no solution of its own: the fallback finds mutants.SOLUTIONS' one by the name.
+    from course_lib.checks import _solution_for
+    assert _solution_for("sgd_with_keras_ema", None) is SOLUTIONS["sgd_with_keras_ema"]
+    assert "solution=" not in inspect.getsource(c04.check_sgd_with_keras_ema)
 
 
 @pytest.mark.parametrize("name", sorted(CHECKS))
@@ -91,6 +100,21 @@ def _warmup_unshifted(step, peak, warmup_steps, decay_steps, alpha=0.0):
     return peak * ((1 - alpha) * 0.5 * (1 + np.cos(np.pi * t / decay_steps)) + alpha)
 
 
+def _keras_ema_gradient_sign(w0, noise, learning_rate, ema_momentum, ema_overwrite_frequency=None):
+    w = np.asarray(w0, dtype=float)
+    average = w.copy()
+    weights, averages = [w], [average]
+    for k, n in enumerate(noise, start=1):
+        w = w - learning_rate * (2 * (w + 3) + n)
+        momentum = ema_momentum if k > 1 else 0.0
+        average = momentum * average + (1 - momentum) * w
+        if ema_overwrite_frequency is not None and k % ema_overwrite_frequency == 0:
+            w = average.copy()
+        weights.append(w)
+        averages.append(average)
+    return np.array(weights), np.array(averages)
+
+
 def _nesterov_no_momentum(w, v, g, learning_rate, momentum):
     v = momentum * v - learning_rate * g
     return w + v - learning_rate * g, v
@@ -104,6 +128,7 @@ def _nesterov_no_momentum(w, v, g, learning_rate, momentum):
     (c03n.check_all_reduce, _allreduce_axis1, ["axis=1", "axis=0", "the axis"]),
     (c06.check_adam_step, _adam_betas_swapped, ["np.sqrt(1 - beta_1 ** t) / (1 - beta_2 ** t)", "swapped names"]),
     (c03.check_warmup_cosine, _warmup_unshifted, ["`step` where the solution has `step - warmup_steps`"]),
+    (c04.check_sgd_with_keras_ema, _keras_ema_gradient_sign, ["`2 * (w + 3) + n`", "`2 * (w - 3) + n`", "a sign"]),
 ])
 def test_a_mistake_no_catalogue_lists_is_named_by_its_mutant(check, fn, words):
     start = time.perf_counter()
@@ -115,9 +140,20 @@ def test_a_mistake_no_catalogue_lists_is_named_by_its_mutant(check, fn, words):
 
 
 def test_a_checks_own_fallback_comes_before_a_mutant():
-    # Nesterov without the momentum on v is also the mutant `v` for `momentum * v`; the check's
-    # linear-form hint, written in the exercise's symbols, is the one shown.
+    # Nesterov without the momentum on v is also the mutant `v` for `momentum * v`; the check's own
+    # hint (its catalogue, else its linear form), written in the exercise's symbols, is the one shown.
+    with pytest.raises(CheckFailed) as info:
+        check_function(_nesterov_no_momentum, c06._nesterov_reference, c06._MOMENTUM_CASES, name="nesterov_step",
+                       names=("new_w", "new_v"), quiet=True)
+    assert info.value.by_mutant and "`v` where the solution has `momentum * v`" in info.value.hint
     hint = _hint(c06.check_nesterov_step, _nesterov_no_momentum)
+    assert "behaves like" not in hint and "beta" in hint
+
+    # A mistake no catalogue entry lists, which the linear form names: w + new_v + beta*new_v.
+    def v_twice(w, v, g, learning_rate, momentum):
+        v = momentum * v - learning_rate * g
+        return w + v + momentum * v, v
+    hint = _hint(c06.check_nesterov_step, v_twice)
     assert "behaves like" not in hint and "expected new_w = w + momentum*momentum*v" in hint
 
 

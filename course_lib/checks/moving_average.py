@@ -615,7 +615,7 @@ def check_sgd_with_keras_ema(student_fn):
              (0.0, rng.normal(0, 2, 30), 0.1, 0.99, None),
              (2.0, rng.normal(0, 1, 9), 0.3, 0.5, 3)]
     check_function(student_fn, _sgd_with_keras_ema_reference, cases, name="sgd_with_keras_ema",
-                   names=("weights", "averages"), mistakes=_KERAS_MISTAKES, solution=_keras_solution)
+                   names=("weights", "averages"), mistakes=_KERAS_MISTAKES)
 
 
 # --------------------------------------------------------------------------- predict, then run

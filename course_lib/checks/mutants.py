@@ -629,6 +629,21 @@ def sgd_with_ema(w0, noise, learning_rate, decay):
     return np.array(weights), np.array(shadows)
 
 
+def sgd_with_keras_ema(w0, noise, learning_rate, ema_momentum, ema_overwrite_frequency=None):
+    w = np.asarray(w0, dtype=float)
+    average = w.copy()
+    weights, averages = [w], [average]
+    for k, n in enumerate(noise, start=1):
+        w = w - learning_rate * (2 * (w - 3) + n)
+        momentum = ema_momentum if k > 1 else 0.0
+        average = momentum * average + (1 - momentum) * w
+        if ema_overwrite_frequency is not None and k % ema_overwrite_frequency == 0:
+            w = average.copy()
+        weights.append(w)
+        averages.append(average)
+    return np.array(weights), np.array(averages)
+
+
 def sigmoid_backward(d_out, out):
     return d_out * out * (1 - out)
 
@@ -680,5 +695,5 @@ SOLUTIONS = {fn.__name__: fn for fn in (
     loss_grad, sgd_step, descend, minibatches, mse_grad, stability_limit, classify_learning_rate,
     steps_to_tolerance, best_learning_rate, exponential_decay, inverse_time_decay, warmup_cosine,
     rates_for_updates, descend_with_schedule, gradient_variance, noise_floor_1d, scale_for_batch, all_reduce,
-    ema_step, decay_with_num_updates, debiased_ema, sgd_with_ema, sigmoid_backward, softmax_cross_entropy_backward,
-    numerical_gradient, momentum_step, nesterov_step, rmsprop_step, adam_step)}
+    ema_step, decay_with_num_updates, debiased_ema, sgd_with_ema, sgd_with_keras_ema, sigmoid_backward,
+    softmax_cross_entropy_backward, numerical_gradient, momentum_step, nesterov_step, rmsprop_step, adam_step)}
