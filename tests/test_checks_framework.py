@@ -2,6 +2,7 @@
 message layout, silence about the checker's own warnings, predictions, and short failures in IPython."""
 
 import inspect
+import math
 import re
 import warnings
 
@@ -153,7 +154,13 @@ def test_tensorflow_errors_become_hints():
     assert "inside the `with tf.GradientTape() as tape:`" in exception_hint(
         raised(lambda: tf.keras.optimizers.SGD(0.1).apply_gradients([(grad, w)])))
     assert "inside the `with tf.GradientTape() as tape:`" in exception_hint(raised(lambda: grad.numpy()))
-    assert "GradientTape" in exception_hint(raised(lambda: 0.1 * grad))
+
+    def step_outside_the_tape(v):
+        loss = tf.square(v + 1)
+        with tf.GradientTape() as tape:
+            pass
+        return v - 0.1 * tape.gradient(loss, v)
+    assert "GradientTape" in exception_hint(raised(lambda: step_outside_the_tape(w)))
 
 
 def test_a_crash_in_the_students_function_gets_the_hint():
@@ -250,10 +257,14 @@ def test_a_right_prediction_prints_verdict_explanation_and_run(capsys):
 
 
 def test_a_wrong_prediction_shows_the_run_then_fails(capsys):
-    with pytest.raises(CheckFailed, match="the prediction 'diverges' is not right; the answer is 'converges'"):
+    with pytest.raises(CheckFailed) as info:
         ask("diverges")
     out = capsys.readouterr().out
-    assert "you predicted 'diverges'" in out and "loss 3.04e-05" in out
+    assert out.startswith("Why: 0.45 is below the limit 0.5.") and "loss 3.04e-05" in out
+    # The verdict is said once, in the failure after the explanation and the run.
+    assert str(info.value) == ("`lr_045`: you predicted 'diverges'; the answer is 'converges'. Why, and the run "
+                               "that settles it: above.")
+    assert "diverges" not in out and "converges" not in out
 
 
 def test_a_prediction_outside_the_choices_or_unanswered(capsys):
@@ -507,7 +518,8 @@ def test_a_part_of_the_wrong_kind_reads_naturally():
         return clipped[:1], norm
     info = failure(check_function, one_array_short, clip, CLIP_CASES, name="clip", names=("clipped", "norm"),
                    quiet=True)
-    assert "norm is right; clipped is not right: it is a list of 1 array where a list of 2 arrays is expected." \
+    assert ("norm is right; clipped is not right: it is a list of 1 array ([[[0.268328, 0.089443], [0., 0.178885]]]) "
+            "where a list of 2 arrays is expected.") \
         in str(info)
 
     def wrong_array(grads, c):
@@ -538,11 +550,11 @@ def test_a_plain_wrong_part_reads_naturally():
     (lambda x: 1.0, lambda x: x * 2, "f is wrong: it returned a number (1) where an array of shape (2,) ([2., 4.]) "
                                      "is expected."),
     (lambda x: x, lambda x: [x, x * 2], "f is wrong: it returned an array of shape (2,) ([1., 2.]) where a list of "
-                                        "2 arrays ([[1., 2.], [2., 4.]]) is expected."),
-    (lambda x: [x, x], lambda x: x * 2, "f is wrong: it returned a list of 2 arrays ([[1., 2.], [1., 2.]]) where an "
-                                        "array of shape (2,) ([2., 4.]) is expected."),
-    (lambda x: [x, 2 * x, x], lambda x: (x, 2 * x), "f is wrong: it returned a list of 3 arrays ([[1., 2.], [2., 4.], "
-                                                    "[1., 2.]]); expected 2 values."),
+                                        "2 arrays of shape (2,) ([[1., 2.], [2., 4.]]) is expected."),
+    (lambda x: [x, x], lambda x: x * 2, "f is wrong: it returned a list of 2 arrays of shape (2,) "
+                                        "([[1., 2.], [1., 2.]]) where an array of shape (2,) ([2., 4.]) is expected."),
+    (lambda x: [x, 2 * x, x], lambda x: (x, 2 * x), "f is wrong: it returned a list of 3 arrays of shape (2,) "
+                                                    "([[1., 2.], [2., 4.], [1., 2.]]); expected 2 values."),
     (lambda x: 1.0, lambda x: {"w": x, "v": x}, "f is wrong: it returned a number (1) where a dict with keys "
                                                 "['w', 'v'] is expected."),
 ])
@@ -585,8 +597,7 @@ def test_in_place_names_the_field_of_a_named_tuple():
 
 
 @pytest.mark.parametrize("wrong, reference, first_line", [
-    (lambda x: [1.0] * 3, lambda x: 2 * x,
-     "f is wrong: it returned a list of 3 numbers; expected shape (2,): [2., 4.]."),
+    (lambda x: [1.0] * 3, lambda x: 2 * x, "f is wrong: it returned a list of 3 numbers; expected shape (2,)."),
     (lambda x: np.nan, lambda x: 2 * x[0], "f is wrong: it returned nan (NaN, not a number); expected 2."),
     (lambda x: -np.inf, lambda x: 2 * x[0], "f is wrong: it returned -inf (an infinity); expected 2."),
     (lambda x: "x", lambda x: 2 * x, "f is wrong: it returned str 'x'; expected a number or array like [2., 4.]."),
@@ -605,3 +616,184 @@ def test_in_place_names_every_changed_argument():
     message = changed_in_place(lambda fn: check_function(fn, momentum, MOMENTUM_CASES[:1], name="momentum",
                                                          quiet=True), in_place, "v")
     assert "`w` (the 1st argument) and `v` (the 2nd argument) now hold other values" in message
+
+
+# --------------------------------------------------------------------------- round 2: messages that fit the case
+def decay_with_num_updates(decay, num_updates):
+    if num_updates is None:
+        return decay
+    return min(decay, (1 + num_updates) / (10 + num_updates))
+
+
+def test_a_none_argument_is_named_and_the_tape_only_with_tensorflow():
+    def no_none_case(decay, num_updates):
+        return min(decay, (1 + num_updates) / (10 + num_updates))
+    info = failure(check_function, no_none_case, decay_with_num_updates, [(0.99, 5), (0.99, None)],
+                   name="decay_with_num_updates", quiet=True)
+    assert "`num_updates` (the 2nd argument) is None in the call shown" in info.hint
+    assert "handle that case before the formula (`if num_updates is None: ...`)" in info.hint
+    assert "tape" not in info.hint and "GradientTape" not in info.hint
+    assert "called as: decay_with_num_updates(0.99, None)" in str(info)
+
+    def helper(x):
+        x * 2                      # no return: gives None
+
+    def uses_helper(x):
+        return helper(x) + 1
+    info = failure(check_function, uses_helper, lambda x: 2 * x + 1, [(1.0,), (2.0,)], name="f", quiet=True)
+    assert "no `return`" in info.hint and "tape" not in info.hint and "is None in the call shown" not in info.hint
+
+
+def test_a_none_from_the_tape_is_named_when_the_code_uses_tensorflow():
+    tf = pytest.importorskip("tensorflow")
+
+    def reference(w0):
+        return w0 - 0.1 * 2 * (w0 + 1)
+
+    def outside_the_tape(w0):
+        w = tf.Variable(w0)
+        loss = tf.square(w + 1)
+        with tf.GradientTape() as tape:
+            pass
+        return float(w - 0.1 * tape.gradient(loss, w))
+    info = failure(check_function, outside_the_tape, reference, [(5.0,)], name="step", quiet=True)
+    assert "`with tf.GradientTape() as tape:`" in info.hint and "no `return`" in info.hint
+
+
+class Schedule:
+    """A stand-in for a schedule object whose repr is long."""
+
+    def __call__(self, step):
+        return 0.1 * 0.9 ** step
+
+    def __repr__(self):
+        return "ExponentialDecay(initial_learning_rate=0.1, decay_steps=1.0, decay_rate=0.9, staircase=False)"
+
+
+def rates(schedule, epochs, batches_per_epoch):
+    return [schedule(k) for k in range(epochs * batches_per_epoch)]
+
+
+def test_a_long_repr_gets_a_line_of_its_own_and_nothing_is_cut_mid_word():
+    info = failure(check_function, lambda schedule, e, b: [schedule(k + 1) for k in range(e * b)], rates,
+                   [(Schedule(), 3, 4)], name="rates_for_updates", quiet=True)
+    lines = str(info).splitlines()
+    assert "  called as: rates_for_updates(schedule, 3, 4)" in lines
+    assert f"  schedule:  {Schedule()!r}" in lines      # in full, every argument of it
+    # A function is shown by its name (a lambda by its argument's), not by its address.
+    def double(v):
+        return 2 * v
+    info = failure(check_function, lambda f, x: f(x) + 1, lambda f, x: f(x), [(double, 2.0), (lambda v: v, 1.0)],
+                   name="apply", quiet=True)
+    assert "called as: apply(double, 2)" in str(info) and "0x" not in str(info)
+    # An array too long for its room loses its values, then its dtype, as whole pieces.
+    assert checks.describe(-1.2345678 * np.eye(3), 40) == "array of shape (3, 3), dtype float64"
+    assert checks.describe(-1.2345678 * np.eye(3), 30) == "array of shape (3, 3)"
+    assert checks.describe(np.array([0.999452, np.nan, 0.498586]), 40) == "[0.999452,      nan, 0.498586]"
+    info = failure(check_function, lambda h: "saddle", lambda h: "maximum", [(-np.eye(3),)], name="classify",
+                   quiet=True)
+    assert "called as: classify(array of shape (3, 3), dtype float64)" in str(info)
+    # A cut, when one is needed, falls between tokens.
+    assert checks._cap("f(rate=0.1, decay_steps=1.0, decay_rate=0.9)", 30) == "f(rate=0.1 ..."
+    assert checks._cap("ExponentialDecay(initial_learning_rate=0.1, decay_steps=1.0)", 40) == "ExponentialDecay ..."
+
+
+def test_an_exception_hint_is_shown_with_the_input_that_raised_it():
+    def steps(lr, curvature, distance, tol):
+        return math.ceil(math.log(tol / abs(distance)) / math.log(abs(1 - lr * curvature)))
+
+    def floor_steps(lr, curvature, distance, tol):   # off by one, and log(0) at lr * curvature = 1
+        return math.floor(math.log(tol / abs(distance)) / math.log(abs(1 - lr * curvature)))
+    cases = [(0.2, 2, 6, 1e-6), (0.5, 2, 3, 1e-6), (0.1, 2, 3, 1e-6)]
+    info = failure(check_function, floor_steps, lambda *a: steps(*a) if a[0] * a[1] != 1 else 1, cases,
+                   name="steps", quiet=True)
+    assert info.hint.startswith("math.log (or math.sqrt) got a negative number or zero")
+    lines = str(info).splitlines()
+    assert lines[0].startswith("steps raised ValueError")
+    assert "  called as: steps(0.5, 2, 3, 1e-06)" in lines       # the input that raised, not the first case
+    assert lines[-1] == "  and:       on 2 other inputs it returns a wrong value (run the check again after this fix)"
+
+
+def test_a_generator_is_shown_as_code():
+    rng = np.random.default_rng(7)
+    assert checks.describe(rng) == "np.random.default_rng(7)"
+    rng.permutation(3)
+    assert checks.describe(rng) == "a numpy Generator (seed 7, already drawn from)"
+
+    def batches(n, batch_size, rng):
+        order = rng.permutation(n)
+        return [order[start:start + batch_size] for start in range(0, n, batch_size)]
+    info = failure(check_function, lambda n, b, rng: batches(n, b, rng)[:-1], batches,
+                   [(10, 3, np.random.default_rng(0))], name="minibatches", quiet=True)
+    assert "called as: minibatches(10, 3, np.random.default_rng(0))" in str(info)
+    assert "Generator(PCG64)" not in str(info)
+
+
+def test_a_list_of_equal_arrays_is_described_as_a_list():
+    three = [np.array([4, 6, 2]), np.array([7, 3, 5]), np.array([9, 0, 8])]
+    assert checks.describe(three) == "[[4, 6, 2], [7, 3, 5], [9, 0, 8]] (a list of 3 arrays of shape (3,))"
+    assert checks.describe(three, 32) == "a list of 3 arrays of shape (3,)"
+    info = failure(check_function, lambda x: three, lambda x: three + [np.array([1])], [(0,)], name="minibatches",
+                   quiet=True)
+    assert str(info).splitlines()[0] == ("minibatches is wrong: it returned a list of 3 arrays of shape (3,) "
+                                         "([[4, 6, 2], [7, 3, 5], [9, 0, 8]]); expected 4 values.")
+    assert "(3, 3)" not in str(info)
+
+
+def test_one_value_too_many_is_said_briefly():
+    info = failure(check_function, lambda e, b: rates(Schedule(), e, b) + [0.0], lambda e, b: rates(Schedule(), e, b),
+                   [(3, 4)], name="rates_for_updates", quiet=True,
+                   mistakes=[Mistake(lambda e, b: rates(Schedule(), e, b) + [0.0], "one rate too many.")])
+    what = next(line for line in str(info).splitlines() if line.strip().startswith("what:"))
+    assert what.split(":", 1)[1].strip() == "it returned a list of 13 numbers; expected shape (12,)."
+    assert "[" not in what            # the expected values are on their own line, not repeated here
+
+
+def adam(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    m = beta_1 * m + (1 - beta_1) * g
+    v = beta_2 * v + (1 - beta_2) * g * g
+    alpha = learning_rate * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+    return w - alpha * m / (np.sqrt(v) + epsilon), m, v
+
+
+ADAM_CASES = [(np.array([1.0, -2.0, 0.5]), np.zeros(3), np.zeros(3), np.array([0.3, -1.2, 2.0]), 1),
+              (np.array([0.5, 1.0]), np.array([0.1, -0.2]), np.array([0.01, 0.04]), np.array([1.0, 0.5]), 3)]
+
+
+def test_every_part_of_a_tuple_answer_has_a_status():
+    def v_of_g(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g       # g, not g * g
+        alpha = learning_rate * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+        return w - alpha * m / (np.sqrt(v) + epsilon), m, v
+    info = failure(check_function, v_of_g, adam, ADAM_CASES, name="adam_step", names=("new_w", "new_m", "new_v"),
+                   quiet=True, solution=None, mistakes=[])
+    first = str(info).splitlines()[0] if info.hint is None else \
+        next(line for line in str(info).splitlines() if line.strip().startswith("what:"))
+    text = " ".join(str(info).split())
+    assert "new_m is right;" in text
+    assert "new_w is not right: it is [0.999452, nan, 0.498586]" in text
+    assert "new_v is not right: it is [ 0.0003, -0.0012, 0.002 ]" in text
+    assert first  # the status line exists
+    # With one wrong part, the sentence is unchanged.
+    info = failure(check_function, lambda *a: (adam(*a)[0] * 2, *adam(*a)[1:]), adam, ADAM_CASES, name="adam_step",
+                   names=("new_w", "new_m", "new_v"), quiet=True)
+    assert "new_m, new_v are right; new_w is not right:" in " ".join(str(info).split())
+
+
+def test_every_part_has_a_status_in_lesson_08s_check():
+    from course_lib.checks import optimizers as c08
+
+    def v_of_g(w, m, v, g, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g
+        alpha = learning_rate * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+        return w - alpha * m / (np.sqrt(v) + epsilon), m, v
+    text = " ".join(str(failure(c08.check_adam_step, v_of_g)).split())
+    assert "new_m is right;" in text and "new_w is not right" in text and "new_v is not right" in text
+
+    def s_without_1_minus_rho(w, s, g, learning_rate, rho=0.9, epsilon=1e-7):
+        s = rho * s + g * g
+        return w - learning_rate * g / np.sqrt(s + epsilon), s
+    text = " ".join(str(failure(c08.check_rmsprop_step, s_without_1_minus_rho)).split())
+    assert "new_w is not right" in text and "new_s is not right" in text

@@ -37,6 +37,7 @@ import inspect
 import itertools
 import math
 import re
+import textwrap
 import warnings
 from contextlib import contextmanager
 from typing import Any, Callable, NamedTuple
@@ -63,6 +64,10 @@ class CheckFailed(AssertionError):
 
 class _MutantHint(str):
     """A hint found by the mutation fallback."""
+
+
+class _ExceptionHint(str):
+    """A hint about the first exception the student's function raised (it fits the input that raised it)."""
 
 
 class NotAttempted(NotImplementedError):
@@ -133,11 +138,61 @@ def _align(got, expected):
 
 
 def _cap(text, limit=MAX_CHARS):
-    return text if len(text) <= limit else text[:limit - 4] + " ..."
+    """``text``, or its start cut at a token boundary (after a comma or before a space), then " ..."."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit - 4]
+    cut = max(head.rfind(", "), head.rfind(" "))
+    if cut > limit // 3:
+        head = head[:cut]
+    elif "(" in head:   # no space to cut at: keep the name before the bracket, not half a word after it
+        head = head[:head.index("(")]
+    return head.rstrip(" ,:;(") + " ..."
+
+
+def _first_fitting(forms, limit):
+    """The first of ``forms`` (longest first) that fits in ``limit`` characters; else the last, cut at a token."""
+    for form in forms:
+        if len(form) <= limit:
+            return form
+    return _cap(forms[-1], limit)
+
+
+def _array_list(value):
+    """``(n, shape)`` for a list of numeric arrays of one shape (a list, not one stacked array), else None."""
+    if not isinstance(value, list) or not value:
+        return None
+    items = [_to_numpy(v) for v in value]
+    if not all(isinstance(v, np.ndarray) and v.ndim >= 1 and _is_numeric(v) for v in items):
+        return None
+    shapes = {v.shape for v in items}
+    return (len(items), items[0].shape) if len(shapes) == 1 else None
+
+
+def _generator_text(rng):
+    """A numpy Generator as code a student can run: ``np.random.default_rng(0)``, when it is still unused."""
+    try:
+        seed = rng.bit_generator.seed_seq
+        entropy = seed.entropy
+        if isinstance(entropy, int) and not seed.spawn_key and type(rng.bit_generator) is np.random.PCG64:
+            fresh = np.random.default_rng(entropy)
+            if fresh.bit_generator.state == rng.bit_generator.state:
+                return f"np.random.default_rng({entropy})"
+            return f"a numpy Generator (seed {entropy}, already drawn from)"
+    except AttributeError:
+        pass
+    return "a numpy Generator"
 
 
 def describe(value, limit=MAX_CHARS):
-    """A short description of a value for a message: arrays abbreviated, never longer than ``limit``."""
+    """A short description of a value for a message: arrays abbreviated, never longer than ``limit``.
+
+    A description that is too long loses detail in whole pieces (the values, then the dtype), never
+    a piece cut in the middle: ``array of shape (3, 3), dtype float64``, not ``array of shape (3 ...``.
+    """
+    if isinstance(value, np.random.Generator):
+        return _cap(_generator_text(value), limit)
+    listed, raw = _array_list(value), value
     value = _to_numpy(value)
     if value is None:
         return "None"
@@ -146,17 +201,29 @@ def describe(value, limit=MAX_CHARS):
             return _cap(f"an object array of shape {value.shape}", limit)
         if value.ndim == 0:
             return _cap(f"{value.item():.7g}" if np.issubdtype(value.dtype, np.floating) else str(value.item()), limit)
+        if listed:
+            n, shape = listed
+            kind = f"a list of {n} array{'s' if n > 1 else ''} of shape {shape}"
+            text = re.sub(r"\s+", " ", np.array2string(value, precision=6, separator=", "))
+            text = text.replace("[ ", "[").replace(" ,", ",")
+            return _first_fitting([f"{text} ({kind})", text, f"{kind}, dtype {value.dtype}", kind], limit)
         flat = value.ravel()
+        shape = f"array of shape {value.shape}"
         if value.size > 6:
             head = np.array2string(flat[:3], precision=4, separator=", ")[1:-1]
             tail = np.array2string(flat[-2:], precision=4, separator=", ")[1:-1]
-            return _cap(f"array of shape {value.shape}, dtype {value.dtype}: [{head}, ..., {tail}]", limit)
+            return _first_fitting([f"{shape}, dtype {value.dtype}: [{head}, ..., {tail}]",
+                                   f"{shape}, dtype {value.dtype}", shape], limit)
         text = np.array2string(value, precision=6, separator=", ").replace("\n", "")
-        return _cap(f"{text} (shape {value.shape})", limit)
+        return _first_fitting([f"{text} (shape {value.shape})", text, f"{shape}, dtype {value.dtype}", shape], limit)
     if isinstance(value, dict):
         return _cap("{" + ", ".join(f"{k!r}: {describe(v, 40)}" for k, v in value.items()) + "}", limit)
     if isinstance(value, tuple):
-        return _cap("(" + ", ".join(describe(v, 40) for v in value) + ")", limit)
+        n = max(len(value), 1)
+        parts = raw if isinstance(raw, (tuple, list)) and len(raw) == len(value) else value
+        forms = ["(" + ", ".join(describe(v, part) for v in parts) + ")"
+                 for part in (40, (limit - 2) // n - 2, 20) if part > 0]
+        return _first_fitting(forms, limit)
     return _cap(repr(value), limit)
 
 
@@ -199,6 +266,8 @@ def _kind(value):
             items = "number" if n == 1 else "numbers"
         elif all(k.startswith("an array") for k in kinds):
             items = "array" if n == 1 else "arrays"
+            if len(kinds) == 1 and n > 1 and isinstance(value, list):
+                items += " of shape" + kinds.pop().partition(" of shape")[2]
         elif all(k.startswith(("a list", "an empty list")) for k in kinds):
             items = "list" if n == 1 else "lists"
         elif all(k.startswith(("a tuple", "an empty tuple")) for k in kinds):
@@ -209,13 +278,21 @@ def _kind(value):
     return _an(type(value).__name__)
 
 
+def _many_arrays(kind):
+    """True for the kind of a list (or tuple) of several arrays."""
+    return re.search(r" arrays( of shape \([^)]*\))?$", kind) is not None
+
+
 def _shown(value, limit=40):
     """A kind and, for a short description, the value: "a number (3.302415)", "a list of 2 arrays"."""
     kind = _kind(value)
     if value is None:
         return kind
-    text = re.sub(r" \(shape \([^)]*\)\)$", "", describe(value, limit))
-    return f"{kind} ({text})" if not text.endswith("...") else kind
+    text = describe(value, limit)
+    for suffix in (r" \(shape \([^)]*\)\)$", r" \(a list of \d+ arrays? of shape \([^)]*\)\)$"):
+        text = re.sub(suffix, "", text)
+    summary = text.endswith("...") or text.startswith(("array of shape", "a list of", "an object array", "a numpy"))
+    return kind if summary else f"{kind} ({text})"
 
 
 def _values(value):
@@ -296,12 +373,12 @@ def _problem(got, expected, rtol, atol, names=None, label=None, explain=True):
         if not explain:
             return "differs"
         if (got.ndim == 0) != (expected.ndim == 0) or (
-                _kind(raw_got).endswith(" arrays") != _kind(raw_expected).endswith(" arrays")):
+                _many_arrays(_kind(raw_got)) != _many_arrays(_kind(raw_expected))):
             return f"it returned {_shown(raw_got)} where {_shown(raw_expected)} is expected."
         if got.size == expected.size and got.size > 1:
             return (f"it returned {_kind(raw_got)}; expected shape {expected.shape}. "
                     "The numbers may be right but are laid out differently (a transpose or a missing reshape?).")
-        return f"it returned {_kind(raw_got)}; expected shape {expected.shape}: {_values(expected)}."
+        return f"it returned {_kind(raw_got)}; expected shape {expected.shape}."   # the values: on "expected:"
     with quietly():
         if not explain:
             return None if np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True) and (
@@ -359,17 +436,19 @@ def _parts_problem(got_parts, expected_parts, labels, rtol, atol, raw_got=None, 
         p = _permutation([[_close(g, e, rtol, atol) for e in raw_expected] for g in raw_got])
         if p is not None:
             return _swapped_sentence(labels, p, named=not labels[0].startswith("value "))
-    first = wrong[0]
-    inner = problems[first]
-    if inner.startswith(f"{labels[first]}["):
-        sentence = inner   # a part of a part is named in the inner sentence already
-    else:
-        sentence = f"{labels[first]} is not right: {inner.replace('it returned', 'it is', 1)}"
-    if nested is not None:
-        return sentence
+    sentences = []
+    for i in wrong:   # every wrong part, so that a part not named is a part that is right
+        inner = problems[i]
+        if inner.startswith(f"{labels[i]}["):
+            sentences.append(inner)   # a part of a part is named in the inner sentence already
+        else:
+            sentences.append(f"{labels[i]} is not right: {inner.replace('it returned', 'it is', 1)}")
+        if nested is not None:
+            return sentences[0]
     right = [labels[i] for i, p in enumerate(problems) if not p]
     lead = f"{', '.join(right)} {'is' if len(right) == 1 else 'are'} right; " if right else ""
-    return f"{lead}{sentence}"
+    return lead + "; ".join(s.rstrip(".") for s in sentences[:-1]) + ("; " if len(sentences) > 1 else "") + \
+        sentences[-1]
 
 
 # --------------------------------------------------------------------------- exceptions
@@ -388,9 +467,6 @@ _EXCEPTION_HINTS = [
     (("AttributeError",), ("'NoneType' object has no attribute 'numpy'",),
      "a gradient is None: run the forward pass (the loss) inside the `with tf.GradientTape() as tape:` block, "
      "so the tape records it."),
-    (("TypeError",), ("NoneType",),
-     "a value in a calculation is None: a gradient from `tape.gradient` is None when the loss was computed "
-     "outside the `with tf.GradientTape() as tape:` block; a function without `return` gives None too."),
     (("TypeError",), ("only 0-dimensional arrays", "only length-1 arrays", "only size-1 arrays"),
      "float(), int() or a math.* function was given an array: use numpy's element-wise functions (np.cos, np.floor, "
      "...) or plain arithmetic, which work for numbers and arrays alike."),
@@ -411,13 +487,66 @@ _EXCEPTION_HINTS = [
 ]
 
 
-def exception_hint(exc):
-    """The likely cause of an exception raised inside a student's code, or None when it is not typical."""
+def exception_hint(exc, fn=None, args=(), kwargs=None):
+    """The likely cause of an exception raised inside a student's code, or None when it is not typical.
+
+    ``fn`` and the call's ``args`` and ``kwargs``, when given, make the hint fit what is known: a
+    ``TypeError`` about ``NoneType`` names the argument that was None in that call, and mentions
+    TensorFlow's tape only when the code that ran uses TensorFlow.
+    """
     kind, text = type(exc).__name__, str(exc)
+    if kind == "TypeError" and "NoneType" in text:
+        return _none_hint(exc, fn, args, kwargs or {})
     for kinds, words, hint in _EXCEPTION_HINTS:
         if kind in kinds and any(w in text for w in words):
             return hint
     return None
+
+
+_TENSORFLOW_NAMES = {"tf", "tensorflow", "GradientTape", "keras"}
+
+
+def _code_names(code):
+    """The global and attribute names a code object (and the functions defined in it) uses."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            names |= _code_names(const)
+    return names
+
+
+def _uses_tensorflow(exc, fn):
+    """True when the student's function, or any function the exception passed through, uses TensorFlow."""
+    codes = [getattr(fn, "__code__", None)]
+    tb = exc.__traceback__
+    while tb is not None:
+        codes.append(tb.tb_frame.f_code)
+        tb = tb.tb_next
+    return any(_code_names(code) & _TENSORFLOW_NAMES for code in codes if code is not None)
+
+
+def _none_hint(exc, fn, args, kwargs):
+    """The hint for arithmetic with None: the argument that was None, a missing ``return``, or (with TensorFlow)
+    the tape."""
+    names = _argument_names([fn], args) if fn is not None else [None] * len(args)
+    none_args = [f"`{names[i]}` (the {_ORDINALS[i] if i < len(_ORDINALS) else f'{i + 1}th'} argument)" if names[i]
+                 else f"the {_ORDINALS[i] if i < len(_ORDINALS) else f'{i + 1}th'} argument"
+                 for i, a in enumerate(args) if a is None]
+    none_args += [f"`{k}`" for k, v in kwargs.items() if v is None]
+    if none_args:
+        first = none_args[0].split(" (")[0].strip("`")
+        hint = (f"a value in a calculation is None: {' and '.join(none_args)} "
+                f"{'is' if len(none_args) == 1 else 'are'} None in the call shown, and the code does arithmetic "
+                f"with it: handle that case before the formula (`if {first} is None: ...`). (A function without "
+                "`return` also gives None.)")
+    else:
+        hint = ("a value in a calculation is None: a function you call (yours or a helper you wrote) has no "
+                "`return`, so it gives None; or a variable holds the result of something that returns None "
+                "(`print(...)`, `xs.sort()`, `xs.append(x)`).")
+    if _uses_tensorflow(exc, fn):
+        hint += (" With TensorFlow: `tape.gradient` gives None when the loss was computed outside the "
+                 "`with tf.GradientTape() as tape:` block.")
+    return hint
 
 
 # --------------------------------------------------------------------------- messages
@@ -434,7 +563,11 @@ def failure_message(verdict, hint=None, details=()):
     if not details:
         return first
     width = max(len(label) for label, _ in details) + 1
-    lines = [f"  {(label + ':').ljust(width)} {_cap(text, MAX_CHARS + 40)}" for label, text in details]
+    room = max(MAX_CHARS + 40 - width - 3, 40)
+    lines = []
+    for label, text in details:   # a long line is wrapped at spaces, never cut
+        wrapped = textwrap.wrap(str(text), room, break_long_words=False, break_on_hyphens=False) or [""]
+        lines.append(f"  {(label + ':').ljust(width)} " + ("\n" + " " * (width + 3)).join(wrapped))
     return first + "\n" + "\n".join(lines)
 
 
@@ -442,9 +575,50 @@ def _fail(verdict, hint=None, details=()):
     raise CheckFailed(failure_message(verdict, hint, details), hint) from None
 
 
-def _fmt_args(args, kwargs):
-    parts = [describe(a, 40) for a in args] + [f"{k}={describe(v, 40)}" for k, v in kwargs.items()]
-    return _cap("(" + ", ".join(parts) + ")", MAX_CHARS)
+def _fmt_args(args, kwargs, limit=40):
+    """The arguments of a call, as ``(a, b, key=c)``; shorter descriptions of each when the whole is too long."""
+    for each in (limit, 24):
+        parts = [describe(a, each) for a in args] + [f"{k}={describe(v, each)}" for k, v in kwargs.items()]
+        text = "(" + ", ".join(parts) + ")"
+        if len(text) <= MAX_CHARS:
+            return text
+    return _cap(text, MAX_CHARS)
+
+
+def _is_object(value):
+    """An object that is no number, array, string or container (a schedule, an optimizer, ...)."""
+    return not isinstance(value, (np.ndarray, np.generic, int, float, complex, str, bytes, list, tuple, dict,
+                                  np.random.Generator, type(None))) and not hasattr(value, "numpy")
+
+
+def _call_details(name, args, kwargs, fns=()):
+    """The "called as" line, and a line of its own for each argument whose repr is too long to show there.
+
+    A schedule or an optimizer is named in the call (by its argument's name) and shown in full below,
+    so that none of its settings is cut off: ``called as: rates_for_updates(schedule, 3, 4)``, then
+    ``schedule: ExponentialDecay(initial_learning_rate=0.1, ...)``.
+    """
+    names = _argument_names(fns, args)
+    extra = []
+
+    def shown(value, label):
+        if inspect.isroutine(value):   # a function: its name says more than its address
+            own = getattr(value, "__name__", "<lambda>")
+            return _Named(own if own != "<lambda>" else label)
+        if not _is_object(value) or len(repr(value)) <= 40 or re.fullmatch(r"<.* at 0x[0-9a-fA-F]+>", repr(value)):
+            return value
+        extra.append((label, repr(value)))
+        return _Named(label)
+    shown_args = tuple(shown(a, names[i] or f"argument {i + 1}") for i, a in enumerate(args))
+    shown_kwargs = {k: shown(v, k) for k, v in kwargs.items()}
+    return [("called as", f"{name}{_fmt_args(shown_args, shown_kwargs)}")] + extra
+
+
+class _Named(str):
+    """An argument shown by its name in a "called as" line."""
+
+    def __repr__(self):
+        return str(self)
 
 
 def _changed(before, after, path):
@@ -633,7 +807,7 @@ def _sign_hint(gots, exps, rtol, atol):
 
 
 def _diagnose(answers, calls, expected, mistakes, *, factors=None, names=None, rtol, atol, caught=(),
-              solution=None):
+              solution=None, student=None):
     """The one mistake search: the sentence naming the mistake that explains every answer, or None.
 
     ``answers`` and ``expected`` hold one entry per case (``_Raised`` for an exception);
@@ -645,9 +819,11 @@ def _diagnose(answers, calls, expected, mistakes, *, factors=None, names=None, r
     for mistake in mistakes:
         if all(_same_answer(g, _run(mistake.fn, a, k), rtol, atol) for g, (a, k) in zip(answers, calls)):
             return mistake.hint
-    raised = [g.exc for g in answers if isinstance(g, _Raised)]
+    raised = [(g.exc, call) for g, call in zip(answers, calls) if isinstance(g, _Raised)]
     if raised:
-        return exception_hint(raised[0]) or _mutation_hint(solution, calls, answers, rtol, atol)
+        exc, (args, kwargs) = raised[0]
+        hint = exception_hint(exc, student, args, kwargs)
+        return _ExceptionHint(hint) if hint else _mutation_hint(solution, calls, answers, rtol, atol)
     hint = (_parts_hint(answers, expected, factors, names, calls, rtol, atol)
             or _layout_hint(answers, expected, rtol, atol) or _word_hint(answers, expected)
             or _mutation_hint(solution, calls, answers, rtol, atol))
@@ -853,9 +1029,11 @@ def _said(what, hint):
     return what.startswith("the parts look swapped: ") and what.partition(": ")[2] in hint
 
 
-def _layout(name, call_text, got, exp, problem, hint):
-    """(verdict, hint, details) for a wrong answer of ``name``; plain value mismatches stay off the first line."""
-    details = [("called as", call_text)]
+def _layout(name, call, got, exp, problem, hint):
+    """(verdict, hint, details) for a wrong answer of ``name``; plain value mismatches stay off the first line.
+
+    ``call`` holds the "called as" line and the lines that go with it (:func:`_call_details`)."""
+    details = list(call)
     if isinstance(got, _Raised):
         verdict, what = f"{name} {problem[3:]}", problem[3:]
     else:
@@ -916,7 +1094,7 @@ def check_function(student_fn, reference_fn, cases, *, name=None, mistakes=(), f
             got = _Raised(exc)
         in_place = _in_place_message(name, args, kwargs, given, (student_fn, reference_fn), in_place_example)
         if in_place:
-            _fail(in_place, details=[("called as", f"{name}{_fmt_args(args, kwargs)}")])
+            _fail(in_place, details=_call_details(name, args, kwargs, (reference_fn, student_fn)))
         calls.append((args, kwargs))
         answers.append(got)
 
@@ -924,19 +1102,26 @@ def check_function(student_fn, reference_fn, cases, *, name=None, mistakes=(), f
     for ref in expected:
         if isinstance(ref, _Raised):  # a bug in the checker, not the student's
             raise ref.exc
-    for (args, kwargs), got, exp in zip(calls, answers, expected):
-        call_text = f"{name}{_fmt_args(args, kwargs)}"
-        if isinstance(got, _Raised):
-            problem = f"it raised {type(got.exc).__name__}: {_cap(str(got.exc).strip(), 200)}"
-        else:
-            problem = _problem(got, exp, rtol, atol, names)
-        if problem:
-            hint = _diagnose(answers, calls, expected, mistakes, factors=factors, names=names, rtol=rtol,
-                             atol=atol, caught=caught, solution=solution or _solution_for(name, reference_fn))
-            if isinstance(hint, _MutantHint):
-                raise CheckFailed(failure_message(*_layout(name, call_text, got, exp, problem, hint)), hint,
-                                  failure_message(*_layout(name, call_text, got, exp, problem, None))) from None
-            _fail(*_layout(name, call_text, got, exp, problem, hint))
+    problems = [f"it raised {type(got.exc).__name__}: {_cap(str(got.exc).strip(), 200)}" if isinstance(got, _Raised)
+                else _problem(got, exp, rtol, atol, names) for got, exp in zip(answers, expected)]
+    failing = [i for i, problem in enumerate(problems) if problem]
+    if failing:
+        hint = _diagnose(answers, calls, expected, mistakes, factors=factors, names=names, rtol=rtol,
+                         atol=atol, caught=caught, solution=solution or _solution_for(name, reference_fn),
+                         student=student_fn)
+        i = failing[0]
+        if isinstance(hint, _ExceptionHint):   # the hint is about one exception: show the input that raised it
+            i = next(j for j in failing if isinstance(answers[j], _Raised))
+        call = _call_details(name, *calls[i], (student_fn, reference_fn))
+        layout = _layout(name, call, answers[i], expected[i], problems[i], hint)
+        others = sum(1 for j in failing if not isinstance(answers[j], _Raised))
+        if isinstance(answers[i], _Raised) and others:
+            layout[2].append(("and", f"on {others} other input{'s' if others > 1 else ''} it returns a wrong value "
+                                     "(run the check again after this fix)"))
+        if isinstance(hint, _MutantHint):
+            raise CheckFailed(failure_message(*layout), hint, failure_message(
+                *_layout(name, call, answers[i], expected[i], problems[i], None))) from None
+        _fail(*layout)
     if not quiet:
         print(f"✓ {name} is correct on {len(cases)} inputs.")
 
@@ -982,9 +1167,10 @@ def check_prediction(answer, *, name, correct, explanation, evidence=None, choic
     ``answer`` is the student's variable.  With ``choices`` (strings or numbers), the answer
     must be one of them (strings compared without case or surrounding spaces); without,
     it is a number within ``tolerance`` (absolute) of ``correct``.  The check prints the
-    verdict, then ``explanation``, then ``evidence``: a string, or a function that runs
+    verdict (for a right answer), then ``explanation``, then ``evidence``: a string, or a function that runs
     the experiment that settles the question (it may print, or return the text to print).
-    A wrong prediction then raises :class:`CheckFailed`, so that a graded notebook records it.
+    A wrong prediction prints the explanation and the run, then raises :class:`CheckFailed` with the
+    verdict (said once, there), so that a graded notebook records it.
     """
     if choices is not None and not any(_same_choice(correct, c) for c in choices):
         raise ValueError(f"correct={correct!r} must be one of choices={list(choices)!r}")
@@ -1011,17 +1197,16 @@ def check_prediction(answer, *, name, correct, explanation, evidence=None, choic
         shown = f"{value:g}"
     if right:
         print(f"✓ {name}: {shown} is right.")
-    else:
-        print(f"✗ {name}: you predicted {shown}; the answer is {correct!r}"
-              + (f" (within {tolerance:g})." if choices is None else "."))
     print(f"Why: {explanation}")
     if evidence is not None:
         print("The run that settles it:")
         text = evidence() if callable(evidence) else evidence
         if text is not None:
             print(text)
-    if not right:
-        _fail(f"`{name}`: the prediction {shown} is not right; the answer is {correct!r} (explanation and run above).")
+    if not right:   # the verdict, once: after the explanation and the run, as the cell's error
+        within = f" (within {tolerance:g})" if choices is None else ""
+        _fail(f"`{name}`: you predicted {shown}; the answer is {correct!r}{within}. Why, and the run that "
+              "settles it: above.")
 
 
 # --------------------------------------------------------------------------- notebooks
