@@ -1,6 +1,8 @@
 """The shape of a loss surface: saddles, curvature, Newton steps, preconditioning, initialization.
 
-* :class:`Saddle` and :func:`rotated_quadratic`: the two toy landscapes of lesson 07.
+* :func:`classify_stationary_point`: minimum, maximum or saddle from a Hessian's eigenvalues.
+  (Lesson 07's toy landscapes, :class:`~course_lib.objectives.Saddle` and
+  :func:`~course_lib.objectives.rotated_quadratic`, live in :mod:`course_lib.objectives`.)
 * :func:`newton_step` and :func:`newton_minimize`: Newton's method, with optional damping.
 * :func:`hvp_finite_difference`, :func:`hessian_from_hvp`, :func:`extreme_eigenvalues` (power
   iteration) and :func:`lanczos_eigenvalues`:
@@ -21,63 +23,17 @@ import numpy as np
 from .backprop import ACTIVATIONS, MLP, dense_backward
 from .core import as_param_tree, check_int, check_number, tree_leaves, tree_map, tree_unflatten
 from .initializers import get as get_initializer
-from .objectives import Objective, Quadratic
+from .objectives import Quadratic, rotated_quadratic  # noqa: F401  (Quadratic: the doctests' bowls)
 from .stability import heavy_ball_tuning
 
-__all__ = ["Saddle", "classify_stationary_point", "rotated_quadratic", "newton_step", "newton_minimize",
+__all__ = ["classify_stationary_point", "newton_step", "newton_minimize",
            "hvp_finite_difference",
            "hessian_from_hvp", "power_iteration", "lanczos_eigenvalues", "extreme_eigenvalues", "flatten", "unflatten",
            "preconditioned_descent", "measured_rate", "gd_rate", "momentum_rate", "LayerStatistics",
            "layer_statistics", "interpolate", "RotatedRace", "RACE_START", "race_start", "rotated_race"]
 
 
-# --------------------------------------------------------------------------- landscapes
-class Saddle(Objective):
-    """``f(x, y) = curvature/2 * x**2 - depth/2 * y**2 + depth/4 * y**4``: a saddle between two minima.
-
-    At the origin the gradient is zero and the Hessian is ``diag(curvature, -depth)``: one
-    positive and one negative eigenvalue, a saddle.  The quartic term stops the fall: the
-    minima are at ``(0, ±1)`` with value ``-depth/4``.
-
-    Args:
-        curvature: the positive curvature along x, > 0.
-        depth: minus the curvature along y at the saddle, > 0.
-
-    Examples:
-        >>> s = Saddle()
-        >>> s.grad(np.array([0.0, 0.0])).tolist(), np.linalg.eigvalsh(s.hessian(np.zeros(2))).tolist()
-        ([0.0, 0.0], [-1.0, 1.0])
-        >>> float(s(np.array([0.0, 1.0])))
-        -0.25
-    """
-
-    dim = 2
-
-    def __init__(self, curvature=1.0, depth=1.0):
-        self.curvature = check_number("curvature", curvature, 0, None, low_open=True)
-        self.depth = check_number("depth", depth, 0, None, low_open=True)
-        self.minimizer = np.array([0.0, 1.0])
-        self.name = f"saddle {self.curvature:g}/2 x² - {self.depth:g}/2 y² + {self.depth:g}/4 y⁴"
-
-    def value(self, x):
-        x = self._check_point(x)
-        u, v = x[..., 0], x[..., 1]
-        return self.curvature / 2 * u * u - self.depth / 2 * v * v + self.depth / 4 * v ** 4
-
-    def grad(self, x):
-        x = self._check_point(x)
-        u, v = x[..., 0], x[..., 1]
-        return np.stack([self.curvature * u, self.depth * (v ** 3 - v)], axis=-1)
-
-    def hessian(self, x):
-        x = self._check_point(x)
-        u, v = x[..., 0], x[..., 1]
-        zero = np.zeros_like(u)
-        huu = np.full_like(u, self.curvature)
-        hvv = self.depth * (3 * v * v - 1)
-        return np.stack([np.stack([huu, zero], -1), np.stack([zero, hvv], -1)], -2)
-
-
+# --------------------------------------------------------------------------- stationary points
 def classify_stationary_point(hessian, tolerance=1e-9):
     """``"minimum"``, ``"maximum"``, ``"saddle"`` or ``"inconclusive"`` from a symmetric Hessian's eigenvalues.
 
@@ -102,37 +58,6 @@ def classify_stationary_point(hessian, tolerance=1e-9):
     if np.any(np.abs(e) <= tolerance * max(1.0, float(np.abs(e).max()))):
         return "inconclusive"
     return "minimum" if np.all(e > 0) else "maximum" if np.all(e < 0) else "saddle"
-
-
-def rotated_quadratic(angle, condition_number, largest_eigenvalue=1.0):
-    """A 2-D bowl ``0.5 xᵀ H x`` whose axes are turned by ``angle`` radians.
-
-    ``H = R diag(L, L/κ) Rᵀ`` with ``R`` the rotation by ``angle``: the steep axis points along
-    ``(cos angle, sin angle)``.  At ``angle = 0`` the bowl is axis-aligned and a per-coordinate
-    (diagonal) scaling can undo its ill-conditioning; at 45° it cannot.
-
-    Args:
-        angle: the rotation in radians, finite.
-        condition_number: ``κ = L / μ``, >= 1.
-        largest_eigenvalue: ``L``, > 0.
-
-    Examples:
-        >>> q = rotated_quadratic(math.pi / 4, 10.0)
-        >>> np.round(q.eigenvalues, 6).tolist(), round(float(q.condition_number), 6)
-        ([0.1, 1.0], 10.0)
-        >>> rotated_quadratic(0.0, 0.5)
-        Traceback (most recent call last):
-        ...
-        ValueError: `condition_number` must be in [1, inf); got 0.5.
-    """
-    angle = check_number("angle", angle)
-    kappa = check_number("condition_number", condition_number, 1)
-    big = check_number("largest_eigenvalue", largest_eigenvalue, 0, None, low_open=True)
-    c, s = math.cos(angle), math.sin(angle)
-    r = np.array([[c, -s], [s, c]])
-    h = r @ np.diag([big, big / kappa]) @ r.T
-    h = (h + h.T) / 2
-    return Quadratic(h, name=f"bowl turned {math.degrees(angle):g}°, κ = {kappa:g}")
 
 
 # --------------------------------------------------------------------------- Newton
@@ -538,14 +463,14 @@ def _race_paths(h, x0, steps, sgd_rate, momentum_rate_, momentum, adam_rate, bet
 
 
 def rotated_race(angle_degrees=45.0, condition_number=20.0, steps=60, adam_rate=0.3):
-    """SGD at its best rate, tuned heavy-ball momentum and Adam on :func:`rotated_quadratic`.
+    """SGD at its best rate, tuned heavy-ball momentum and Adam on :func:`~course_lib.objectives.rotated_quadratic`.
 
     SGD runs at ``2 / (L + μ)``, momentum with :func:`course_lib.stability.heavy_ball_tuning`,
     Adam at ``adam_rate`` with Keras's defaults; all start at :func:`race_start` (``RACE_START``
     turned with the bowl, float64), so SGD's and momentum's losses do not depend on the angle.
 
     Args:
-        angle_degrees: the bowl's turn in **degrees** (:func:`rotated_quadratic` takes radians).
+        angle_degrees: the bowl's turn in **degrees** (:func:`~course_lib.objectives.rotated_quadratic` takes radians).
         condition_number: ``κ``, >= 1 (``L = 1``).
         steps: the number of steps, >= 1.
         adam_rate: Adam's learning rate, > 0.

@@ -6,11 +6,14 @@ point by point, so ``f(grid)`` draws a contour plot.  Arithmetic stays in the in
 dtype: float32 in, float32 out, which is how the seeds' TensorFlow 1 tables were made.
 """
 
+import math
+
 import numpy as np
 
 from .core import check_number
 
-__all__ = ["Objective", "Quadratic", "Rosenbrock", "WavyBowl", "SEED_LOSS", "ILL_CONDITIONED", "ROSENBROCK", "WAVY"]
+__all__ = ["Objective", "Quadratic", "Rosenbrock", "WavyBowl", "Saddle", "rotated_quadratic",
+           "SEED_LOSS", "ILL_CONDITIONED", "ROSENBROCK", "WAVY"]
 
 
 def _as_point(x):
@@ -218,6 +221,83 @@ class WavyBowl(Objective):
                 m = 0.5 * (a + b)
             found.append(float(m))
         return found
+
+
+class Saddle(Objective):
+    """``f(x, y) = curvature/2 * x**2 - depth/2 * y**2 + depth/4 * y**4``: a saddle between two minima (lesson 07).
+
+    At the origin the gradient is zero and the Hessian is ``diag(curvature, -depth)``: one
+    positive and one negative eigenvalue, a saddle.  The quartic term stops the fall: the
+    minima are at ``(0, ±1)`` with value ``-depth/4``.
+
+    Args:
+        curvature: the positive curvature along x, > 0.
+        depth: minus the curvature along y at the saddle, > 0.
+
+    Examples:
+        >>> s = Saddle()
+        >>> s.grad(np.array([0.0, 0.0])).tolist(), np.linalg.eigvalsh(s.hessian(np.zeros(2))).tolist()
+        ([0.0, 0.0], [-1.0, 1.0])
+        >>> float(s(np.array([0.0, 1.0])))
+        -0.25
+    """
+
+    dim = 2
+
+    def __init__(self, curvature=1.0, depth=1.0):
+        self.curvature = check_number("curvature", curvature, 0, None, low_open=True)
+        self.depth = check_number("depth", depth, 0, None, low_open=True)
+        self.minimizer = np.array([0.0, 1.0])
+        self.name = f"saddle {self.curvature:g}/2 x² - {self.depth:g}/2 y² + {self.depth:g}/4 y⁴"
+
+    def value(self, x):
+        x = self._check_point(x)
+        u, v = x[..., 0], x[..., 1]
+        return self.curvature / 2 * u * u - self.depth / 2 * v * v + self.depth / 4 * v ** 4
+
+    def grad(self, x):
+        x = self._check_point(x)
+        u, v = x[..., 0], x[..., 1]
+        return np.stack([self.curvature * u, self.depth * (v ** 3 - v)], axis=-1)
+
+    def hessian(self, x):
+        x = self._check_point(x)
+        u, v = x[..., 0], x[..., 1]
+        zero = np.zeros_like(u)
+        huu = np.full_like(u, self.curvature)
+        hvv = self.depth * (3 * v * v - 1)
+        return np.stack([np.stack([huu, zero], -1), np.stack([zero, hvv], -1)], -2)
+
+
+def rotated_quadratic(angle, condition_number, largest_eigenvalue=1.0):
+    """A 2-D bowl ``0.5 xᵀ H x`` whose axes are turned by ``angle`` radians (lesson 07).
+
+    ``H = R diag(L, L/κ) Rᵀ`` with ``R`` the rotation by ``angle``: the steep axis points along
+    ``(cos angle, sin angle)``.  At ``angle = 0`` the bowl is axis-aligned and a per-coordinate
+    (diagonal) scaling can undo its ill-conditioning; at 45° it cannot.
+
+    Args:
+        angle: the rotation in radians, finite.
+        condition_number: ``κ = L / μ``, >= 1.
+        largest_eigenvalue: ``L``, > 0.
+
+    Examples:
+        >>> q = rotated_quadratic(math.pi / 4, 10.0)
+        >>> np.round(q.eigenvalues, 6).tolist(), round(float(q.condition_number), 6)
+        ([0.1, 1.0], 10.0)
+        >>> rotated_quadratic(0.0, 0.5)
+        Traceback (most recent call last):
+        ...
+        ValueError: `condition_number` must be in [1, inf); got 0.5.
+    """
+    angle = check_number("angle", angle)
+    kappa = check_number("condition_number", condition_number, 1)
+    big = check_number("largest_eigenvalue", largest_eigenvalue, 0, None, low_open=True)
+    c, s = math.cos(angle), math.sin(angle)
+    r = np.array([[c, -s], [s, c]])
+    h = r @ np.diag([big, big / kappa]) @ r.T
+    h = (h + h.T) / 2
+    return Quadratic(h, name=f"bowl turned {math.degrees(angle):g}°, κ = {kappa:g}")
 
 
 #: The seeds' loss ``(w + 1)**2``: gradient ``2w + 2``, minimum at w = -1, curvature 2.

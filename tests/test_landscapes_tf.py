@@ -11,7 +11,7 @@ tf = pytest.importorskip("tensorflow")
 from course_lib import initializers as init  # noqa: E402
 from course_lib import landscapes as L  # noqa: E402
 from course_lib.backprop import MLP  # noqa: E402
-from course_lib.objectives import Rosenbrock  # noqa: E402
+from course_lib.objectives import Rosenbrock, Saddle, rotated_quadratic  # noqa: E402
 
 
 def _tape_grad_and_hessian(fn, x):
@@ -24,7 +24,7 @@ def _tape_grad_and_hessian(fn, x):
 
 
 @pytest.mark.parametrize("objective, fn", [
-    (L.Saddle(curvature=2.0, depth=0.5), lambda x: 2.0 / 2 * x[0] ** 2 - 0.5 / 2 * x[1] ** 2 + 0.5 / 4 * x[1] ** 4),
+    (Saddle(curvature=2.0, depth=0.5), lambda x: 2.0 / 2 * x[0] ** 2 - 0.5 / 2 * x[1] ** 2 + 0.5 / 4 * x[1] ** 4),
     (Rosenbrock(), lambda x: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2),
 ])
 def test_gradients_and_hessians_equal_gradient_tape(objective, fn):
@@ -35,7 +35,7 @@ def test_gradients_and_hessians_equal_gradient_tape(objective, fn):
 
 
 def test_rotated_quadratic_hessian_equals_gradient_tape():
-    q = L.rotated_quadratic(0.6, 30.0, largest_eigenvalue=3.0)
+    q = rotated_quadratic(0.6, 30.0, largest_eigenvalue=3.0)
     h_const = tf.constant(q.hessian())
     _, h = _tape_grad_and_hessian(lambda x: 0.5 * tf.tensordot(x, tf.linalg.matvec(h_const, x), 1), [0.3, -1.0])
     assert np.allclose(h, q.hessian(), atol=1e-12)

@@ -1,13 +1,22 @@
 """Objectives, descent loops and data: values checked against derivatives, known values and
 the seeds' table."""
 
+import math
 import warnings
 
 import numpy as np
 import pytest
 
 from course_lib import data, descent, seeds
-from course_lib.objectives import ILL_CONDITIONED, ROSENBROCK, SEED_LOSS, Quadratic, Rosenbrock
+from course_lib.objectives import (
+    ILL_CONDITIONED,
+    ROSENBROCK,
+    SEED_LOSS,
+    Quadratic,
+    Rosenbrock,
+    Saddle,
+    rotated_quadratic,
+)
 from course_lib.optimizers import SGD
 
 OBJECTIVES = [
@@ -167,3 +176,38 @@ def test_batch_indices_drop_remainder_keeps_only_full_batches():
         assert all(np.array_equal(a, b) for a, b in zip(epoch_full, epoch_dropped))
     with pytest.raises(TypeError, match="drop_remainder"):
         data.batch_indices(10, batch_size=3, drop_remainder=1)
+
+
+def test_saddle_gradient_and_hessian_match_finite_differences():
+    s = Saddle(curvature=2.0, depth=0.5)
+    rng = np.random.default_rng(0)
+    for x in rng.normal(size=(5, 2)):
+        e = np.eye(2) * 1e-6
+        num = np.array([(s(x + d) - s(x - d)) / 2e-6 for d in e])
+        assert np.allclose(s.grad(x), num, atol=1e-6)
+        num_h = np.column_stack([(s.grad(x + d) - s.grad(x - d)) / 2e-6 for d in e])
+        assert np.allclose(s.hessian(x), num_h, atol=1e-5)
+    assert np.linalg.eigvalsh(s.hessian(np.zeros(2))).tolist() == [-0.5, 2.0]
+    assert np.allclose(s.grad(s.minimizer), 0) and s(s.minimizer) == pytest.approx(-0.125)
+
+
+def test_rotated_quadratic_has_the_asked_spectrum_and_axis():
+    q = rotated_quadratic(math.radians(30), 25.0, largest_eigenvalue=4.0)
+    assert np.allclose(q.eigenvalues, [0.16, 4.0])
+    steep = np.array([math.cos(math.radians(30)), math.sin(math.radians(30))])
+    assert np.allclose(q.hessian() @ steep, 4.0 * steep)
+    assert np.allclose(rotated_quadratic(0.0, 5.0).hessian(), np.diag([1.0, 0.2]))
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: rotated_quadratic(math.nan, 2.0), "`angle` must be a finite number"),
+    (lambda: rotated_quadratic(math.inf, 2.0), "`angle` must be a finite number"),
+    (lambda: rotated_quadratic(0.3, 0.9), "`condition_number` must be in [1, inf)"),
+    (lambda: rotated_quadratic(0.3, 2.0, largest_eigenvalue=0), "`largest_eigenvalue` must be in (0, inf)"),
+    (lambda: Saddle(depth=0), "`depth` must be in (0, inf)"),
+    (lambda: Saddle(curvature=-1), "`curvature` must be in (0, inf)"),
+])
+def test_saddle_and_rotated_quadratic_reject_bad_arguments(call, words):
+    with pytest.raises(ValueError) as info:
+        call()
+    assert words in str(info.value)

@@ -5,7 +5,8 @@ import math
 import numpy as np
 
 from ..descent import minimize
-from ..landscapes import Saddle, classify_stationary_point, preconditioned_descent, rotated_quadratic
+from ..landscapes import classify_stationary_point, preconditioned_descent
+from ..objectives import Saddle, rotated_quadratic
 from ..optimizers import SGD
 from . import CheckFailed, Mistake, check_function, check_prediction
 
