@@ -411,6 +411,19 @@ def _ema_reference(make_opt, decay, steps, seed):
     return training.get_weights(model), [ema.average(v).numpy() for v in variables]
 
 
+_EMA_REFERENCES = {}
+
+
+def _ema_reference_once(label, make_opt, decay, steps, seed):
+    """:func:`_ema_reference` for the case named ``label``, run once per session (the check is called often)
+    and handed out as copies."""
+    key = (label, decay, steps, seed)
+    if key not in _EMA_REFERENCES:
+        _EMA_REFERENCES[key] = _ema_reference(make_opt, decay, steps, seed)
+    weights, averaged = _EMA_REFERENCES[key]
+    return [w.copy() for w in weights], [a.copy() for a in averaged]
+
+
 def _ema_variant(make_opt, decay, steps, seed, num_updates=True, count=lambda k: k, before=False):
     model, opt = training.build_mlp(seed=seed), make_opt()
     ema = ExponentialMovingAverage(decay)
@@ -462,7 +475,7 @@ def _verify_train_with_ema(train_with_ema):
             _fail("the second value returned is the average's state (an EMAState), not the averaged weights.",
                   "return `ema.average(ema_state)`: the list of averaged arrays the state holds.")
         averaged = _weight_list(out[1], "the second value returned (the averaged weights)", start)
-        ref_w, ref_avg = _ema_reference(make_opt, decay, steps, seed)
+        ref_w, ref_avg = _ema_reference_once(label, make_opt, decay, steps, seed)
         if not _close(weights, ref_w) and _close(weights, ref_avg) and _close(averaged, ref_w):
             _fail(f"with {label}: the first value returned is the averaged weights, the second the weights.",
                   "the pair is returned in the wrong order: return `(weights, averaged)`, the weights first.")
@@ -493,20 +506,32 @@ REFERENCES_NOT_COPIES = (
     "of their values. Save copies, `[v.numpy() for v in model.trainable_variables]`, and assign them back at the end.")
 
 
+@functools.lru_cache(maxsize=None)
+def _evaluation_weights_cached(seed):
+    import keras
+
+    if seed != 1:
+        return tuple(training.get_weights(training.build_mlp(seed=seed)))
+    trained, opt = training.build_mlp(seed=5), keras.optimizers.Adam(0.01)   # a network that has learnt a little
+    for x, y in _batches(30, 5):
+        training.keras_train_step(trained, opt, x, y)
+    return tuple(training.get_weights(trained))
+
+
+def _evaluation_weights(seed):
+    """Weights for exercise 4's cases, copies each time: a fresh network's (``seed`` != 1), or for ``seed`` 1
+    those of a network trained for 30 steps of Adam (made once per session: the check is called often)."""
+    return [w.copy() for w in _evaluation_weights_cached(seed)]
+
+
 def check_evaluate_with(evaluate_with):
     """Exercise 4: ``evaluate_with(model, weights, x, y) -> accuracy``, leaving the model's weights alone."""
     d = _data()
     cases = [(0, 1, d.x_val, d.y_val), (2, 0, d.x_val[:100], d.y_val[:100]), (1, 3, d.x_train, d.y_train)]
-    import keras
-
-    trained, opt = training.build_mlp(seed=5), keras.optimizers.Adam(0.01)
-    for x, y in _batches(30, 5):
-        training.keras_train_step(trained, opt, x, y)
     for model_seed, weights_seed, x, y in cases:
         model = training.build_mlp(seed=model_seed)
         own = training.get_weights(model)
-        weights = training.get_weights(trained) if weights_seed == 1 else training.get_weights(
-            training.build_mlp(seed=weights_seed))
+        weights = _evaluation_weights(weights_seed)
         got = _call(evaluate_with, "evaluate_with", model, [w.copy() for w in weights], x, y, crash_hints={
             "could not be broadcast": "the predictions do not line up with the labels: take the argmax over the "
                                       "classes, `np.argmax(logits, axis=1)`, one prediction per example (axis=0 "
