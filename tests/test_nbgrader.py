@@ -9,9 +9,10 @@ The round trip is the README's instructor workflow without the exchange: the rel
 from the stamped solutions with ``nbgrader generate_assignment`` and no flags, and compared with what
 ``course_lib.build`` makes of them for ``exercises/``; two students are placed in ``submitted/``
 (alice with the solutions' answers, bob with one typical mistake per lesson, see ``MISTAKES``, and one
-check cell replaced by ``pass``); one autograde run grades both, then the feedback and the CSV
-export are made.  nbgrader starts ``alembic`` from PATH when it creates the gradebook, so the
-``nbgrader`` command gets this Python's ``bin`` folder first on PATH.
+check cell replaced by ``pass``); one autograde run grades both, then the feedback the tests read
+(bob's, and alice's for the lesson bob cheated in) and the CSV export are made.  nbgrader starts
+``alembic`` from PATH when it creates the gradebook, so the ``nbgrader`` command gets this Python's
+``bin`` folder first on PATH.
 """
 
 import csv
@@ -221,7 +222,10 @@ def graded(tmp_path_factory):
     with warnings.catch_warnings():   # nbgrader 0.9.6's own session handling warns under SQLAlchemy 2.1
         warnings.simplefilter("ignore", SAWarning)
         Autograde(coursedir=coursedir, config=config).start()      # both students in one run
-    GenerateFeedback(coursedir=coursedir, config=config).start()
+    # Feedback for what the tests read: all of bob's notebooks, and alice's copy of the lesson bob cheated in.
+    for student, notebook in (("bob", "*"), ("alice", CHEAT)):
+        GenerateFeedback(coursedir=CourseDirectory(config=config, root=str(course), assignment_id=ASSIGNMENT,
+                                                   student_id=student, notebook_id=notebook), config=config).start()
     with Gradebook(coursedir.db_url) as gb:
         CsvExportPlugin(to=str(course / "grades.csv")).export(gb)
     with open(course / "grades.csv", newline="") as f:
