@@ -529,10 +529,11 @@ def rotated_bowl_explorer(angle_degrees=45.0, condition_number=20.0, steps=100):
 
     def static(r, fig):
         ax1, ax2 = fig.subplots(1, 2)
-        ax1.set_xlim(-5, 5), ax1.set_ylim(-5, 5), ax1.set_aspect("equal")
+        ax1.set_xlim(-6.5, 6.5), ax1.set_ylim(-6.5, 6.5), ax1.set_aspect("equal")
         ax1.plot(0, 0, marker="*", color="k", markersize=10)
         ax1.set_xlabel("$x_1$"), ax1.set_ylabel("$x_2$")
-        ax1.set_title("paths on the level sets (grey); colours as in the legend", fontsize=9)
+        ax1.set_title("paths on the level sets (grey) from the start (●) to the minimum (★);\n"
+                      "colours as in the legend; a path may leave this window", fontsize=9)
         for i, label in enumerate(names):
             ax2.plot([], [], label=label, linewidth=1.3, **line_style(label, i))
         ax2.legend(loc="upper left", bbox_to_anchor=(1.03, 1.0), borderaxespad=0.0, fontsize=8, frameon=False)
@@ -557,6 +558,7 @@ def rotated_bowl_explorer(angle_degrees=45.0, condition_number=20.0, steps=100):
             style = line_style(label, i)
             artists += ax1.plot(r.paths[label][:, 0], r.paths[label][:, 1], linewidth=1.3, **style)
             artists += ax2.plot(np.maximum(r.losses[label], LOSS_FLOOR), linewidth=1.3, **style)
+        artists += ax1.plot(*r.paths[names[0]][0], marker="o", color="k", markersize=6, linestyle="none")
         return artists
 
     ui = explorer(controls, compute, static, dynamic, figsize=(10, 4.2))
