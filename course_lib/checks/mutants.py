@@ -576,9 +576,10 @@ def descend_with_schedule(schedule, w0, steps):
 
 
 def gradient_variance(per_example, batch_size):
-    g = np.asarray(per_example, dtype=np.float64)
-    n = len(g)
-    sigma2 = np.mean(np.sum((g - g.mean(axis=0)) ** 2, axis=1))
+    per_example = np.asarray(per_example, dtype=np.float64)
+    n = len(per_example)
+    g = per_example.mean(axis=0)
+    sigma2 = np.mean(np.sum((per_example - g) ** 2, axis=1))
     return sigma2 / batch_size * (n - batch_size) / (n - 1)
 
 
