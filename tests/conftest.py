@@ -1,6 +1,27 @@
 """Test-wide settings: quiet TensorFlow, also in the nbval kernels, which inherit the
 environment (importing course_lib sets course_lib.TF_ENVIRONMENT).  (MPLBACKEND is deliberately
 left alone: set to Agg, it would also reach the kernels, whose plots would then vanish instead
-of being drawn inline.)"""
+of being drawn inline.)  And the order in which the workers take the files: the longest first."""
 
 import course_lib  # noqa: F401  (sets course_lib.TF_ENVIRONMENT before anything imports TensorFlow)
+
+# The README's test command runs on three workers, one file (or notebook) per worker at a time.  The
+# files that take longest start first, so that no worker is left with one of them at the end
+# while the others idle (longest first is close to the best split; pytest-xdist's own reordering, by
+# number of tests per file, is turned off in pyproject.toml because it sent the nbgrader round trip,
+# ten tests but the longest file, last).  Seconds on an idle 2-core machine, roughly.
+LONGEST_FIRST = [
+    "tests/test_nbgrader.py",               # ~105 s: generate, two students' 20 notebooks autograded, feedback
+    "tests/test_browser.py",                # ~65 s: JupyterLab and Chromium, six lessons' explorers
+    "notebooks/10_capstone.ipynb",          # ~40 s: the capstone's study
+    "tests/test_exercises.py",              # ~40 s: every unsolved exercise notebook run
+    "tests/test_optimizers_keras.py",       # ~35 s: Keras parity runs
+]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item):
+        path = item.nodeid.split("::")[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)   # stable: every other file keeps its place
