@@ -607,8 +607,8 @@ EXPLAIN = {
                  f"{CAPSTONE_SECONDS:.0f} s for the capstone (10).",
     "tests": "The whole test command of the README, run as a subprocess from the repository's folder "
              "(unit tests, exercise checks, the browser test, every notebook replayed by nbval, on 3 "
-             "workers sharing the 2 cores). *CPU s* adds up every process it started (pytest workers, kernels, the browser); on an "
-             "idle 2-core machine the total time is at least half of it. "
+             "workers sharing the 2 cores). *CPU s* adds up every process it started (pytest workers, kernels, "
+             "the browser); on an idle 2-core machine the total time is at least half of it. "
              f"Target: at most {TEST_SECONDS / 60:.0f} minutes on 2 cores.",
     "browser": "The browser test (`tests/test_browser.py`) opens every lesson that has an explorer in JupyterLab "
                "in headless Chromium, runs the cells its explorer needs (its imports and the explorer; nbval "
