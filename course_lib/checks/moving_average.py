@@ -589,22 +589,6 @@ _KERAS_MISTAKES = [
 ]
 
 
-def _keras_solution(w0, noise, learning_rate, ema_momentum, ema_overwrite_frequency=None):
-    """Exercise 5 as a student writes it (the source the mutation fallback changes)."""
-    w = np.asarray(w0, dtype=float)
-    average = w.copy()
-    weights, averages = [w], [average]
-    for k, n in enumerate(noise, start=1):
-        w = w - learning_rate * (2 * (w - 3) + n)
-        momentum = ema_momentum if k > 1 else 0.0
-        average = momentum * average + (1 - momentum) * w
-        if ema_overwrite_frequency is not None and k % ema_overwrite_frequency == 0:
-            w = average.copy()
-        weights.append(w)
-        averages.append(average)
-    return np.array(weights), np.array(averages)
-
-
 def check_sgd_with_keras_ema(student_fn):
     """Exercise 5: ``sgd_with_keras_ema(w0, noise, learning_rate, ema_momentum, ema_overwrite_frequency)``:
     the same SGD as exercise 4 with Keras's ``use_ema=True`` average (``ma.apply_gradients_with_ema``)."""
