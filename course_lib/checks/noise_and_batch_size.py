@@ -49,11 +49,8 @@ def _spread(g):
 
 
 def _gradient_variance(per_example, batch_size):
-    per_example = np.asarray(per_example, dtype=np.float64)
     n = len(per_example)
-    g = per_example.mean(axis=0)
-    sigma2 = np.mean(np.sum((per_example - g) ** 2, axis=1))
-    return sigma2 / batch_size * (n - batch_size) / (n - 1)
+    return _spread(per_example) / batch_size * (n - batch_size) / (n - 1)
 
 
 def _variance_cases():
@@ -134,7 +131,7 @@ def check_gradient_variance(gradient_variance):
                 "σ² is the spread *around the mean gradient*: subtract g = per_example.mean(axis=0) from every row "
                 "before squaring. (At the minimum g is 0, so the lesson's σ² line looks the same either way; "
                 "elsewhere it is not.)"),
-    ], solution=_gradient_variance)
+    ])
 
 
 # --------------------------------------------------------------------------- exercise 2: the noise floor in 1-D
