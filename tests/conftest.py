@@ -11,10 +11,9 @@ import course_lib  # noqa: F401  (sets course_lib.TF_ENVIRONMENT before anything
 # number of tests per file, is turned off in pyproject.toml because it sent the nbgrader round trip,
 # ten tests but the longest file, last).  Seconds on an idle 2-core machine, roughly.
 LONGEST_FIRST = [
-    "tests/test_nbgrader.py",               # ~105 s: generate, two students' 20 notebooks autograded, feedback
+    "tests/test_nbgrader.py",               # ~110 s: generate, three students' 21 notebooks autograded, feedback
     "tests/test_browser.py",                # ~65 s: JupyterLab and Chromium, six lessons' explorers
     "notebooks/10_capstone.ipynb",          # ~40 s: the capstone's study
-    "tests/test_exercises.py",              # ~40 s: every unsolved exercise notebook run
     "tests/test_optimizers_keras.py",       # ~35 s: Keras parity runs
 ]
 

@@ -7,10 +7,20 @@ in the tree, stamped or not.  The round trip is skipped when nbgrader is not ins
 
 The round trip is the README's instructor workflow without the exchange: the release is generated
 from the stamped solutions with ``nbgrader generate_assignment`` and no flags, and compared with what
-``course_lib.build`` makes of them for ``exercises/``; two students are placed in ``submitted/``
-(alice with the solutions' answers, bob with one typical mistake per lesson, see ``MISTAKES``, and one
-check cell replaced by ``pass``); one autograde run grades both, then the feedback the tests read
-(bob's, and alice's for the lesson bob cheated in) and the CSV export are made.  nbgrader starts
+``course_lib.build`` makes of them for ``exercises/``; three students are placed in ``submitted/``:
+bob hands in every lesson, with one typical mistake per lesson (see ``MISTAKES``) and one check cell
+replaced by ``pass``; carol hands in every lesson as released, nothing attempted; alice hands in one
+lesson only (``CHEAT``), with the solutions' answers.  One autograde run grades all three, then the
+feedback the tests read (bob's, and alice's) and the CSV export are made.
+
+What each student shows.  Bob: in every lesson, the check of his mistake fails and every other check
+passes under nbgrader, so the grade ids, points and locked check cells work lesson by lesson.
+Carol: an unattempted exercise notebook fails only in its exercises and their checks, and scores 0
+(this is where ``tests/test_exercises.py``'s check of the unsolved notebooks runs when nbgrader is
+installed: each notebook is executed once, not twice).  Alice: in the lesson she hands in, the
+right answers get full marks, the check bob fails there included, and her feedback shows no failed
+check; the lessons she did not hand in score 0 without stopping the grading.  That every solution
+passes all its checks in every lesson is shown by nbval, which replays ``solutions/``.  nbgrader starts
 ``alembic`` from PATH when it creates the gradebook, so the ``nbgrader`` command gets this Python's
 ``bin`` folder first on PATH.
 """
@@ -56,6 +66,7 @@ MISTAKES = {
                     "check_evaluate_with"),
 }
 CHEAT = "01_gradient_descent"   # bob replaces this lesson's failing check call by `pass`
+HANDED_IN = {"alice": [CHEAT], "bob": None, "carol": None}   # the lessons each student hands in (None: all)
 
 
 def stamped_solutions():
@@ -166,9 +177,12 @@ def _wrong_answer(stem, solution):
 
 
 def _submission(stem, release, solution, student):
-    """A student's copy of a released notebook: alice writes the solutions' answers; bob makes the
-    mistake of ``MISTAKES`` and, in lesson ``CHEAT``, replaces the failing check by ``pass``."""
+    """A student's copy of a released notebook: carol's is the release itself; alice writes the
+    solutions' answers; bob does too, then makes the mistake of ``MISTAKES`` and, in lesson ``CHEAT``,
+    replaces the failing check by ``pass``."""
     nb = nbformat.reads(nbformat.writes(release), as_version=4)
+    if student == "carol":
+        return nb
     answers, cells = _by_id(solution), _by_id(nb)
     for gid, cell in cells.items():
         if nbgrader_meta(cell)["solution"]:
@@ -210,18 +224,19 @@ def graded(tmp_path_factory):
     _run(["nbgrader", "generate_assignment", ASSIGNMENT], course)   # no flags, no config file
     release = {stem: nbformat.read(course / "release" / ASSIGNMENT / f"{stem}.ipynb", as_version=4)
                for stem in solutions}
-    for student in ("alice", "bob"):
+    for student, handed_in in HANDED_IN.items():
         folder = course / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)
-        for stem, nb in release.items():
-            (folder / f"{stem}.ipynb").write_text(build.to_text(_submission(stem, nb, solutions[stem], student)))
+        for stem in handed_in or release:
+            (folder / f"{stem}.ipynb").write_text(
+                build.to_text(_submission(stem, release[stem], solutions[stem], student)))
 
     config = Config()
     config.Execute.timeout = 600   # per cell; nbgrader's default, 30 s, is short for the capstone on a busy machine
     coursedir = CourseDirectory(config=config, root=str(course), assignment_id=ASSIGNMENT)   # every student
     with warnings.catch_warnings():   # nbgrader 0.9.6's own session handling warns under SQLAlchemy 2.1
         warnings.simplefilter("ignore", SAWarning)
-        Autograde(coursedir=coursedir, config=config).start()      # both students in one run
+        Autograde(coursedir=coursedir, config=config).start()      # every student in one run
     # Feedback for what the tests read: all of bob's notebooks, and alice's copy of the lesson bob cheated in.
     for student, notebook in (("bob", "*"), ("alice", CHEAT)):
         GenerateFeedback(coursedir=CourseDirectory(config=config, root=str(course), assignment_id=ASSIGNMENT,
@@ -253,21 +268,42 @@ def test_release_equals_the_generated_exercises_but_for_nbgraders_checksums(grad
                 assert (course / "release" / ASSIGNMENT / target).exists(), f"{stem}: broken link {target}"
 
 
-def test_full_answers_get_full_marks_and_each_mistake_costs_its_checks_points(graded):
+def test_each_mistake_costs_its_checks_points_and_full_answers_get_full_marks(graded):
     course, solutions, _, grades, _ = graded
     points = {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"]
               for nb in solutions.values() for c in nb.cells if nbgrader_meta(c)["grade"]}
     total = sum(points.values())
     lost = sum(points[f"{stem}-{check}"] for stem, (*_, check) in MISTAKES.items())
-    assert float(grades["alice"]["max_score"]) == float(grades["bob"]["max_score"]) == total >= 33
-    assert float(grades["alice"]["score"]) == total, grades["alice"]
+    cheat_lesson = sum(p for gid, p in points.items() if gid.startswith(f"{CHEAT}-"))
+    assert {student: float(row["max_score"]) for student, row in grades.items()} == dict.fromkeys(HANDED_IN, total)
+    assert total >= 33 and 0 < cheat_lesson < total
     assert float(grades["bob"]["score"]) == total - lost, grades["bob"]
+    assert float(grades["alice"]["score"]) == cheat_lesson, grades["alice"]
+    assert float(grades["carol"]["score"]) == 0, grades["carol"]
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        failed = {student: sorted(g.name for nb in gb.find_submission(ASSIGNMENT, student).notebooks
-                                  for g in nb.grades if g.score < g.max_score) for student in ("alice", "bob")}
-    assert failed == {"alice": [], "bob": sorted(f"{stem}-{check}" for stem, (*_, check) in MISTAKES.items())}
+        below = {student: {(nb.name, g.name) for nb in gb.find_submission(ASSIGNMENT, student).notebooks
+                           for g in nb.grades if g.score < g.max_score} for student in HANDED_IN}
+        manual = [(student, g.name) for student in HANDED_IN for nb in gb.find_submission(ASSIGNMENT, student).notebooks
+                  for g in nb.grades if g.needs_manual_grade and g.max_score > 0]
+    assert below["bob"] == {(stem, f"{stem}-{check}") for stem, (*_, check) in MISTAKES.items()}
+    assert below["alice"] == {(stem, gid) for gid in points if points[gid] > 0
+                              for stem in MISTAKES if gid.startswith(f"{stem}-") and stem != CHEAT}
+    assert below["carol"] == {(stem, gid) for gid in points if points[gid] > 0
+                              for stem in MISTAKES if gid.startswith(f"{stem}-")}
+    assert not manual, manual
+
+
+@pytest.mark.parametrize("stem", sorted(MISTAKES))
+def test_an_unattempted_notebook_fails_only_in_its_exercises(graded, stem):
+    """Carol's autograded notebooks are the exercise notebooks run as released (the release equals
+    ``exercises/``, see above): the check of ``tests/test_exercises.py``, on nbgrader's run."""
+    from test_exercises import assert_fails_only_where_work_is_left
+
+    course = graded[0]
+    nb = nbformat.read(course / "autograded" / "carol" / ASSIGNMENT / f"{stem}.ipynb", as_version=4)
+    assert_fails_only_where_work_is_left(nb, f"exercises/{stem}.ipynb")
 
 
 def test_autograde_restores_an_edited_check_cell_and_the_feedback_names_the_mistake(graded):
