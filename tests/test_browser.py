@@ -3,18 +3,31 @@
 The lessons with an explorer are found by reading the notebooks (a code cell that calls a
 ``*_explorer`` function of ``course_lib.widgets``).  One JupyterLab of our own serves them all
 (127.0.0.1, a random free port, a random token, a temporary root folder holding copies of the
-lessons, and the settings in ``tests/browser/settings`` that turn the news pop-up off); one
-headless Chromium visits them in turn.  For each lesson the test opens it, runs every cell,
-waits until no cell is left to run and the status bar says the kernel is Idle, then presses
-ArrowRight on the explorer's first slider a few times.  It asserts that the verdict text and
-the plot image both change, that the cell shows the live widget and not also the static
-picture stored for renderers without a kernel (and, before the run, that JupyterLab shows that
-stored picture where the notebook carries one), saves before/after screenshots in
-``tests/artifacts/``, and records the time from each key press to the new plot image.  The
-kernel is shut down before the next lesson, and the server is stopped by its process group id.
+lessons, and the settings in ``tests/browser/settings`` that turn the news pop-up off).  It is
+started with ``--LabApp.expose_app_in_browser=True``, so the page can reach the application as
+``window.jupyterapp``.  One headless Chromium page loads JupyterLab once for the whole module and
+stays open; loading and parsing the front end is what used to cost 5-7 s per lesson.
+
+Each lesson is its own test.  It starts by closing every document in the page (unsaved changes
+dropped) and shutting every kernel down through the sessions REST API, so that a lesson that
+failed leaves nothing behind: only the new notebook's panel is left to match the ``NB`` selector,
+and the test checks that exactly one notebook panel is open.  (If the page cannot be cleaned up,
+a dialog left open for instance, JupyterLab is loaded afresh in it.)  It then opens the lesson in
+the loaded page with the ``docmanager:open`` command and waits until the notebook's own kernel is
+Idle.  Before anything runs, it checks that JupyterLab shows the static picture stored beside
+each explorer (for renderers without a kernel), then runs every cell with the Run menu's "Run All
+Cells" (a click, as a student would), waits until no cell is left to run and the kernel is Idle,
+and fails on error output or a cell that did not run.  It then presses ArrowRight on the
+explorer's first slider a few times and asserts that the slider's readout, the verdict text and
+the plot image all change, and that the cell shows the live widget and not also the stored
+picture (exactly one image).  Lesson 02 also presses End and waits for the verdict "diverges".
+Before/after screenshots go to ``tests/artifacts/``.  The notebook is closed and its kernel shut
+down before the next lesson; at the end the server is stopped by its process group id.
 
 The timings go to ``tests/artifacts/browser_timings.json`` (one entry per lesson), which
-``python -m bench`` reports.
+``python -m bench`` reports: ``open_s`` is the time to open the notebook in the already-loaded
+page until its kernel is Idle and the stored pictures show, ``run_all_s`` the time Run All takes,
+and ``times_ms`` the time from each key press to the new plot image.
 
 Playwright's own browser download does not work offline, so the system Chromium is used
 (``/usr/bin/chromium``, or ``$CHROMIUM``).  Without it the tests are skipped with a message
@@ -152,7 +165,8 @@ def lab():
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         "--LabApp.expose_app_in_browser=True"]  # window.jupyterapp: open and close documents in one page
         + (["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -191,6 +205,60 @@ def browser():
             chromium.close()
 
 
+def _in_app(page, body, arg=None, timeout_ms=60_000):
+    """Run ``body``, the statements of an async JavaScript function that sees JupyterLab's application
+    as ``app`` and our argument as ``arg``, in the page; fail if it has not finished in ``timeout_ms``."""
+    return page.evaluate(
+        "async ([arg, ms]) => { const app = window.jupyterapp;"
+        " const late = new Promise((_, no) => setTimeout(() => no(new Error(`no answer within ${ms} ms`)), ms));"
+        f" return await Promise.race([(async () => {{ {body} }})(), late]); }}", [arg, timeout_ms])
+
+
+def _load_app(page, base, token):
+    """Load JupyterLab into ``page`` and wait until it has restored its layout."""
+    page.goto(f"{base}/lab?token={token}", wait_until="domcontentloaded")
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=120_000)
+    _in_app(page, "await app.restored;", timeout_ms=120_000)
+
+
+def _close_all(page, base, token):
+    """Close every document in the page, its unsaved changes dropped (Run All leaves the notebook
+    modified, and closing it would ask "Save your work?"), then shut every kernel down."""
+    _in_app(page, """for (const widget of [...app.shell.widgets('main')]) {
+                         if (widget.context) widget.context.model.dirty = false;
+                         widget.close();
+                     }""")
+    page.wait_for_function("() => document.querySelectorAll('.jp-NotebookPanel').length === 0", timeout=30_000)
+    for session in _api(base, token, "/api/sessions"):
+        _api(base, token, f"/api/sessions/{session['id']}", method="DELETE")
+
+
+def _fresh(page, base, token):
+    """Nothing open and no kernel running, whatever the lesson before left behind; if the page cannot
+    be cleaned up (a dialog left open, a broken page), JupyterLab is loaded afresh."""
+    try:
+        _close_all(page, base, token)
+        if page.locator(".jp-Dialog").count():
+            raise RuntimeError("a dialog is open")
+    except (sync_api.Error, RuntimeError):
+        _load_app(page, base, token)
+        _close_all(page, base, token)
+
+
+@pytest.fixture(scope="module")
+def lab_page(lab, browser):
+    """One page with JupyterLab, loaded once and kept open through every lesson."""
+    base, token = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        started = time.perf_counter()
+        _load_app(page, base, token)
+        print(f"JupyterLab loaded once, in {time.perf_counter() - started:.1f} s")
+        yield page
+    finally:
+        page.close()
+
+
 @pytest.fixture(scope="module")
 def timings():
     """Key-press-to-new-image times per lesson, written to ``TIMINGS`` once all lessons ran."""
@@ -200,14 +268,18 @@ def timings():
     TIMINGS.write_text(json.dumps({"written": time.time(), "lessons": found}, indent=1) + "\n")
 
 
-def _wait_idle(page, timeout_ms):
-    """Wait for the status bar's kernel indicator (not the toolbar's) to read Idle."""
+def _wait_idle(page, name, timeout_ms):
+    """Wait until the notebook on show is ``name`` and its kernel is connected and Idle, by the
+    application's account and by the status bar's kernel indicator (not the toolbar's)."""
     page.wait_for_function(
-        """() => [...document.querySelectorAll('.jp-StatusBar-TextItem, .jp-StatusBar-Item span')]
-                 .some(e => /\\|\\s*Idle/.test(e.textContent))""", timeout=timeout_ms)
+        """name => { const w = window.jupyterapp.shell.currentWidget, kernel = w?.sessionContext?.session?.kernel;
+                     return w?.context?.path === name && kernel?.connectionStatus === 'connected'
+                         && kernel.status === 'idle'
+                         && [...document.querySelectorAll('.jp-StatusBar-TextItem, .jp-StatusBar-Item span')]
+                            .some(e => /\\|\\s*Idle/.test(e.textContent)); }""", arg=name, timeout=timeout_ms)
 
 
-#: The notebook on show (each lesson has a workspace of its own, but be sure: only its cells count).
+#: The notebook on show (the one open: each test closes the others first and checks it is alone).
 NB = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
 _PROMPTS = f"[...document.querySelectorAll('{NB} .jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent.trim())"
 _SRC = (f"() => {{ const i = document.querySelector('{NB} .course-explorer img');"
@@ -225,7 +297,7 @@ def _run_all(page, name):
     except sync_api.TimeoutError:
         pass  # already finished (an idle machine and a short lesson)
     page.wait_for_function(f"() => !{_PROMPTS}.some(t => t.includes('*'))", timeout=240_000)
-    _wait_idle(page, 60_000)
+    _wait_idle(page, name, 60_000)
     prompts = page.evaluate(f"() => {_PROMPTS}")
     errors = page.locator(f"{NB} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     unrun = [i for i, t in enumerate(prompts) if not re.fullmatch(r"\[\d+\]:", t)]
@@ -249,66 +321,65 @@ def _wait_plot_settled(page, quiet_s=0.4, timeout_s=60):
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
-def test_explorer_in_browser(lab, browser, timings, lesson):
+def test_explorer_in_browser(lab, lab_page, timings, lesson):
     base, token = lab
+    page = lab_page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _fresh(page, base, token)  # the lesson before, passed or failed, leaves nothing open
     started = time.perf_counter()
-    try:
-        # A workspace per lesson: JupyterLab opens this lesson alone, not the earlier ones too.
-        page.goto(f"{base}/lab/workspaces/{lesson.stem}/tree/{lesson.name}?token={token}",
-                  wait_until="domcontentloaded")
-        page.locator(f"{NB} .jp-Cell").first.wait_for(state="attached", timeout=60_000)
-        _wait_idle(page, 120_000)  # kernel started and connected
-        # Before anything runs, JupyterLab does not trust the stored outputs, so it renders the
-        # static picture stored beside each explorer (a safe image), not the widget (unsafe).
-        unrun = []
-        for index in stored_pictures(lesson):
-            stored = page.locator(f"{NB} .jp-Cell[data-windowed-list-index=\"{index}\"]")
-            stored.scroll_into_view_if_needed()
-            stored.locator(".jp-OutputArea-output img").first.wait_for(timeout=30_000)
-            unrun.append(stored.locator(".jp-OutputArea-output").inner_text())
-        if unrun:
-            stored.screenshot(path=str(ARTIFACTS / f"{lesson.stem}_explorer_stored.png"))
-        opened = time.perf_counter()
-        _run_all(page, lesson.name)
-        ran = time.perf_counter()
+    # Open the lesson in the page already loaded: no reload of JupyterLab.
+    _in_app(page, "await app.commands.execute('docmanager:open', {path: arg, factory: 'Notebook'});",
+            lesson.name)
+    page.locator(f"{NB} .jp-Cell").first.wait_for(state="attached", timeout=60_000)
+    _wait_idle(page, lesson.name, 120_000)  # kernel started and connected
+    panels = page.locator(".jp-NotebookPanel").count()
+    assert panels == 1, f"{lesson.name}: {panels} notebook panels open, not this lesson's alone"
+    # Before anything runs, JupyterLab does not trust the stored outputs, so it renders the
+    # static picture stored beside each explorer (a safe image), not the widget (unsafe).
+    unrun = []
+    for index in stored_pictures(lesson):
+        stored = page.locator(f"{NB} .jp-Cell[data-windowed-list-index=\"{index}\"]")
+        stored.scroll_into_view_if_needed()
+        stored.locator(".jp-OutputArea-output img").first.wait_for(timeout=30_000)
+        unrun.append(stored.locator(".jp-OutputArea-output").inner_text())
+    if unrun:
+        stored.screenshot(path=str(ARTIFACTS / f"{lesson.stem}_explorer_stored.png"))
+    opened = time.perf_counter()
+    _run_all(page, lesson.name)
+    ran = time.perf_counter()
 
-        ui = page.locator(f"{NB} .course-explorer").first
-        verdict = ui.locator(".course-explorer-verdict")
-        ui.scroll_into_view_if_needed()
-        ui.locator("img").first.wait_for(timeout=30_000)
-        before_src = _wait_plot_settled(page)
-        before_text = verdict.inner_text()
-        # JupyterLab picks the live widget from the explorer's output; the static picture and
-        # text stored beside it for renderers without a kernel must not show as well.
-        cell = page.locator(f"{NB} .jp-CodeCell", has=page.locator(".course-explorer")).first
-        pictures = cell.locator(".jp-OutputArea-output img").count()
-        ui.screenshot(path=str(ARTIFACTS / f"{lesson.stem}_explorer_before.png"))
+    ui = page.locator(f"{NB} .course-explorer").first
+    verdict = ui.locator(".course-explorer-verdict")
+    ui.scroll_into_view_if_needed()
+    ui.locator("img").first.wait_for(timeout=30_000)
+    before_src = _wait_plot_settled(page)
+    before_text = verdict.inner_text()
+    # JupyterLab picks the live widget from the explorer's output; the static picture and
+    # text stored beside it for renderers without a kernel must not show as well.
+    cell = page.locator(f"{NB} .jp-CodeCell", has=page.locator(".course-explorer")).first
+    pictures = cell.locator(".jp-OutputArea-output img").count()
+    ui.screenshot(path=str(ARTIFACTS / f"{lesson.stem}_explorer_before.png"))
 
-        handle = ui.locator(".widget-slider .noUi-handle").first
-        label = ui.locator(".widget-slider .widget-label").first.inner_text()
-        readout = ui.locator(".widget-slider .widget-readout").first
-        readout_before = readout.inner_text()
-        handle.focus()
-        times_ms, src = [], before_src
-        for _ in range(PRESSES):
-            start = time.perf_counter()
-            page.keyboard.press("ArrowRight")
-            # The output area replaces its <img> on every redraw: query it afresh each time.
-            page.wait_for_function(_NEW_SRC, arg=src, timeout=60_000)
-            times_ms.append(1000 * (time.perf_counter() - start))
-            src = _wait_plot_settled(page)
-        after_text, after_src, readout_after = verdict.inner_text(), src, readout.inner_text()
-        ui.screenshot(path=str(ARTIFACTS / f"{lesson.stem}_explorer_after.png"))
-        if lesson.name.startswith("02"):  # the learning rate's maximum, 10, is far past the bowl's limit 0.5
-            page.keyboard.press("End")
-            page.wait_for_function(f"() => document.querySelector('{NB} .course-explorer-verdict')"
-                                   "?.textContent.startsWith('diverges')", timeout=60_000)
-        for session in _api(base, token, "/api/sessions"):  # free the kernel before the next lesson
-            _api(base, token, f"/api/sessions/{session['id']}", method="DELETE")
-    finally:
-        page.close()
+    handle = ui.locator(".widget-slider .noUi-handle").first
+    label = ui.locator(".widget-slider .widget-label").first.inner_text()
+    readout = ui.locator(".widget-slider .widget-readout").first
+    readout_before = readout.inner_text()
+    handle.focus()
+    times_ms, src = [], before_src
+    for _ in range(PRESSES):
+        start = time.perf_counter()
+        page.keyboard.press("ArrowRight")
+        # The output area replaces its <img> on every redraw: query it afresh each time.
+        page.wait_for_function(_NEW_SRC, arg=src, timeout=60_000)
+        times_ms.append(1000 * (time.perf_counter() - start))
+        src = _wait_plot_settled(page)
+    after_text, after_src, readout_after = verdict.inner_text(), src, readout.inner_text()
+    ui.screenshot(path=str(ARTIFACTS / f"{lesson.stem}_explorer_after.png"))
+    if lesson.name.startswith("02"):  # the learning rate's maximum, 10, is far past the bowl's limit 0.5
+        page.keyboard.press("End")
+        page.wait_for_function(f"() => document.querySelector('{NB} .course-explorer-verdict')"
+                               "?.textContent.startsWith('diverges')", timeout=60_000)
+    _close_all(page, base, token)  # close the notebook and free its kernel before the next lesson
     timings[lesson.stem] = {"open_s": round(opened - started, 1), "run_all_s": round(ran - opened, 1),
                             "control": label, "readout_before": readout_before, "readout_after": readout_after,
                             "times_ms": [round(t, 1) for t in times_ms],
