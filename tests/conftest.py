@@ -1,9 +1,20 @@
 """Test-wide settings: quiet TensorFlow, also in the nbval kernels, which inherit the
 environment (importing course_lib sets course_lib.TF_ENVIRONMENT).  (MPLBACKEND is deliberately
 left alone: set to Agg, it would also reach the kernels, whose plots would then vanish instead
-of being drawn inline.)  And the order in which the workers take the files: the longest first."""
+of being drawn inline.)  One compute thread per process.  And the order in which the workers take
+the files: the longest first."""
+
+import os
 
 import course_lib  # noqa: F401  (sets course_lib.TF_ENVIRONMENT before anything imports TensorFlow)
+
+# One compute thread per process.  Three workers share the two cores, each with a kernel of its own, and
+# every kernel would otherwise start numpy's BLAS threads and TensorFlow's intra-op pool for two cores:
+# threads that wait for a core spin, and the test command spent about a fifth more CPU time.  Set here,
+# at start-up, the workers and every kernel they start (nbval, nbgrader, the browser test's JupyterLab)
+# inherit it.  The stored outputs do not depend on it: nbval compares them under this setting.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
+    os.environ.setdefault(_name, "1")
 
 # The README's test command runs on three workers, one file (or notebook) per worker at a time.  The
 # files that take longest start first, so that no worker is left with one of them at the end
