@@ -9,6 +9,7 @@ course was tested with, and says which to install if they are not.  (Python impo
 first, whose ``__init__`` sets :data:`course_lib.TF_ENVIRONMENT`, so TensorFlow starts quiet.)
 """
 
+import contextlib
 from typing import NamedTuple
 
 import numpy as np
@@ -105,27 +106,53 @@ def minimize(objective, x0, optimizer, steps):
     return Trajectory(np.stack(params), np.asarray(losses), None, f"finished {steps} steps")
 
 
-def apply_gradients(optimizer, params0, grad_fn, steps):
+def apply_gradients(optimizer, params0, grad_fn, steps, compiled=False):
     """Apply a Keras optimizer ``steps`` times with gradients computed by ``grad_fn`` in numpy.
 
     ``grad_fn(params) -> grads`` receives the current values as numpy (same structure as
     ``params0``), which is how a parity test feeds the Keras optimizer and a course_lib
     optimizer exactly the same gradients.  Returns the parameters after every step,
     stacked on a leading axis.
+
+    ``compiled=True`` runs each update as one call of a ``tf.function`` (traced once), with
+    TensorFlow's graph optimizer, Grappler, switched off while the updates run: the graph then
+    executes the operations eager execution would, in the same order, and the results are the same
+    to the last bit (``tests/test_tf_twins.py`` checks it), in well under half the time.  With
+    Grappler on, its rewrites of the arithmetic change the last bits, and a long run can amplify
+    them.  The default, ``False``, applies each update eagerly, as a notebook cell does.
     """
     steps = check_int("steps", steps, 0)
     params0 = as_param_tree("params0", params0)
+    if not isinstance(compiled, bool):
+        raise TypeError(f"`compiled` must be True or False; got {compiled!r}.")
     variables = [tf.Variable(leaf) for leaf in tree_leaves(params0)]
 
     def current():
         return tree_unflatten(params0, [v.numpy() for v in variables])
 
+    def update(grads):
+        optimizer.apply_gradients(list(zip(grads, variables)))
+
+    if compiled:
+        update = tf.function(update, autograph=False)
     history = [current()]
-    for _ in range(steps):
-        grads = tree_leaves(as_param_tree("grads", grad_fn(history[-1])))
-        optimizer.apply_gradients([(tf.constant(g, dtype=v.dtype), v) for g, v in zip(grads, variables)])
-        history.append(current())
+    with _grappler_off() if compiled else contextlib.nullcontext():
+        for _ in range(steps):
+            grads = tree_leaves(as_param_tree("grads", grad_fn(history[-1])))
+            update([tf.constant(g, dtype=v.dtype) for g, v in zip(grads, variables)])
+            history.append(current())
     return tree_stack(history)
+
+
+@contextlib.contextmanager
+def _grappler_off():
+    """TensorFlow's graph optimizer off inside the block (as it was before, after it)."""
+    before = tf.config.optimizer.get_experimental_options().get("disable_meta_optimizer", False)
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+    try:
+        yield
+    finally:
+        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": before})
 
 
 def linear_model(kernel0, bias0):

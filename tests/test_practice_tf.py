@@ -4,8 +4,10 @@ On the lesson's digits network (numpy MLP 64-64-32-10, float32): our optimizer t
 steps, its gradients (computed in numpy from its own weights) are recorded, and Keras's optimizer
 is fed exactly that sequence of gradients; every weight is compared after every step.  (Gradients
 recomputed from Keras's own weights would amplify the last-bit differences of a float32 norm
-through the network, which is chaos, not a difference between the optimizers.)  Skipped where
-TensorFlow is not installed.
+through the network, which is chaos, not a difference between the optimizers.)  Keras's updates
+run compiled (``tf_twins.apply_gradients(..., compiled=True)``), which gives the eager updates'
+results to the last bit, as the second test checks for clipping and weight decay together.  Skipped
+where TensorFlow is not installed.
 """
 
 import numpy as np
@@ -56,13 +58,27 @@ def test_clipping_and_weight_decay_match_keras_for_300_steps(name, kwargs):
     ours, grads = run_ours(getattr(O, name)(**kwargs), params, STEPS)
     feed = iter(grads)
     theirs = tree_leaves(apply_gradients(getattr(keras.optimizers, name)(**kwargs), params, lambda p: next(feed),
-                                         STEPS))
+                                         STEPS, compiled=True))
     for a, b in zip(ours, theirs):
         assert a.dtype == b.dtype == np.float32 and np.all(np.isfinite(b))
         tol = 8 * np.finfo(np.float32).eps * max(1.0, float(np.max(np.abs(b))))
         assert float(np.max(np.abs(a - b))) <= tol, f"{name}{kwargs}: {np.max(np.abs(a - b)):.3g} > {tol:.3g}"
     moved = max(float(np.max(np.abs(b[-1] - b[0]))) for b in theirs)
     assert moved > 1e-2, "the run barely moved: the comparison would prove little"
+
+
+@pytest.mark.parametrize("name,kwargs", [CASES[1], CASES[-1]],
+                         ids=["SGD-clipvalue", "AdamW-weight_decay-global_clipnorm"])
+def test_compiled_updates_equal_eager_ones_with_clipping_and_weight_decay(name, kwargs):
+    params = NET.init(seed=0, dtype=np.float32)
+    _, grads = run_ours(getattr(O, name)(**kwargs), params, 100)
+    runs = []
+    for compiled in (False, True):
+        feed = iter(grads)
+        runs.append(tree_leaves(apply_gradients(getattr(keras.optimizers, name)(**kwargs), params,
+                                                lambda p, feed=feed: next(feed), 100, compiled=compiled)))
+    for a, b in zip(*runs, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_the_clip_is_active_in_the_clipping_cases():
