@@ -117,7 +117,8 @@ def apply_gradients(optimizer, params0, grad_fn, steps, compiled=False):
     ``compiled=True`` runs each update as one call of a ``tf.function`` (traced once), with
     TensorFlow's graph optimizer, Grappler, switched off while the updates run: the graph then
     executes the operations eager execution would, in the same order, and the results are the same
-    to the last bit (``tests/test_tf_twins.py`` checks it), in well under half the time.  With
+    to the last bit (``tests/test_optimizers_keras.py`` and ``tests/test_practice_tf.py`` check it),
+    in well under half the time.  With
     Grappler on, its rewrites of the arithmetic change the last bits, and a long run can amplify
     them.  The default, ``False``, applies each update eagerly, as a notebook cell does.
     """

@@ -287,11 +287,10 @@ def test_each_mistake_costs_its_checks_points_and_full_answers_get_full_marks(gr
                            for g in nb.grades if g.score < g.max_score} for student in HANDED_IN}
         manual = [(student, g.name) for student in HANDED_IN for nb in gb.find_submission(ASSIGNMENT, student).notebooks
                   for g in nb.grades if g.needs_manual_grade and g.max_score > 0]
+    scored = {(stem, gid) for gid, p in points.items() if p > 0 for stem in MISTAKES if gid.startswith(f"{stem}-")}
     assert below["bob"] == {(stem, f"{stem}-{check}") for stem, (*_, check) in MISTAKES.items()}
-    assert below["alice"] == {(stem, gid) for gid in points if points[gid] > 0
-                              for stem in MISTAKES if gid.startswith(f"{stem}-") and stem != CHEAT}
-    assert below["carol"] == {(stem, gid) for gid in points if points[gid] > 0
-                              for stem in MISTAKES if gid.startswith(f"{stem}-")}
+    assert below["alice"] == {(stem, gid) for stem, gid in scored if stem != CHEAT}
+    assert below["carol"] == scored
     assert not manual, manual
 
 

@@ -86,6 +86,18 @@ def assert_parity(name, kwargs, prob, dtype=np.float32, steps=300):
 
 
 # --------------------------------------------------------------------------- compiled = eager
+def assert_compiled_equals_eager(make_optimizer, x0, make_grad_fn, steps):
+    """A Keras optimizer's updates, eager and ``compiled=True``, agree to the last bit, and Grappler's
+    setting is as it was afterwards.  ``make_grad_fn()`` gives each run its own gradient function."""
+    before = tf.config.optimizer.get_experimental_options()
+    eager, compiled = (tree_leaves(apply_gradients(make_optimizer(), x0, make_grad_fn(), steps, compiled=flag))
+                       for flag in (False, True))
+    assert tf.config.optimizer.get_experimental_options() == before   # Grappler is back as it was
+    for a, b in zip(eager, compiled, strict=True):
+        assert a.shape == b.shape and a.shape[0] == steps + 1
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("name,kwargs,prob,steps", [
     # With Grappler on, the compiled RMSprop drifts from the eager one on the least-squares problem.
     ("RMSprop", {"centered": True, "momentum": 0.5, "rho": 0.8}, "least squares (1000 params)", 100),
@@ -96,14 +108,7 @@ def assert_parity(name, kwargs, prob, dtype=np.float32, steps=300):
 def test_compiled_keras_updates_equal_eager_ones_bit_for_bit(name, kwargs, prob, steps):
     x0, grad = problem(prob)
     kwargs = {"learning_rate": lr_for(name, prob), **kwargs}
-    eager = tree_leaves(apply_gradients(getattr(keras.optimizers, name)(**kwargs), x0, grad, steps))
-    before = tf.config.optimizer.get_experimental_options()
-    compiled = tree_leaves(apply_gradients(getattr(keras.optimizers, name)(**kwargs), x0, grad, steps, compiled=True))
-    assert tf.config.optimizer.get_experimental_options() == before   # Grappler is back as it was
-    assert len(eager) == len(compiled)
-    for a, b in zip(eager, compiled):
-        assert a.shape == b.shape and a.shape[0] == steps + 1
-        np.testing.assert_array_equal(a, b)
+    assert_compiled_equals_eager(lambda: getattr(keras.optimizers, name)(**kwargs), x0, lambda: grad, steps)
     with pytest.raises(TypeError, match="compiled"):
         apply_gradients(keras.optimizers.SGD(), x0, grad, 1, compiled="yes")
 
