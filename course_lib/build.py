@@ -373,8 +373,24 @@ def stale_exercises():
             if not (EXERCISES / name).exists() or (EXERCISES / name).read_text() != text]
 
 
+def _merged_streams(outputs):
+    """``outputs`` with each run of consecutive stream outputs of the same name joined into one."""
+    merged = []
+    for out in outputs:
+        last = merged[-1] if merged else None
+        if (out.output_type == "stream" and last is not None and last.output_type == "stream"
+                and last.name == out.name):
+            last.text += out.text
+        else:
+            merged.append(out)
+    return merged
+
+
 def execute(paths, timeout=600):
-    """Run each notebook top to bottom in its folder and store its outputs, without timings."""
+    """Run each notebook top to bottom in its folder and store its outputs, without timings.
+
+    Consecutive prints to one stream are stored as one output, as nbval compares them: how the
+    kernel happened to split them into messages depends on timing, and would change the file."""
     from nbclient import NotebookClient
 
     for path in map(Path, paths):
@@ -383,6 +399,8 @@ def execute(paths, timeout=600):
                        resources={"metadata": {"path": str(path.parent)}}).execute()
         for cell in nb.cells:
             cell.metadata.pop("execution", None)
+            if cell.cell_type == "code":
+                cell.outputs = _merged_streams(cell.outputs)
         nb.metadata.pop("widgets", None)  # widget state is regenerated on every run
         path.write_text(to_text(nb))
         print(f"executed {path}")

@@ -177,3 +177,14 @@ def test_a_lesson_without_exercises_is_skipped_by_the_exercise_navigation(tmp_pa
     assert "Exercises" not in build.nav_text("notebooks", "02_b", titles)
     assert "[Exercises](../exercises/03_c.ipynb)" in build.nav_text("notebooks", "03_c", titles)
     assert "| 02 | [B](notebooks/02_b.ipynb) | — |" in build.readme_table(titles).splitlines()
+
+
+def test_execute_stores_consecutive_prints_to_one_stream_as_one_output():
+    out = nbformat.v4.new_output
+    outputs = [out("stream", name="stdout", text="a\n"), out("stream", name="stdout", text="b\n"),
+               out("stream", name="stderr", text="warning\n"), out("stream", name="stdout", text="c\n"),
+               out("execute_result", data={"text/plain": "1"}), out("stream", name="stdout", text="d\n")]
+    merged = build._merged_streams(outputs)
+    assert [(o.output_type, o.get("name"), o.get("text")) for o in merged] == [
+        ("stream", "stdout", "a\nb\n"), ("stream", "stderr", "warning\n"), ("stream", "stdout", "c\n"),
+        ("execute_result", None, None), ("stream", "stdout", "d\n")]
