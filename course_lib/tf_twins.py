@@ -26,7 +26,7 @@ except ImportError as exc:  # pragma: no cover - depends on the machine
                       "`pip install -r requirements.txt`.") from exc
 
 __all__ = ["tf", "keras", "TESTED_TENSORFLOW", "TESTED_KERAS", "check_versions", "set_seed", "objective_fn",
-           "minimize", "apply_gradients", "linear_model", "batch_dataset", "fit_linear",
+           "minimize", "apply_gradients", "compiled_apply", "linear_model", "batch_dataset", "fit_linear",
            "use_logical_cpus", "MirroredRun", "mirrored_sgd"]
 
 TESTED_TENSORFLOW = ((2, 16), (2, 21))  # inclusive range of minor versions
@@ -114,13 +114,10 @@ def apply_gradients(optimizer, params0, grad_fn, steps, compiled=False):
     optimizer exactly the same gradients.  Returns the parameters after every step,
     stacked on a leading axis.
 
-    ``compiled=True`` runs each update as one call of a ``tf.function`` (traced once), with
-    TensorFlow's graph optimizer, Grappler, switched off while the updates run: the graph then
-    executes the operations eager execution would, in the same order, and the results are the same
-    to the last bit (``tests/test_optimizers_keras.py`` and ``tests/test_practice_tf.py`` check it),
-    in well under half the time.  With
-    Grappler on, its rewrites of the arithmetic change the last bits, and a long run can amplify
-    them.  The default, ``False``, applies each update eagerly, as a notebook cell does.
+    ``compiled=True`` runs each update through :func:`compiled_apply`: the same results to the
+    last bit (``tests/test_optimizers_keras.py`` and ``tests/test_practice_tf.py`` check it), in
+    well under half the time.  The default, ``False``, applies each update eagerly, as a notebook
+    cell does.
     """
     steps = check_int("steps", steps, 0)
     params0 = as_param_tree("params0", params0)
@@ -131,18 +128,38 @@ def apply_gradients(optimizer, params0, grad_fn, steps, compiled=False):
     def current():
         return tree_unflatten(params0, [v.numpy() for v in variables])
 
-    def update(grads):
+    def eager(grads):
         optimizer.apply_gradients(list(zip(grads, variables)))
 
-    if compiled:
-        update = tf.function(update, autograph=False)
+    update = compiled_apply(optimizer, variables) if compiled else eager
     history = [current()]
-    with _grappler_off() if compiled else contextlib.nullcontext():
-        for _ in range(steps):
-            grads = tree_leaves(as_param_tree("grads", grad_fn(history[-1])))
-            update([tf.constant(g, dtype=v.dtype) for g, v in zip(grads, variables)])
-            history.append(current())
+    for _ in range(steps):
+        grads = tree_leaves(as_param_tree("grads", grad_fn(history[-1])))
+        update([tf.constant(g, dtype=v.dtype) for g, v in zip(grads, variables)])
+        history.append(current())
     return tree_stack(history)
+
+
+def compiled_apply(optimizer, variables):
+    """``apply(grads)``: ``optimizer.apply_gradients(zip(grads, variables))`` as one call of a
+    ``tf.function``, traced on the first call, run with TensorFlow's graph optimizer (Grappler) off.
+
+    With Grappler off the graph executes the operations eager execution would, in the same order,
+    so the updates are the same to the last bit; with it on, its rewrites of the arithmetic can
+    change the last bit of a weight, and a long run can amplify that.  Tracing costs a few tenths
+    of a second once; each update then costs a fraction of an eager one (about 1 ms against 9 ms
+    for Adam on the capstone's 6,570 weights), so it pays from a few dozen updates on.
+    """
+    variables = list(variables)
+    update = tf.function(lambda grads: optimizer.apply_gradients(list(zip(grads, variables))), autograph=False)
+    # One tf.function per optimizer is deliberate; TensorFlow's "frequent retracing" warning would
+    # count the traces of all of them together.
+    update._omit_frequent_tracing_warning = True
+
+    def apply(grads):
+        with _grappler_off():
+            update(list(grads))
+    return apply
 
 
 @contextlib.contextmanager

@@ -166,7 +166,7 @@ def _compiled(model, name, build):
     per_model = model.__dict__.setdefault("_course_lib_compiled", {})
     if name not in per_model:
         fn = build()
-        # One tf.function per model is deliberate here: each is traced once and then reused.
+        # One traced function per model is deliberate here: each is traced once and then reused.
         # TensorFlow's "frequent retracing" warning counts all functions built from the same
         # code together, so a study of several models would trip it.
         fn._omit_frequent_tracing_warning = True
@@ -207,19 +207,35 @@ def train_step(model, optimizer, state, x, y):
     return float(loss), state
 
 
-def keras_train_step(model, optimizer, x, y):
+def keras_train_step(model, optimizer, x, y, compiled=False):
     """One update of ``model`` by a ``tf.keras.optimizers`` optimizer; returns the batch loss.
 
     The gradients come from :func:`loss_and_grads`, exactly as in :func:`train_step`; the
     update is Keras's own ``apply_gradients``, run eagerly: TensorFlow executes Keras's update
     formulas op by op as they are written, which is what the course_lib optimizers copy, and
-    the two agree to the last bit.  (Inside a ``tf.function``, as ``model.fit`` runs it,
-    TensorFlow's graph optimiser may regroup a formula, and a few weights then differ by one
-    float32 rounding.  Eager execution also keeps no traced graph per optimizer in memory.)
+    the two agree to the last bit.  ``compiled=True`` runs it through
+    :func:`course_lib.tf_twins.compiled_apply` instead (a ``tf.function`` traced once per model
+    and optimizer, with TensorFlow's graph optimizer off): the same operations in the same order,
+    the same bits, and each update several times cheaper once the trace is paid for, which takes
+    a few tenths of a second, so it pays for long runs only.  (With the graph optimizer on, as
+    ``model.fit`` runs it, TensorFlow may regroup a formula, and a few weights then differ by one
+    float32 rounding.)
     """
+    if not isinstance(compiled, bool):
+        raise TypeError(f"`compiled` must be True or False; got {compiled!r}.")
     loss, grads = loss_and_grads(model, x, y)
-    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    if compiled:
+        # One traced update per model and optimizer; it holds the optimizer, so the id stays that optimizer's.
+        _compiled(model, ("apply_gradients", id(optimizer)), lambda: _compiled_apply(optimizer, model))(grads)
+    else:
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
     return float(loss)
+
+
+def _compiled_apply(optimizer, model):
+    from . import tf_twins
+
+    return tf_twins.compiled_apply(optimizer, model.trainable_variables)
 
 
 def evaluate(model, x, y, weights=None):

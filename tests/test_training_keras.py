@@ -80,21 +80,29 @@ PAIRS = {
 }
 
 
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
 @pytest.mark.parametrize("name", PAIRS)
-def test_course_optimizer_and_keras_reach_the_same_weights(digits, name):
+def test_course_optimizer_and_keras_reach_the_same_weights(digits, name, compiled):
     ours, theirs = PAIRS[name][0](), PAIRS[name][1]()
     m_ours, m_keras = training.build_mlp(seed=0), training.build_mlp(seed=0)
     start = training.get_weights(m_ours)
     state = ours.init(start)
     for idx in training.batches(len(digits.x_train), 32, steps=25, seed=0):
         loss, state = training.train_step(m_ours, ours, state, digits.x_train[idx], digits.y_train[idx])
-        keras_loss = training.keras_train_step(m_keras, theirs, digits.x_train[idx], digits.y_train[idx])
+        keras_loss = training.keras_train_step(m_keras, theirs, digits.x_train[idx], digits.y_train[idx], compiled)
         assert loss == keras_loss  # same weights so far, so the same batch loss
     assert state.iterations == 25 == int(theirs.iterations.numpy())
     moved = training.max_difference(training.get_weights(m_ours), start)
     assert moved > 1e-2, "the weights hardly moved: the comparison would be empty"
-    # Keras's apply_gradients runs eagerly, op by op in the order our numpy code copies: bit for bit.
+    # Keras's apply_gradients runs eagerly, op by op in the order our numpy code copies, or compiled with
+    # Grappler off, which executes the same operations in the same order: bit for bit either way.
     assert training.max_difference(training.get_weights(m_ours), training.get_weights(m_keras)) == 0
+
+
+def test_keras_train_step_names_a_bad_compiled_flag(digits):
+    with pytest.raises(TypeError, match="`compiled` must be True or False"):
+        training.keras_train_step(training.build_mlp(seed=0), keras.optimizers.SGD(0.1), digits.x_train[:32],
+                                  digits.y_train[:32], compiled="yes")
 
 
 def test_train_step_leaves_its_state_argument_alone(digits):
