@@ -26,8 +26,8 @@ except ImportError as exc:  # pragma: no cover - depends on the machine
                       "`pip install -r requirements.txt`.") from exc
 
 __all__ = ["tf", "keras", "TESTED_TENSORFLOW", "TESTED_KERAS", "check_versions", "set_seed", "objective_fn",
-           "minimize", "apply_gradients", "compiled_apply", "linear_model", "batch_dataset", "fit_linear",
-           "use_logical_cpus", "MirroredRun", "mirrored_sgd"]
+           "minimize", "apply_gradients", "compiled_apply", "grappler_off", "linear_model", "batch_dataset",
+           "fit_linear", "use_logical_cpus", "MirroredRun", "mirrored_sgd"]
 
 TESTED_TENSORFLOW = ((2, 16), (2, 21))  # inclusive range of minor versions
 TESTED_KERAS = ((3, 0), (3, 15))
@@ -157,14 +157,19 @@ def compiled_apply(optimizer, variables):
     update._omit_frequent_tracing_warning = True
 
     def apply(grads):
-        with _grappler_off():
+        with grappler_off():
             update(list(grads))
     return apply
 
 
 @contextlib.contextmanager
-def _grappler_off():
-    """TensorFlow's graph optimizer off inside the block (as it was before, after it)."""
+def grappler_off():
+    """TensorFlow's graph optimizer, Grappler, off inside the block (as it was before, after it).
+
+    A ``tf.function`` first called inside the block runs the operations it traced, as eager code
+    would, in the same order; Grappler would otherwise rewrite the arithmetic (fold constants,
+    regroup products), which can change the last bit of a float32 result.
+    """
     before = tf.config.optimizer.get_experimental_options().get("disable_meta_optimizer", False)
     tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
     try:

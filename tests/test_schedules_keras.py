@@ -12,17 +12,13 @@ import course_lib  # noqa: E402, F401  (silences TensorFlow's start-up logs)
 from course_lib import schedules as S  # noqa: E402
 from course_lib.objectives import Quadratic  # noqa: E402
 from course_lib.optimizers import SGD  # noqa: E402
-from course_lib.tf_twins import apply_gradients, keras, tf  # noqa: E402
+from course_lib.tf_twins import apply_gradients, grappler_off, keras, tf  # noqa: E402
 
 K = keras.optimizers.schedules
 
 
-# Every step up to 300 (where the staircases, warmups and first restarts turn), then every third step up
-# to 2000 and the steps on either side of every later boundary of the cases below (the multiples of 100,
-# and 977, the end of a warmup of 77 and a decay of 900): each Keras rate is one eager call (the way its
-# optimizer calls it), so the points are chosen rather than all 2001 taken.
-STEPS = np.unique(np.r_[np.arange(301), np.arange(301, 2001, 3),
-                        [b + d for b in (*range(400, 2001, 100), 977) for d in (-1, 0, 1) if b + d <= 2000]])
+# Every step from 0 to 2000: the staircases, warmups, restarts and the ends of every decay of the cases below.
+STEPS = np.arange(2001)
 
 
 # (class name, keyword arguments): each schedule with its options switched on and off.
@@ -48,14 +44,37 @@ CASES = [
 ]
 
 
-def keras_rates(schedule, steps):
-    """Call a Keras schedule the way its optimizer does: on an int64 `iterations` variable."""
+def eager_rates(schedule, steps):
+    """Call a Keras schedule the way its optimizer does: on an int64 `iterations` variable, one eager call a step."""
     iterations = tf.Variable(0, dtype=tf.int64)
     out = []
     for s in steps:
         iterations.assign(int(s))
         out.append(schedule(iterations).numpy())
     return np.asarray(out)
+
+
+def keras_rates(schedule, steps):
+    """The same calls, made in one traced loop (``tf.map_fn``, one step at a time) run with Grappler off: the
+    operations the eager calls run, in the same order (``test_the_traced_loop_gives_the_eager_calls_bits``),
+    without an eager round trip per step, which would cost a millisecond each."""
+    iterations = tf.Variable(0, dtype=tf.int64)
+
+    def one(step):
+        iterations.assign(step)
+        return schedule(iterations)
+
+    loop = tf.function(lambda steps: tf.map_fn(one, steps, fn_output_signature=tf.float32, parallel_iterations=1),
+                       autograph=False)
+    with grappler_off():
+        return loop(tf.constant(steps, tf.int64)).numpy()
+
+
+@pytest.mark.parametrize("name, kwargs", CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES)])
+def test_the_traced_loop_gives_the_eager_calls_bits(name, kwargs):
+    steps = np.r_[0:301:5, 977, 1000:2001:97]
+    np.testing.assert_array_equal(keras_rates(getattr(K, name)(**kwargs), steps),
+                                  eager_rates(getattr(K, name)(**kwargs), steps))
 
 
 def peak(kwargs):
