@@ -59,12 +59,14 @@ _INT_NAMES = {"t", "k", "i", "n", "step", "steps", "num_updates", "epoch", "epoc
 
 
 class _Mutant:
-    """One single-point change: its kind, the expression before and after, and (built when run) its tree."""
-    __slots__ = ("kind", "before", "after", "order", "_source", "_index", "_new")
+    """One single-point change: its kind, the expression before and after, and (built when run) its tree,
+    then its function (kept: a student runs a check again and again, and the mutants stay the same)."""
+    __slots__ = ("kind", "before", "after", "order", "_source", "_index", "_new", "_fn")
 
     def __init__(self, kind, before, after, order, source, index, new):
         self.kind, self.before, self.after, self.order = kind, before, after, order
         self._source, self._index, self._new = source, index, new
+        self._fn = None   # the compiled function, or the exception compiling it raised
 
     @property
     def tree(self):
@@ -397,6 +399,19 @@ class _TimeUp(BaseException):  # not caught by the quiet runner's `except Except
 
 
 def _compiled(mutant, fn):
+    """The mutant's function, built once: ``fn`` is the solution the mutant was made from (``_mutants_of``
+    keeps one tuple of mutants per solution), a course_lib function whose globals do not change."""
+    if mutant._fn is None:
+        try:
+            mutant._fn = _build(mutant, fn)
+        except Exception as exc:
+            mutant._fn = exc
+    if isinstance(mutant._fn, Exception):
+        raise mutant._fn
+    return mutant._fn
+
+
+def _build(mutant, fn):
     tree = mutant.tree
     fdef = tree.body[0]
     namespace = dict(fn.__globals__)
