@@ -121,8 +121,8 @@ def test_unsolved_exercise_fails_only_with_not_implemented(path):
     if re.search(r"import (tensorflow|keras)|tf_twins|training", path.read_text()):
         pytest.importorskip("tensorflow")  # this exercise notebook runs TensorFlow
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True, shutdown_kernel="immediate",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()   # stopped at once, as nbval does
     assert_fails_only_where_work_is_left(nb, path.name)
 
 
