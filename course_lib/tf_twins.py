@@ -147,7 +147,7 @@ def compiled_apply(optimizer, variables):
     With Grappler off the graph executes the operations eager execution would, in the same order,
     so the updates are the same to the last bit; with it on, its rewrites of the arithmetic can
     change the last bit of a weight, and a long run can amplify that.  Tracing costs a few tenths
-    of a second once; each update then costs a fraction of an eager one (about 1 ms against 9 ms
+    of a second once; each update then costs a fraction of an eager one (about 1-1.5 ms against 10 ms
     for Adam on the capstone's 6,570 weights), so it pays from a few dozen updates on.
     """
     variables = list(variables)
