@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .core import as_param_tree, check_int, tree_leaves, tree_stack, tree_unflatten
+from .core import as_param_tree, check_bool, check_int, tree_leaves, tree_stack, tree_unflatten
 from .descent import Trajectory, linear_mse
 from .objectives import Quadratic, Rosenbrock
 
@@ -121,8 +121,7 @@ def apply_gradients(optimizer, params0, grad_fn, steps, compiled=False):
     """
     steps = check_int("steps", steps, 0)
     params0 = as_param_tree("params0", params0)
-    if not isinstance(compiled, bool):
-        raise TypeError(f"`compiled` must be True or False; got {compiled!r}.")
+    compiled = check_bool("compiled", compiled)
     variables = [tf.Variable(leaf) for leaf in tree_leaves(params0)]
 
     def current():

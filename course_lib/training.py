@@ -44,7 +44,7 @@ from typing import Any, NamedTuple, Optional
 import numpy as np
 
 from .backprop import MLP, accuracy, dense, relu, softmax, softmax_cross_entropy
-from .core import check_int, check_number, tree_leaves, tree_map
+from .core import check_bool, check_int, check_number, tree_leaves, tree_map
 from .data import batch_indices
 
 __all__ = ["DIGITS_FILE", "Digits", "load_digits", "build_mlp", "cross_entropy", "get_weights", "set_weights",
@@ -221,8 +221,7 @@ def keras_train_step(model, optimizer, x, y, compiled=False):
     ``model.fit`` runs it, TensorFlow may regroup a formula, and a few weights then differ by one
     float32 rounding.)
     """
-    if not isinstance(compiled, bool):
-        raise TypeError(f"`compiled` must be True or False; got {compiled!r}.")
+    compiled = check_bool("compiled", compiled)
     loss, grads = loss_and_grads(model, x, y)
     if compiled:
         # One traced update per model and optimizer; it holds the optimizer, so the id stays that optimizer's.
