@@ -46,6 +46,7 @@ from .core import (
     tree_leaves,
     tree_unflatten,
 )
+from .schedules import LearningRateSchedule
 
 __all__ = ["Optimizer", "SGD", "SGDState", "Adagrad", "AdagradState", "RMSprop", "RMSpropState", "Adadelta",
            "AdadeltaState", "Adam", "AdamState", "AdamW", "Adamax", "AdamaxState", "Nadam", "NadamState", "get"]
@@ -113,18 +114,38 @@ class Optimizer:
                              f"got {', '.join(given)}.")
 
     def learning_rate_at(self, step):
-        """The learning rate used by update number ``step`` (0 for the first), as float32."""
-        if callable(self.learning_rate):
-            lr = self.learning_rate(step)
-            if hasattr(lr, "numpy"):
-                lr = lr.numpy()
-            lr = float(np.asarray(lr))
-            if not np.isfinite(lr) or lr < 0:
-                raise ValueError(f"`learning_rate` schedule returned {lr} at step {step}; "
-                                 "it must return a finite number >= 0.")
-        else:
-            lr = self.learning_rate
-        return np.float32(lr)
+        """The learning rate used by update number ``step`` (0 for the first), as float32.
+
+        A callable rate may also return one rate per stacked run, an array that broadcasts against
+        the parameters (:func:`course_lib.training.train_numpy` trains several rates at once this
+        way); it comes back as a float32 array.
+        """
+        if not callable(self.learning_rate):
+            return np.float32(self.learning_rate)
+        lr = self.learning_rate(step)
+        if hasattr(lr, "numpy"):
+            lr = lr.numpy()
+        lr = np.asarray(lr, dtype=np.float64)
+        if not np.all(np.isfinite(lr)) or np.any(lr < 0):
+            raise ValueError(f"`learning_rate` schedule returned {lr} at step {step}; "
+                             "it must return a finite number >= 0.")
+        return lr.astype(np.float32)[()]
+
+    def learning_rates(self, steps):
+        """The rates of updates ``0 .. steps - 1``, as :meth:`learning_rate_at` gives them: a float32 array.
+
+        A course_lib schedule is called once with all the steps (its float32 arithmetic is element
+        by element, so each step gets the bits of its own call); any other callable once per step.
+
+        Examples:
+            >>> from course_lib.schedules import ExponentialDecay
+            >>> SGD(ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5)).learning_rates(3)
+            array([0.1  , 0.05 , 0.025], dtype=float32)
+        """
+        steps = check_int("steps", steps, 0)
+        if isinstance(self.learning_rate, LearningRateSchedule):
+            return self.learning_rate_at(np.arange(steps))
+        return np.array([self.learning_rate_at(k) for k in range(steps)], dtype=np.float32).reshape(steps)
 
     # ----------------------------------------------------------------- common arguments
     def _clip(self, grads):

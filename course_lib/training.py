@@ -33,6 +33,7 @@ switched on.
 """
 
 import contextlib
+import copy
 import ctypes
 import functools
 import gc
@@ -581,7 +582,7 @@ class Fit(NamedTuple):
     ratios: Any                 # (len(eval_steps) - 1, arrays): |Δw| / |w| of each measured update; None if not asked
     batch_losses: Any           # the batch loss of every update (before its step); None if not asked
     grad_norms: Any             # the global norm of every update's batch gradient; None if not asked
-    learning_rates: np.ndarray  # the rate of every update made (float32)
+    learning_rates: np.ndarray  # the rate of every update made (float32; (updates, runs, 1) for stacked runs' own)
     params: Any                 # the final weights (with stop_on_overflow, the last finite ones)
     averaged: Any               # the final EMA of the weights; None without ``ema``
     diverged_at: Optional[int]  # the update whose weights or measures overflowed (stop_on_overflow), or None
@@ -639,7 +640,7 @@ def fit(loss_and_grad, params, x, y, optimizer, batches, evaluate, eval_every=10
     state = optimizer.init(params)
     ema_state = None if ema is None else ema.init(params)
     rows, ema_rows, ratio_rows, losses, norms, eval_steps = [], [], [], [], [], [0]
-    rates = np.empty(steps, np.float32)
+    rates = []
     diverged = None
     with contextlib.ExitStack() as stack:
         if stop_on_overflow:
@@ -649,7 +650,7 @@ def fit(loss_and_grad, params, x, y, optimizer, batches, evaluate, eval_every=10
             ema_rows.append(tuple(evaluate(ema.average(ema_state))))
         for step in range(1, steps + 1):
             idx = batches[step - 1]
-            rates[step - 1] = optimizer.learning_rate_at(step - 1)
+            rates.append(optimizer.learning_rate_at(step - 1))
             loss, grads = loss_and_grad(params, x[idx], y[idx])
             if batch_losses:
                 losses.append(float(loss))
@@ -680,12 +681,51 @@ def fit(loss_and_grad, params, x, y, optimizer, batches, evaluate, eval_every=10
     def stacked(table):
         return tuple(np.asarray([row[j] for row in table]) for j in range(len(table[0])))
 
-    made = steps if diverged is None else diverged
     return Fit(np.asarray(eval_steps), stacked(rows), stacked(ema_rows) if ema is not None else None,
                np.asarray(ratio_rows).reshape(len(ratio_rows), -1) if ratios else None,
                np.asarray(losses) if batch_losses else None, np.asarray(norms) if grad_norms else None,
-               rates[:made], params,
+               np.asarray(rates, dtype=np.float32), params,
                None if ema is None else ema.average(ema_state), diverged)
+
+
+class _RunRates:
+    """A learning rate per stacked run and step: ``rates(step)`` is the column ``table[step]`` (runs, 1)."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def __call__(self, step):
+        return self.table[step]
+
+    def __repr__(self):
+        return f"<{self.table.shape[1]} stacked runs' learning rates for {self.table.shape[0]} steps>"
+
+
+def _stacked_optimizer(optimizers, seeds, steps):
+    """One optimizer that updates ``len(optimizers) * len(seeds)`` stacked runs, each with its own rates."""
+    if not isinstance(optimizers, (list, tuple)):
+        optimizers = [optimizers]
+    if not optimizers:
+        raise ValueError("`optimizer` must be an optimizer or a non-empty list of them; got an empty list.")
+    first = optimizers[0]
+
+    def settings(o):
+        return {k: v for k, v in vars(o).items() if k != "learning_rate"}
+
+    for o in optimizers[1:]:
+        if type(o) is not type(first) or settings(o) != settings(first):
+            raise ValueError(f"`optimizer`: the optimizers of a list must differ only in their learning rate; "
+                             f"got {first!r} and {o!r}.")
+    if first.clipnorm is not None:
+        raise ValueError("`optimizer`: clipnorm clips each tensor on its own, and train_numpy keeps each run's "
+                         "weights as one vector; use global_clipnorm with one seed, or train().")
+    if first.global_clipnorm is not None and len(optimizers) * len(seeds) > 1:
+        raise ValueError("`optimizer`: global_clipnorm would clip all the stacked runs together; "
+                         "train one optimizer and one seed at a time (seeds=(s,)).")
+    table = np.repeat(np.stack([o.learning_rates(steps) for o in optimizers], axis=1), len(seeds), axis=1)
+    stacked = copy.copy(first)
+    stacked.learning_rate = _RunRates(table[:, :, None])
+    return stacked, len(optimizers)
 
 
 def train_numpy(optimizer, data, steps=3000, batch_size=32, seeds=(0,), eval_every=100, ema=None,
@@ -701,11 +741,16 @@ def train_numpy(optimizer, data, steps=3000, batch_size=32, seeds=(0,), eval_eve
     its seed, or from ``initial_weights`` (one weight list per seed, e.g. ``[get_weights(build_mlp(0))]``).
     ``Run.seconds`` is the wall time of all the runs divided by their number.
 
+    ``optimizer`` may also be a list of optimizers of one class that differ only in their learning
+    rate (a grid of rates, say): every one is run with every seed, all stacked together, each run
+    with its own rates, and the runs come back optimizer by optimizer, then seed by seed (a run
+    gets the bits it gets alone).  ``label`` may then be a list with one label per optimizer.
+
     The optimizer updates each run's weights as one vector, so it must act element by element:
-    ``clipnorm`` (per tensor) is refused, and ``global_clipnorm`` too with more than one seed.
+    ``clipnorm`` (per tensor) is refused, and ``global_clipnorm`` too with more than one run.
 
     Args:
-        optimizer: a course_lib optimizer (its state is made here).
+        optimizer: a course_lib optimizer (its state is made here), or a list of them as above.
         data: a :class:`Digits`.
         steps: the number of updates, >= 1.
         batch_size: examples per batch, 1 to the number of training images.
@@ -714,38 +759,42 @@ def train_numpy(optimizer, data, steps=3000, batch_size=32, seeds=(0,), eval_eve
         ema: an optional ExponentialMovingAverage of the weights.
         initial_weights: None, or one list of arrays (Keras's layout) per seed.
         hidden: the hidden layers' widths.
-        label: the runs' label.
+        label: the runs' label, or with a list of optimizers a list of labels, one per optimizer.
 
     Examples:
         >>> from course_lib.optimizers import SGD
         >>> runs = train_numpy(SGD(0.1), load_digits(), steps=50, seeds=(0, 1), eval_every=25)
         >>> len(runs), runs[0].eval_steps.tolist(), bool(runs[1].train_loss[-1] < runs[1].train_loss[0])
         (2, [0, 25, 50], True)
+        >>> grid = train_numpy([SGD(0.01), SGD(0.1)], load_digits(), steps=50, seeds=(0, 1), eval_every=25,
+        ...                    label=["0.01", "0.1"])
+        >>> [r.label for r in grid], bool(grid[3].train_loss[-1] == runs[1].train_loss[-1])
+        (['0.01', '0.01', '0.1', '0.1'], True)
     """
     steps = check_int("steps", steps, 1)
     eval_every = check_int("eval_every", eval_every, 1)
     if isinstance(seeds, (int, np.integer)) or not hasattr(seeds, "__len__") or len(seeds) == 0:
         raise ValueError(f"`seeds` must be a non-empty list of integers >= 0; got {seeds!r}.")
     seeds = [check_int("seeds", s, 0) for s in seeds]
-    if getattr(optimizer, "clipnorm", None) is not None:
-        raise ValueError("`optimizer`: clipnorm clips each tensor on its own, and train_numpy keeps each run's "
-                         "weights as one vector; use global_clipnorm with one seed, or train().")
-    if getattr(optimizer, "global_clipnorm", None) is not None and len(seeds) > 1:
-        raise ValueError("`optimizer`: global_clipnorm would clip all the stacked runs together; "
-                         "train one seed at a time (seeds=(s,)).")
+    stacked, groups = _stacked_optimizer(optimizer, seeds, steps)
+    labels = [label] * groups if isinstance(label, str) else list(label)
+    if len(labels) != groups:
+        raise ValueError(f"`label` must be one label, or a list of one label per optimizer ({groups}); "
+                         f"got {label!r}.")
     units = _units(hidden, data.x_train.shape[1], 10)
     if initial_weights is None:
         initial_weights = [numpy_initial_weights(s, hidden) for s in seeds]
     if len(initial_weights) != len(seeds):
         raise ValueError(f"`initial_weights` must hold one weight list per seed ({len(seeds)}); "
                          f"got {len(initial_weights)}.")
-    net = _Stacked(units, len(seeds))
-    w = np.stack([flatten_weights(iw) for iw in initial_weights])
+    copies = groups * len(seeds)
+    net = _Stacked(units, copies)
+    w = np.stack([flatten_weights(iw) for iw in initial_weights] * groups)
     if w.shape[1] != net.size:
         raise ValueError(f"`initial_weights` must hold {net.size} weights per run (the network {units}); "
                          f"got {w.shape[1]}.")
     start = time.perf_counter()
-    order = np.stack([np.stack(batches(len(data.x_train), batch_size, steps, s)) for s in seeds], axis=1)
+    order = np.stack([np.stack(batches(len(data.x_train), batch_size, steps, s)) for s in seeds] * groups, axis=1)
     y_train = data.y_train.astype(np.int64)
     y_val = data.y_val.astype(np.int64)
 
@@ -755,14 +804,14 @@ def train_numpy(optimizer, data, steps=3000, batch_size=32, seeds=(0,), eval_eve
         return tl, vl, va
 
     with one_blas_thread():
-        out = fit(net.loss_and_grads, w, data.x_train, y_train, optimizer, order, evaluate, eval_every, ema=ema)
-    seconds = (time.perf_counter() - start) / len(seeds)
+        out = fit(net.loss_and_grads, w, data.x_train, y_train, stacked, order, evaluate, eval_every, ema=ema)
+    seconds = (time.perf_counter() - start) / copies
     runs = []
-    for i in range(len(seeds)):
+    for i in range(copies):
         tl, vl, va = (c[:, i] for c in out.curves)
         etl, evl, eva = (None, None, None) if ema is None else (c[:, i] for c in out.ema_curves)
-        runs.append(Run(label, out.eval_steps, tl, vl, va, etl, evl, eva,
-                        out.learning_rates.astype(np.float64),
+        runs.append(Run(labels[i // len(seeds)], out.eval_steps, tl, vl, va, etl, evl, eva,
+                        out.learning_rates[:, i, 0].astype(np.float64),
                         [a.copy() for a in unflatten_weights(out.params[i], hidden)],
                         None if ema is None else [a.copy() for a in unflatten_weights(out.averaged[i], hidden)],
                         seconds))

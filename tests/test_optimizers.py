@@ -352,6 +352,33 @@ def test_schedule_returning_negative_rate_is_refused():
         opt.step(np.zeros(1), np.ones(1), opt.init(np.zeros(1)))
 
 
+def test_learning_rates_are_the_rates_of_learning_rate_at_for_every_step():
+    from course_lib import schedules as S
+
+    for rate in (0.05, S.CosineDecay(0.0, 90, warmup_target=0.1, warmup_steps=10), S.ExponentialDecay(0.1, 7, 0.9),
+                 S.PiecewiseConstantDecay([10, 20], [0.1, 0.05, 0.01]), lambda step: 0.1 * min(1.0, step / 10)):
+        opt = O.SGD(rate)
+        rates = opt.learning_rates(120)
+        assert rates.dtype == np.float32 and rates.shape == (120,)
+        np.testing.assert_array_equal(rates, [opt.learning_rate_at(k) for k in range(120)])   # the same bits
+    assert O.SGD(0.1).learning_rates(0).shape == (0,)
+    with pytest.raises(ValueError, match="steps"):
+        O.SGD(0.1).learning_rates(-1)
+
+
+def test_a_callable_rate_may_give_one_rate_per_stacked_run():
+    column = np.array([[0.1], [0.2]])
+    opt = O.SGD(lambda step: column)
+    rate = opt.learning_rate_at(0)
+    assert rate.dtype == np.float32 and rate.shape == (2, 1)
+    ones = np.ones((2, 3), np.float32)
+    params, _ = opt.step(ones, ones, opt.init(ones))
+    one = np.float32(1)
+    np.testing.assert_array_equal(params, [[one - np.float32(0.1)] * 3, [one - np.float32(0.2)] * 3])
+    with pytest.raises(ValueError, match="learning_rate"):
+        O.SGD(lambda step: np.array([[0.1], [np.nan]])).learning_rate_at(0)
+
+
 def test_nadam_keeps_one_u_product_for_all_parameters():
     opt = O.Nadam(0.1)
     params = {"a": np.ones(2, np.float32), "b": np.ones(3)}       # float32 first: Keras keeps u_product there

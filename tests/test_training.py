@@ -180,6 +180,44 @@ def test_train_numpy_equals_the_plain_loop_and_stacking_changes_nothing(digits):
     assert one.train_loss[-1] < 0.5 * one.train_loss[0] and one.val_accuracy[-1] > 0.8
 
 
+def test_train_numpy_stacks_a_grid_of_rates_and_each_run_gets_its_bits_alone(digits):
+    """A list of optimizers that differ only in their rate: every one with every seed, stacked, in order."""
+    def warmup_cosine(peak):
+        return schedules.CosineDecay(0.0, decay_steps=30, warmup_target=peak, warmup_steps=10)
+
+    for make, peaks in ((lambda lr: optimizers.Adam(lr), (0.003, warmup_cosine(0.01))),
+                        (lambda lr: optimizers.SGD(lr, momentum=0.9), (0.01, 0.1, warmup_cosine(0.03)))):
+        grid = training.train_numpy([make(p) for p in peaks], digits, steps=40, seeds=(0, 1), eval_every=20,
+                                    ema=ExponentialMovingAverage(0.9), label=[str(i) for i in range(len(peaks))])
+        assert [r.label for r in grid] == [str(i) for i in range(len(peaks)) for _ in (0, 1)]
+        for i, p in enumerate(peaks):
+            alone = training.train_numpy(make(p), digits, steps=40, seeds=(0, 1), eval_every=20,
+                                         ema=ExponentialMovingAverage(0.9))
+            for a, b in zip(grid[2 * i:2 * i + 2], alone):
+                for field in ("train_loss", "val_loss", "val_accuracy", "ema_val_loss", "learning_rates"):
+                    np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+                for u, v in zip(a.weights + a.averaged, b.weights + b.averaged):
+                    np.testing.assert_array_equal(u, v)
+        assert grid[0].learning_rates[0] != grid[-1].learning_rates[0]          # each run had its own rates
+    one_label = training.train_numpy([optimizers.SGD(0.1), optimizers.SGD(0.2)], digits, steps=2, label="SGD")
+    assert [r.label for r in one_label] == ["SGD", "SGD"]
+    assert [float(r.learning_rates[0]) for r in one_label] == [np.float32(0.1), np.float32(0.2)]
+
+
+def test_train_numpy_refuses_a_grid_it_cannot_stack(digits):
+    with pytest.raises(ValueError, match="differ only in their learning rate"):
+        training.train_numpy([optimizers.SGD(0.1), optimizers.Adam(0.1)], digits, steps=1)
+    with pytest.raises(ValueError, match="differ only in their learning rate"):
+        training.train_numpy([optimizers.SGD(0.1), optimizers.SGD(0.1, momentum=0.9)], digits, steps=1)
+    with pytest.raises(ValueError, match="non-empty list"):
+        training.train_numpy([], digits, steps=1)
+    with pytest.raises(ValueError, match="one label per optimizer"):
+        training.train_numpy([optimizers.SGD(0.1), optimizers.SGD(0.2)], digits, steps=1, label=["a"])
+    with pytest.raises(ValueError, match="global_clipnorm"):
+        training.train_numpy([optimizers.SGD(0.1, global_clipnorm=1.0), optimizers.SGD(0.2, global_clipnorm=1.0)],
+                             digits, steps=1)
+
+
 def test_train_numpy_ema_is_the_course_ema_of_the_weights(digits):
     ema = ExponentialMovingAverage(0.9)
     run = training.train_numpy(optimizers.SGD(0.05), digits, steps=5, seeds=(2,), eval_every=5, ema=ema)[0]
