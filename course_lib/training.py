@@ -47,6 +47,7 @@ import numpy as np
 from .backprop import MLP, accuracy, dense, relu, softmax, softmax_cross_entropy
 from .core import check_bool, check_int, check_number, tree_leaves, tree_map
 from .data import batch_indices
+from .optimizers import Optimizer
 
 __all__ = ["DIGITS_FILE", "Digits", "load_digits", "build_mlp", "cross_entropy", "get_weights", "set_weights",
            "loss_and_grads", "train_step", "keras_train_step", "evaluate", "batches", "Run", "train",
@@ -707,6 +708,10 @@ def _stacked_optimizer(optimizers, seeds, steps):
         optimizers = [optimizers]
     if not optimizers:
         raise ValueError("`optimizer` must be an optimizer or a non-empty list of them; got an empty list.")
+    for o in optimizers:
+        if not isinstance(o, Optimizer):
+            raise TypeError(f"`optimizer` must be a course_lib optimizer (course_lib.optimizers), or a list of "
+                            f"them; got {type(o).__name__}.")
     first = optimizers[0]
 
     def settings(o):

@@ -211,6 +211,8 @@ def test_train_numpy_refuses_a_grid_it_cannot_stack(digits):
         training.train_numpy([optimizers.SGD(0.1), optimizers.SGD(0.1, momentum=0.9)], digits, steps=1)
     with pytest.raises(ValueError, match="non-empty list"):
         training.train_numpy([], digits, steps=1)
+    with pytest.raises(TypeError, match="course_lib optimizer"):
+        training.train_numpy([optimizers.SGD(0.1), "SGD"], digits, steps=1)
     with pytest.raises(ValueError, match="one label per optimizer"):
         training.train_numpy([optimizers.SGD(0.1), optimizers.SGD(0.2)], digits, steps=1, label=["a"])
     with pytest.raises(ValueError, match="global_clipnorm"):
