@@ -492,9 +492,11 @@ def _openblas():
 def one_blas_thread():
     """numpy's matrix products in one thread, inside the ``with`` block.
 
-    The trainer multiplies matrices of 32 x 64 numbers thousands of times: OpenBLAS's threads cost
-    more to wake and wait for than they save (four times the CPU time of one thread, measured on
-    two cores), so :func:`train_numpy` runs in one.  The previous thread count is restored on exit.
+    The trainer multiplies small matrices thousands of times (a batch of 32 x 64 against kernels of
+    at most 64 x 64; the evaluation's, every ``eval_every`` steps, are the largest): on two cores
+    OpenBLAS's extra threads saved no wall time there and cost CPU time (about 1.6 times that of one
+    thread for :func:`train_numpy`, measured), so it runs in one.  The previous thread count is
+    restored on exit.
     Without numpy's bundled OpenBLAS this changes nothing.
 
     Examples:
