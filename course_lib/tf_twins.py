@@ -147,17 +147,23 @@ def compiled_apply(optimizer, variables):
     so the updates are the same to the last bit; with it on, its rewrites of the arithmetic can
     change the last bit of a weight, and a long run can amplify that.  Tracing costs a few tenths
     of a second once; each update then costs a fraction of an eager one (about 1-1.5 ms against 10 ms
-    for Adam on the capstone's 6,570 weights), so it pays from a few dozen updates on.
+    for Adam on the capstone's 6,570 weights), so it pays from a few dozen updates on.  The first
+    call's concrete function is kept and called directly, so every call must pass gradients of the
+    first call's shapes and dtypes (those of ``variables``, as gradients are).
     """
     variables = list(variables)
     update = tf.function(lambda grads: optimizer.apply_gradients(list(zip(grads, variables))), autograph=False)
     # One tf.function per optimizer is deliberate; TensorFlow's "frequent retracing" warning would
     # count the traces of all of them together.
     update._omit_frequent_tracing_warning = True
+    traced = []   # the concrete function of the first call's gradients: later calls skip tf.function's lookup
 
     def apply(grads):
+        grads = list(grads)
         with grappler_off():
-            update(list(grads))
+            if not traced:
+                traced.append(update.get_concrete_function(grads))
+            traced[0](grads)
     return apply
 
 
