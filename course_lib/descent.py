@@ -65,11 +65,13 @@ def minimize(objective, x0, optimizer, steps):
     steps = check_int("steps", steps, 0)
     x = as_param_tree("x0", x0)
     state = optimizer.init(x)
-    history, losses = [x], [objective(x)]
+    value_and_grad = getattr(objective, "value_and_grad", None) or (lambda p: (objective(p), objective.grad(p)))
+    loss, grad = value_and_grad(x)
+    history, losses = [x], [loss]
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(1, steps + 1):
-            x, state = optimizer.step(x, objective.grad(x), state)
-            loss = objective(x)
+            x, state = optimizer.step(x, grad, state)
+            loss, grad = value_and_grad(x)          # the loss of this update, the gradient of the next
             if not _finite(x, loss):
                 return _record(history, losses, k, divergence_message(k, optimizer, objective))
             history.append(x)

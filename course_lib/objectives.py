@@ -42,6 +42,10 @@ class Objective:
     def hessian(self, x):
         raise NotImplementedError
 
+    def value_and_grad(self, x):
+        """``(value(x), grad(x))``: the same numbers; a subclass may compute the parts they share once."""
+        return self.value(x), self.grad(x)
+
     def _check_point(self, x):
         x = _as_point(x)
         if self.dim > 1 and (x.ndim == 0 or x.shape[-1] != self.dim):
@@ -123,6 +127,15 @@ class Quadratic(Objective):
         d = x - m
         return d @ h.T if h.ndim == 2 else h * d
 
+    def value_and_grad(self, x):
+        x = self._check_point(x)
+        m, h = self._in(x.dtype)
+        d = x - m
+        if h.ndim == 0:
+            return (h * 0.5) * d * d, h * d
+        hd = d * h if h.ndim == 1 else d @ h.T      # h * d, as grad computes it (the same product)
+        return (d * hd).sum(axis=-1) * x.dtype.type(0.5), hd
+
     def hessian(self, x=None):
         if self.h.ndim == 0:
             return self.h.copy()
@@ -150,6 +163,13 @@ class Rosenbrock(Objective):
         u, v = x[..., 0], x[..., 1]
         r = v - u * u
         return np.stack([-2 * (self.a - u) - 4 * self.b * u * r, 2 * self.b * r], axis=-1)
+
+    def value_and_grad(self, x):
+        x = self._check_point(x)
+        u, v = x[..., 0], x[..., 1]
+        r = v - u * u
+        return ((self.a - u) ** 2 + self.b * r ** 2,
+                np.stack([-2 * (self.a - u) - 4 * self.b * u * r, 2 * self.b * r], axis=-1))
 
     def hessian(self, x):
         x = self._check_point(x)

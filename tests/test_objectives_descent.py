@@ -211,3 +211,33 @@ def test_saddle_and_rotated_quadratic_reject_bad_arguments(call, words):
     with pytest.raises(ValueError) as info:
         call()
     assert words in str(info.value)
+
+
+def test_value_and_grad_are_value_and_grad_to_the_bit():
+    """minimize asks for both at once; an objective that shares work between them must not change a bit."""
+    from course_lib import objectives as obj
+
+    rng = np.random.default_rng(3)
+    cases = [obj.SEED_LOSS, obj.ILL_CONDITIONED, obj.ROSENBROCK, obj.WAVY, obj.Saddle(),
+             obj.Quadratic([1.0, 30.0], minimum=[1.0, -2.0]), obj.rotated_quadratic(30.0, 20.0)]
+    for f in cases:
+        shape = () if f.dim == 1 else (f.dim,)
+        for dtype in (np.float64, np.float32):
+            for x in (rng.normal(size=shape).astype(dtype) * 3, rng.normal(size=(5,) + shape).astype(dtype)):
+                value, grad = f.value_and_grad(x)
+                np.testing.assert_array_equal(value, f.value(x))
+                np.testing.assert_array_equal(grad, f.grad(x))
+                assert np.asarray(value).dtype == np.asarray(f.value(x)).dtype
+
+
+def test_minimize_takes_any_object_with_a_value_and_a_gradient():
+    class Bowl:                       # not an Objective: no value_and_grad
+        def __call__(self, w):
+            return (w - 3.0) ** 2
+
+        def grad(self, w):
+            return 2 * (w - 3.0)
+
+    traj = descent.minimize(Bowl(), 0.0, SGD(0.25), 10)
+    np.testing.assert_allclose(traj.params, 3.0 - 3.0 * 0.5 ** np.arange(11))
+    np.testing.assert_allclose(traj.loss, (3.0 * 0.5 ** np.arange(11)) ** 2)
