@@ -112,29 +112,26 @@ class Quadratic(Objective):
             self._by_dtype[dtype] = cached
         return cached
 
-    def value(self, x):
+    def _terms(self, x):
+        """``(d, H d, H)`` with ``d = x - minimum``, in ``x``'s dtype: what the value and the gradient share."""
         x = self._check_point(x)
         m, h = self._in(x.dtype)
         d = x - m
-        if h.ndim == 0:
-            return (h * 0.5) * d * d
-        hd = d * h if h.ndim == 1 else d @ h.T
-        return (d * hd).sum(axis=-1) * x.dtype.type(0.5)
+        return d, (d @ h.T if h.ndim == 2 else h * d), h
+
+    @staticmethod
+    def _value(d, hd, h):
+        return (h * 0.5) * d * d if h.ndim == 0 else (d * hd).sum(axis=-1) * d.dtype.type(0.5)
+
+    def value(self, x):
+        return self._value(*self._terms(x))
 
     def grad(self, x):
-        x = self._check_point(x)
-        m, h = self._in(x.dtype)
-        d = x - m
-        return d @ h.T if h.ndim == 2 else h * d
+        return self._terms(x)[1]
 
     def value_and_grad(self, x):
-        x = self._check_point(x)
-        m, h = self._in(x.dtype)
-        d = x - m
-        if h.ndim == 0:
-            return (h * 0.5) * d * d, h * d
-        hd = d * h if h.ndim == 1 else d @ h.T      # h * d, as grad computes it (the same product)
-        return (d * hd).sum(axis=-1) * x.dtype.type(0.5), hd
+        terms = self._terms(x)
+        return self._value(*terms), terms[1]
 
     def hessian(self, x=None):
         if self.h.ndim == 0:
@@ -153,23 +150,27 @@ class Rosenbrock(Objective):
         self.minimizer = np.array([self.a, self.a ** 2])
         self.name = f"Rosenbrock(a={self.a:g}, b={self.b:g})"
 
-    def value(self, x):
+    def _terms(self, x):
+        """``(x, r)``, ``r = y - x**2`` (``x, y`` the point's coordinates): what the value and the gradient share."""
         x = self._check_point(x)
         u, v = x[..., 0], x[..., 1]
-        return (self.a - u) ** 2 + self.b * (v - u * u) ** 2
+        return u, v - u * u
 
-    def grad(self, x):
-        x = self._check_point(x)
-        u, v = x[..., 0], x[..., 1]
-        r = v - u * u
+    def _value(self, u, r):
+        return (self.a - u) ** 2 + self.b * r ** 2
+
+    def _grad(self, u, r):
         return np.stack([-2 * (self.a - u) - 4 * self.b * u * r, 2 * self.b * r], axis=-1)
 
+    def value(self, x):
+        return self._value(*self._terms(x))
+
+    def grad(self, x):
+        return self._grad(*self._terms(x))
+
     def value_and_grad(self, x):
-        x = self._check_point(x)
-        u, v = x[..., 0], x[..., 1]
-        r = v - u * u
-        return ((self.a - u) ** 2 + self.b * r ** 2,
-                np.stack([-2 * (self.a - u) - 4 * self.b * u * r, 2 * self.b * r], axis=-1))
+        terms = self._terms(x)
+        return self._value(*terms), self._grad(*terms)
 
     def hessian(self, x):
         x = self._check_point(x)

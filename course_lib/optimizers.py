@@ -145,7 +145,7 @@ class Optimizer:
         steps = check_int("steps", steps, 0)
         if isinstance(self.learning_rate, LearningRateSchedule):
             return self.learning_rate_at(np.arange(steps))
-        return np.array([self.learning_rate_at(k) for k in range(steps)], dtype=np.float32).reshape(steps)
+        return np.array([self.learning_rate_at(k) for k in range(steps)], dtype=np.float32)
 
     # ----------------------------------------------------------------- common arguments
     def _clip(self, grads):
